@@ -1,0 +1,140 @@
+"""Audio buffers: the capture hand-off (audio thread -> event loop) and the stream history.
+
+``BlockQueue`` is the only object the real-time audio callback touches. Its memory is
+allocated once: a pool of block slots, a deque of free slot numbers and a deque of filled
+ones. ``deque.append``/``popleft`` are atomic in CPython, so neither side takes a lock and
+the producer never waits.
+
+Drop policy: when every slot is full (the consumer has fallen ``capacity`` blocks behind),
+the producer takes back the *oldest* filled slot, overwrites it with the new block, and
+counts one dropped block. Fresh audio is worth more to a voice agent than stale audio.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import Callable
+
+import numpy as np
+
+
+class BlockQueue:
+    """Bounded, allocation-free, lock-free single-producer/single-consumer block hand-off."""
+
+    def __init__(
+        self,
+        capacity: int,
+        block_frames: int,
+        notify: Callable[[], None] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if capacity < 2:
+            raise ValueError("capacity must be at least 2 blocks")
+        self.capacity = capacity
+        self.block_frames = block_frames
+        # One slot more than capacity: the consumer holds one while it works on it.
+        self._pool = np.zeros((capacity + 1, block_frames), dtype=np.float32)
+        self._lengths = np.zeros(capacity + 1, dtype=np.int64)
+        self._times = np.zeros(capacity + 1, dtype=np.float64)
+        self._free: deque[int] = deque(range(capacity + 1))
+        self._ready: deque[int] = deque()
+        self.notify = notify
+        """Called (from the audio thread) when a block arrives and none was pending."""
+        self._clock = clock
+        self._pending = False
+        self.dropped = 0
+        """Blocks dropped under the drop-oldest policy since creation."""
+        self.received = 0
+        """Blocks handed in by the producer since creation."""
+
+    # -- producer side (audio thread) -------------------------------------------------
+    def put(self, indata: np.ndarray) -> None:
+        """Copy one ``(frames, channels)`` float32 block in, downmixing to mono. Never blocks."""
+        self.received += 1
+        free = self._free
+        try:
+            slot = free.popleft()
+        except IndexError:
+            try:
+                slot = self._ready.popleft()  # drop the oldest queued block
+            except IndexError:  # pragma: no cover - consumer holds every slot; cannot happen
+                self.dropped += 1
+                return
+            self.dropped += 1
+        buf = self._pool[slot]
+        n = min(indata.shape[0], self.block_frames)
+        if indata.ndim == 1:
+            buf[:n] = indata[:n]
+        elif indata.shape[1] == 1:
+            buf[:n] = indata[:n, 0]
+        else:
+            # Sum the channels into the slot, then scale: no temporary array.
+            np.add.reduce(indata[:n], axis=1, out=buf[:n])
+            buf[:n] *= 1.0 / indata.shape[1]
+        self._lengths[slot] = n
+        self._times[slot] = self._clock()
+        self._ready.append(slot)
+        if not self._pending and self.notify is not None:
+            self._pending = True
+            self.notify()
+
+    # -- consumer side (event loop) ---------------------------------------------------
+    def arm(self) -> None:
+        """Ask to be notified on the next ``put``; call before draining."""
+        self._pending = False
+
+    def pop(self) -> int | None:
+        """The oldest filled slot, or None. The slot is the caller's until ``release``."""
+        try:
+            return self._ready.popleft()
+        except IndexError:
+            return None
+
+    def view(self, slot: int) -> tuple[np.ndarray, float]:
+        """The slot's samples (a view, valid until ``release``) and its capture time."""
+        return self._pool[slot, : self._lengths[slot]], float(self._times[slot])
+
+    def release(self, slot: int) -> None:
+        self._free.append(slot)
+
+    def __len__(self) -> int:
+        return len(self._ready)
+
+
+class StreamHistory:
+    """The last ``capacity`` samples of the stream, addressed by absolute sample position.
+
+    The endpointer reports where an utterance starts and ends; the pipeline then reads that
+    span (with pre-roll) back from here, so no per-utterance buffer is grown chunk by chunk.
+    """
+
+    def __init__(self, capacity: int) -> None:
+        self._buf = np.zeros(capacity, dtype=np.float32)
+        self.capacity = capacity
+        self.end = 0
+        """Absolute position one past the newest sample written."""
+
+    def write(self, samples: np.ndarray) -> None:
+        n = samples.shape[0]
+        if n >= self.capacity:
+            self._buf[:] = samples[n - self.capacity :]
+            self.end += n
+            return
+        i = self.end % self.capacity
+        first = min(n, self.capacity - i)
+        self._buf[i : i + first] = samples[:first]
+        if first < n:
+            self._buf[: n - first] = samples[first:]
+        self.end += n
+
+    def read(self, start: int, stop: int) -> np.ndarray:
+        """A copy of samples ``[start, stop)``, clipped to what is still held."""
+        start = max(start, self.end - self.capacity, 0)
+        stop = min(stop, self.end)
+        if stop <= start:
+            return np.zeros(0, dtype=np.float32)
+        i, length = start % self.capacity, stop - start
+        if i + length <= self.capacity:
+            return self._buf[i : i + length].copy()
+        return np.concatenate((self._buf[i:], self._buf[: i + length - self.capacity]))

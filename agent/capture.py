@@ -1,0 +1,363 @@
+"""Audio sources behind one protocol: microphone, file, raw PCM on stdin.
+
+Every source yields ``(samples, captured_at)`` pairs: 16 kHz mono float32 samples (a view
+valid until the next item is requested, so the consumer copies what it keeps) and the
+``time.monotonic()`` at which the block was captured (for a file: when it was read).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import os
+import sys
+import time
+from collections.abc import AsyncIterator, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, BinaryIO, Protocol, runtime_checkable
+
+import numpy as np
+
+from agent.buffer import BlockQueue
+
+RATE = 16000
+"""The pipeline's sample rate."""
+
+
+class AudioError(Exception):
+    """An audio source cannot be opened or read; the message says why, in one line."""
+
+
+@runtime_checkable
+class AudioSource(Protocol):
+    """What the pipeline needs from a source of audio."""
+
+    name: str
+    """Human-readable description for logs."""
+    live: bool
+    """True when audio arrives in real time and cannot wait (then overload drops audio);
+    False when the consumer sets the pace (a file read with ``--fast``)."""
+
+    @property
+    def dropped(self) -> int:
+        """Blocks dropped under the drop-oldest policy so far."""
+        ...
+
+    def blocks(self) -> AsyncIterator[tuple[np.ndarray, float]]:
+        """16 kHz mono float32 blocks with their capture time, until the source ends."""
+        ...
+
+
+# --------------------------------------------------------------------------- resampling
+class Resampler:
+    """Streaming float32 mono resampler to 16 kHz (FFmpeg's swresample through PyAV)."""
+
+    def __init__(self, rate: int) -> None:
+        import av
+
+        self.rate = rate
+        self._resampler = av.AudioResampler(format="flt", layout="mono", rate=RATE)
+        self._av = av
+        self._pts = 0
+
+    def __call__(self, samples: np.ndarray) -> np.ndarray:
+        frame = self._av.AudioFrame.from_ndarray(
+            np.ascontiguousarray(samples, dtype=np.float32).reshape(1, -1),
+            format="flt",
+            layout="mono",
+        )
+        frame.sample_rate = self.rate
+        frame.pts = self._pts
+        self._pts += samples.shape[0]
+        out = [f.to_ndarray().reshape(-1) for f in self._resampler.resample(frame)]
+        if not out:
+            return np.zeros(0, dtype=np.float32)
+        return out[0] if len(out) == 1 else np.concatenate(out)
+
+
+# --------------------------------------------------------------------------- files
+def decode_file(path: str | Path, block: int = 4096) -> Iterator[np.ndarray]:
+    """Decode any file PyAV reads to 16 kHz mono float32, ``block`` samples at a time.
+
+    Raises ``AudioError`` naming the file when it is missing, empty, not audio or corrupt.
+    """
+    import av
+
+    name = str(path)
+    if not os.path.exists(name):
+        raise AudioError(f"{name}: no such file")
+    if os.path.isdir(name):
+        raise AudioError(f"{name}: is a directory, not an audio file")
+    if os.path.getsize(name) == 0:
+        raise AudioError(f"{name}: empty file (0 bytes)")
+    try:
+        container = av.open(name, metadata_errors="ignore")
+    except (av.FFmpegError, OSError, ValueError) as exc:
+        raise AudioError(f"{name}: cannot read audio: {_av_reason(exc)}") from None
+    with container:
+        if not container.streams.audio:
+            raise AudioError(f"{name}: cannot read audio: the file has no audio stream")
+        stream = container.streams.audio[0]
+        resampler = av.AudioResampler(format="flt", layout="mono", rate=RATE)
+        pending = np.zeros(0, dtype=np.float32)
+        produced = 0
+        try:
+            for packet in container.demux(stream):
+                for frame in packet.decode():
+                    for out in resampler.resample(frame):
+                        pending = np.concatenate((pending, out.to_ndarray().reshape(-1)))
+                    while pending.shape[0] >= block:
+                        produced += block
+                        yield pending[:block]
+                        pending = pending[block:]
+            for out in resampler.resample(None):
+                pending = np.concatenate((pending, out.to_ndarray().reshape(-1)))
+        except (av.FFmpegError, ValueError) as exc:
+            raise AudioError(f"{name}: cannot read audio: {_av_reason(exc)}") from None
+        if produced == 0 and pending.shape[0] == 0:
+            raise AudioError(f"{name}: cannot read audio: no samples decoded")
+        if pending.shape[0]:
+            yield pending
+
+
+def _av_reason(exc: BaseException) -> str:
+    text = getattr(exc, "strerror", None) or str(exc)
+    return text.split(": '")[0].strip() or type(exc).__name__
+
+
+class FileSource:
+    """Audio from a file, paced at real time like a microphone unless ``fast``."""
+
+    def __init__(self, path: str | Path, *, fast: bool = False, block: int = 512) -> None:
+        self.path = str(path)
+        self.name = f"file {self.path}"
+        self.fast = fast
+        self.live = not fast
+        self.block = block
+        # Decoding starts here so that an unreadable file fails before anything else starts.
+        self._frames = decode_file(self.path, block=block)
+        try:
+            self._first: np.ndarray | None = next(self._frames)
+        except StopIteration:  # pragma: no cover - decode_file raises first
+            self._first = None
+
+    @property
+    def dropped(self) -> int:
+        return 0
+
+    async def blocks(self) -> AsyncIterator[tuple[np.ndarray, float]]:
+        start = time.monotonic()
+        position = 0
+        first, self._first = self._first, None
+        chunks = self._frames
+        if first is not None:
+            yield first, time.monotonic()
+            position += first.shape[0]
+        for samples in chunks:
+            if self.fast:
+                # Yield to the loop now and then so other tasks run.
+                if position % (RATE * 2) < samples.shape[0]:
+                    await asyncio.sleep(0)
+            else:
+                delay = start + position / RATE - time.monotonic()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+            yield samples, time.monotonic()
+            position += samples.shape[0]
+
+
+# --------------------------------------------------------------------------- stdin
+class StdinSource:
+    """Raw signed 16-bit little-endian mono PCM at 16 kHz on stdin (``parec``/``arecord``)."""
+
+    def __init__(self, stream: BinaryIO | None = None, block: int = 512) -> None:
+        self.name = "stdin (s16le, 16 kHz, mono)"
+        self.live = True
+        self._stream = stream if stream is not None else sys.stdin.buffer
+        self._bytes = block * 2
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="stdin")
+
+    @property
+    def dropped(self) -> int:
+        return 0
+
+    async def blocks(self) -> AsyncIterator[tuple[np.ndarray, float]]:
+        loop = asyncio.get_running_loop()
+        carry = b""
+        try:
+            while True:
+                data = await loop.run_in_executor(self._executor, self._stream.read, self._bytes)
+                if not data:
+                    break
+                data = carry + data
+                usable = len(data) - len(data) % 2
+                carry = data[usable:]
+                if usable:
+                    pcm = np.frombuffer(data[:usable], dtype="<i2").astype(np.float32)
+                    pcm *= 1.0 / 32768.0
+                    yield pcm, time.monotonic()
+        finally:
+            self._executor.shutdown(wait=False, cancel_futures=True)
+
+
+# --------------------------------------------------------------------------- microphone
+def _sounddevice() -> Any:
+    try:
+        import sounddevice
+    except OSError as exc:  # PortAudio missing
+        raise AudioError(
+            "PortAudio is not installed, so no microphone can be opened "
+            "(Debian/Ubuntu: sudo apt-get install libportaudio2)"
+        ) from exc
+    return sounddevice
+
+
+def list_input_devices() -> list[dict[str, Any]]:
+    sd = _sounddevice()
+    try:
+        devices = sd.query_devices()
+    except Exception as exc:  # PortAudio errors come as several types
+        raise AudioError(f"cannot list audio devices: {exc}") from None
+    default_in = _default_input_index(sd)
+    return [
+        {
+            "index": i,
+            "name": d["name"],
+            "default_samplerate": d["default_samplerate"],
+            "channels": d["max_input_channels"],
+            "default": i == default_in,
+        }
+        for i, d in enumerate(devices)
+        if d["max_input_channels"] > 0
+    ]
+
+
+def _default_input_index(sd: Any) -> int | None:
+    try:
+        index = sd.default.device[0]
+    except Exception:
+        return None
+    if index is None or index < 0:
+        return None
+    return int(index)
+
+
+def find_input_device(device: int | str | None) -> dict[str, Any]:
+    """The input device for a config value: index, name substring or None (default)."""
+    inputs = list_input_devices()
+    if not inputs:
+        raise AudioError(
+            "no microphone found: the system has no audio input device. Connect one, or run "
+            "on a file: voiceflow run --input command.wav"
+        )
+    if device is None:
+        for d in inputs:
+            if d["default"]:
+                return d
+        return inputs[0]
+    if isinstance(device, int):
+        for d in inputs:
+            if d["index"] == device:
+                return d
+        raise AudioError(
+            f"audio.device: no input device has index {device} (see voiceflow devices)"
+        )
+    matches = [d for d in inputs if device.lower() in d["name"].lower()]
+    if not matches:
+        raise AudioError(
+            f"audio.device: no input device name contains {device!r} (see voiceflow devices)"
+        )
+    return matches[0]
+
+
+class MicrophoneSource:
+    """Live capture with a PortAudio ``InputStream`` whose callback only fills a ``BlockQueue``."""
+
+    def __init__(
+        self, device: int | str | None = None, *, block_ms: int = 32, queue_s: float = 10.0
+    ):
+        self._sd = _sounddevice()
+        self.device = find_input_device(device)
+        self.live = True
+        self.rate, self.channels = self._choose_format()
+        self.block_frames = max(1, self.rate * block_ms // 1000)
+        capacity = max(2, math.ceil(queue_s * 1000 / block_ms))
+        self.queue = BlockQueue(capacity, self.block_frames)
+        self.name = f"microphone {self.device['name']!r} ({self.rate} Hz, {self.channels} ch)"
+        self.status_flags = 0
+        """Callbacks that reported an overflow or underflow."""
+
+    @property
+    def dropped(self) -> int:
+        return self.queue.dropped
+
+    def _choose_format(self) -> tuple[int, int]:
+        index = self.device["index"]
+        max_ch = max(1, int(self.device["channels"]))
+        for channels in (1, min(2, max_ch), max_ch):
+            try:
+                self._sd.check_input_settings(device=index, samplerate=RATE, channels=channels)
+                return RATE, channels
+            except Exception:
+                continue
+        native = int(self.device["default_samplerate"])
+        for channels in (1, min(2, max_ch), max_ch):
+            try:
+                self._sd.check_input_settings(device=index, samplerate=native, channels=channels)
+                return native, channels
+            except Exception:
+                continue
+        raise AudioError(f"microphone {self.device['name']!r}: no usable sample rate/channels")
+
+    def _callback(self, indata: np.ndarray, frames: int, time_info: Any, status: Any) -> None:
+        # Real-time thread: copy into the pre-allocated queue and return. Nothing else.
+        if status:
+            self.status_flags += 1
+        self.queue.put(indata)
+
+    async def blocks(self) -> AsyncIterator[tuple[np.ndarray, float]]:
+        loop = asyncio.get_running_loop()
+        wake = asyncio.Event()
+        self.queue.notify = lambda: loop.call_soon_threadsafe(wake.set)
+        resample = Resampler(self.rate) if self.rate != RATE else None
+        try:
+            stream = self._sd.InputStream(
+                device=self.device["index"],
+                samplerate=self.rate,
+                channels=self.channels,
+                dtype="float32",
+                blocksize=self.block_frames,
+                callback=self._callback,
+            )
+            stream.start()
+        except Exception as exc:
+            raise AudioError(f"cannot open microphone {self.device['name']!r}: {exc}") from None
+        queue = self.queue
+        try:
+            while True:
+                queue.arm()
+                wake.clear()
+                while (slot := queue.pop()) is not None:
+                    samples, captured = queue.view(slot)
+                    try:
+                        yield (resample(samples) if resample else samples), captured
+                    finally:
+                        queue.release(slot)
+                if not stream.active:
+                    raise AudioError(f"microphone {self.device['name']!r}: the stream stopped")
+                await wake.wait()
+        finally:
+            stream.abort(ignore_errors=True)
+            stream.close(ignore_errors=True)
+
+
+def open_source(
+    input_path: str | None, *, fast: bool, device: int | str | None, block_ms: int, queue_s: float
+) -> AudioSource:
+    """The source for ``voiceflow run``: ``-`` is stdin, a path is a file, none is the mic."""
+    if input_path == "-":
+        return StdinSource()
+    if input_path is not None:
+        return FileSource(input_path, fast=fast)
+    return MicrophoneSource(device, block_ms=block_ms, queue_s=queue_s)

@@ -1,0 +1,311 @@
+"""Configuration: frozen dataclasses, loaded from YAML with errors that name the key.
+
+Every section is a frozen dataclass; each field carries its default, a docstring, and
+optional bounds in ``metadata``. ``load_config`` walks the YAML mapping against these
+classes, so an unknown key, a wrong type or an out-of-range value is reported as
+``config.yaml: vad.min_silence_ms: must be a positive integer`` (a ``ConfigError``),
+and the CLI exits with code 2.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Union
+
+import yaml
+
+BUNDLED = "@bundled"
+"""Stands, in ``plugins.dirs``, for the plugins shipped with VoiceFlow."""
+
+
+class ConfigError(Exception):
+    """A configuration value is wrong; the message names the file, key path and reason."""
+
+
+def _bounds(lo: float | None = None, hi: float | None = None) -> dict[str, Any]:
+    return {"min": lo, "max": hi}
+
+
+@dataclass(frozen=True)
+class AudioConfig:
+    device: int | str | None = None
+    """Input device: an index from ``voiceflow devices``, a substring of its name, or null
+    for the system default."""
+
+    block_ms: int = field(default=32, metadata=_bounds(10, 200))
+    """Length of one capture block in milliseconds (32 ms = 512 samples at 16 kHz)."""
+
+    queue_s: float = field(default=10.0, metadata=_bounds(0.5, 600))
+    """Seconds of audio the capture hand-off holds. When the consumer falls this far behind,
+    the oldest block is dropped and counted (the drop policy)."""
+
+
+@dataclass(frozen=True)
+class VadConfig:
+    threshold: float = field(default=0.5, metadata=_bounds(0.01, 0.99))
+    """Silero speech probability at or above which a 32 ms chunk counts as speech."""
+
+    neg_threshold: float = field(default=0.35, metadata=_bounds(0.0, 0.99))
+    """Once in speech, chunks stay voiced down to this probability (hysteresis)."""
+
+    pre_roll_ms: int = field(default=300, metadata=_bounds(0, 2000))
+    """Audio kept from before the first voiced chunk, so the first syllable is not cut."""
+
+    min_silence_ms: int = field(default=500, metadata=_bounds(1, 10000))
+    """Silence after speech that ends an utterance."""
+
+    min_speech_ms: int = field(default=120, metadata=_bounds(0, 5000))
+    """Utterances with less voiced audio than this are discarded as clicks and bumps."""
+
+    max_utterance_s: float = field(default=15.0, metadata=_bounds(1, 30))
+    """An utterance is cut here even if speech goes on (Whisper's window is 30 s)."""
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    path: str | None = None
+    """A CTranslate2 Whisper model directory, or null for the bundled tiny.en.
+    Nothing is ever downloaded."""
+
+    compute_type: str = "int8"
+    """CTranslate2 compute type: int8, int8_float32, float32, ..."""
+
+    cpu_threads: int = field(default=0, metadata=_bounds(0, 256))
+    """Threads for inference; 0 lets CTranslate2 choose."""
+
+    beam_size: int = field(default=1, metadata=_bounds(1, 10))
+    """Beam width for spoken commands; 1 is greedy decoding."""
+
+    transcribe_beam_size: int = field(default=5, metadata=_bounds(1, 10))
+    """Beam width for ``voiceflow transcribe`` of files."""
+
+    language: str = "en"
+    """Spoken language code (tiny.en knows only English)."""
+
+
+@dataclass(frozen=True)
+class WakeConfig:
+    phrases: tuple[str, ...] = ("hey computer", "computer")
+    """Wake phrases; the longest matching one wins."""
+
+    threshold: float = field(default=80.0, metadata=_bounds(1, 100))
+    """Similarity (0-100) a transcript's opening words need to count as the phrase."""
+
+    max_leading_words: int = field(default=2, metadata=_bounds(0, 10))
+    """How many words may come before the wake phrase ("oh, hey computer ...")."""
+
+    follow_up_s: float = field(default=5.0, metadata=_bounds(0, 60))
+    """After the wake phrase alone, a command starting within this many seconds needs no
+    wake phrase."""
+
+
+@dataclass(frozen=True)
+class PluginsConfig:
+    dirs: tuple[str, ...] = (BUNDLED, "~/.config/voiceflow/plugins")
+    """Directories whose ``*.py`` files are loaded as plugins (``@bundled`` = shipped ones)."""
+
+    timeout_s: float = field(default=10.0, metadata=_bounds(0.1, 3600))
+    """A handler still running after this long is cancelled and reported."""
+
+    settings: dict[str, Any] = field(default_factory=dict)
+    """Per-plugin settings, keyed by plugin name, handed to that plugin's handlers."""
+
+
+@dataclass(frozen=True)
+class LoggingConfig:
+    level: str = "info"
+    """Log level: debug, info, warning or error (``-v`` on the command line means debug)."""
+
+
+@dataclass(frozen=True)
+class Config:
+    """The whole configuration. Every field has a default, so an empty file is valid."""
+
+    audio: AudioConfig = field(default_factory=AudioConfig)
+    """Capture."""
+    vad: VadConfig = field(default_factory=VadConfig)
+    """Voice activity detection and endpointing."""
+    model: ModelConfig = field(default_factory=ModelConfig)
+    """Speech recognition."""
+    wake: WakeConfig = field(default_factory=WakeConfig)
+    """Wake phrase."""
+    plugins: PluginsConfig = field(default_factory=PluginsConfig)
+    """Plugins."""
+    logging: LoggingConfig = field(default_factory=LoggingConfig)
+    """Logging."""
+
+
+_CHOICES: dict[str, tuple[str, ...]] = {
+    "logging.level": ("debug", "info", "warning", "error"),
+    "model.compute_type": (
+        "int8",
+        "int8_float32",
+        "int8_float16",
+        "int8_bfloat16",
+        "int16",
+        "float16",
+        "bfloat16",
+        "float32",
+        "default",
+        "auto",
+    ),
+}
+
+
+def default_config_path() -> Path:
+    base = os.environ.get("XDG_CONFIG_HOME") or os.path.expanduser("~/.config")
+    return Path(base) / "voiceflow" / "config.yaml"
+
+
+def load_config(path: str | Path | None = None) -> Config:
+    """Load ``path``; else ``$XDG_CONFIG_HOME/voiceflow/config.yaml`` if it exists; else defaults.
+
+    A path given explicitly must exist. Raises ``ConfigError``.
+    """
+    if path is None:
+        candidate = default_config_path()
+        if not candidate.exists():
+            return Config()
+        path = candidate
+    path = Path(path)
+    name = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{name}: cannot read: {exc.strerror or exc}") from exc
+    return parse_config(text, name)
+
+
+def parse_config(text: str, name: str = "config.yaml") -> Config:
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 1})" if mark is not None else ""
+        raise ConfigError(f"{name}: not valid YAML{where}: {getattr(exc, 'problem', exc)}") from exc
+    if data is None:
+        data = {}
+    try:
+        config = _build(Config, data, "")
+    except _KeyError as exc:
+        raise ConfigError(f"{name}: {exc.key}: {exc.reason}") from None
+    _check_consistency(config, name)
+    return config
+
+
+class _KeyError(Exception):
+    def __init__(self, key: str, reason: str) -> None:
+        super().__init__(f"{key}: {reason}")
+        self.key = key or "(top level)"
+        self.reason = reason
+
+
+def _build(cls: type, data: Any, prefix: str) -> Any:
+    if not isinstance(data, dict):
+        raise _KeyError(prefix, "must be a mapping of keys to values")
+    hints = typing.get_type_hints(cls)
+    known = {f.name: f for f in dataclasses.fields(cls)}
+    for key in data:
+        if key not in known:
+            raise _KeyError(_join(prefix, str(key)), f"unknown key (known: {', '.join(known)})")
+    values: dict[str, Any] = {}
+    for key, value in data.items():
+        f = known[key]
+        keypath = _join(prefix, key)
+        hint = hints[key]
+        if dataclasses.is_dataclass(hint):
+            values[key] = _build(hint, value if value is not None else {}, keypath)
+        else:
+            values[key] = _convert(hint, value, keypath, f.metadata)
+    return cls(**values)
+
+
+def _join(prefix: str, key: str) -> str:
+    return f"{prefix}.{key}" if prefix else key
+
+
+def _describe_number(kind: str, lo: float | None, hi: float | None) -> str:
+    noun = "an integer" if kind == "int" else "a number"
+    if lo is not None and hi is None:
+        if lo == 1 and kind == "int":
+            return "must be a positive integer"
+        if lo == 0:
+            return (
+                f"must be {'a non-negative integer' if kind == 'int' else 'a non-negative number'}"
+            )
+        return f"must be {noun} of at least {lo:g}"
+    if lo is not None and hi is not None:
+        if lo == 1 and kind == "int":
+            return f"must be a positive integer no greater than {hi:g}"
+        return f"must be {noun} from {lo:g} to {hi:g}"
+    return f"must be {noun}"
+
+
+def _convert(hint: Any, value: Any, keypath: str, meta: Any) -> Any:
+    origin = typing.get_origin(hint)
+    args = typing.get_args(hint)
+    if origin in (Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        non_none = [a for a in args if a is not type(None)]
+        if set(non_none) == {int, str}:
+            if isinstance(value, bool) or not isinstance(value, (int, str)):
+                raise _KeyError(keypath, "must be a device index, a name, or null")
+            if isinstance(value, int) and value < 0:
+                raise _KeyError(keypath, "must be a non-negative device index")
+            return value
+        if len(non_none) == 1:
+            return _convert(non_none[0], value, keypath, meta)
+    if hint is bool:
+        if not isinstance(value, bool):
+            raise _KeyError(keypath, "must be true or false")
+        return value
+    if hint in (int, float):
+        lo, hi = meta.get("min"), meta.get("max")
+        kind = "int" if hint is int else "float"
+        ok_type = isinstance(value, int) if hint is int else isinstance(value, (int, float))
+        if isinstance(value, bool) or not ok_type:
+            raise _KeyError(keypath, _describe_number(kind, lo, hi))
+        if hint is float and not math.isfinite(value):
+            raise _KeyError(keypath, _describe_number(kind, lo, hi))
+        if (lo is not None and value < lo) or (hi is not None and value > hi):
+            raise _KeyError(keypath, _describe_number(kind, lo, hi))
+        return hint(value)
+    if hint is str:
+        if not isinstance(value, str) or not value.strip():
+            raise _KeyError(keypath, "must be a non-empty string")
+        choices = _CHOICES.get(keypath)
+        if choices is not None and value not in choices:
+            raise _KeyError(keypath, f"must be one of {', '.join(choices)}")
+        return value
+    if origin is tuple:
+        if isinstance(value, str) or not isinstance(value, (list, tuple)):
+            raise _KeyError(keypath, "must be a list of strings")
+        items = []
+        for i, item in enumerate(value):
+            if not isinstance(item, str) or not item.strip():
+                raise _KeyError(f"{keypath}[{i}]", "must be a non-empty string")
+            items.append(item)
+        if not items and keypath == "wake.phrases":
+            raise _KeyError(keypath, "must list at least one phrase")
+        return tuple(items)
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise _KeyError(keypath, "must be a mapping")
+        for k, v in value.items():
+            if not isinstance(v, dict) and v is not None:
+                raise _KeyError(f"{keypath}.{k}", "must be a mapping of that plugin's settings")
+        return {str(k): dict(v or {}) for k, v in value.items()}
+    raise _KeyError(keypath, f"unsupported type {hint!r}")  # pragma: no cover
+
+
+def _check_consistency(config: Config, name: str) -> None:
+    """Cross-field checks that a single field's bounds cannot express."""
+    if config.vad.neg_threshold > config.vad.threshold:
+        raise ConfigError(f"{name}: vad.neg_threshold: must not exceed vad.threshold")

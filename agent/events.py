@@ -1,0 +1,159 @@
+"""Events the pipeline reports: one frozen dataclass each, one JSON object per line.
+
+With ``--json`` each event is written to stdout as ``{"event": NAME, ...fields}``;
+otherwise replies and errors are printed for a person and everything is logged.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sys
+from dataclasses import dataclass
+from typing import Any, ClassVar, TextIO
+
+
+@dataclass(frozen=True)
+class Event:
+    name: ClassVar[str] = "event"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"event": self.name, **dataclasses.asdict(self)}
+
+
+@dataclass(frozen=True)
+class Ready(Event):
+    name: ClassVar[str] = "ready"
+    source: str
+    model: str
+    load_s: float
+    plugins: list[str]
+
+
+@dataclass(frozen=True)
+class Utterance(Event):
+    name: ClassVar[str] = "utterance"
+    start_s: float
+    """Start of speech, seconds into the audio stream."""
+    end_s: float
+    """End of speech (end of the last voiced chunk)."""
+    reason: str
+    """Why it ended: silence, max_length or end_of_stream."""
+
+
+@dataclass(frozen=True)
+class Transcript(Event):
+    name: ClassVar[str] = "transcript"
+    text: str
+    raw: str
+    asr_ms: float
+    start_s: float
+    end_s: float
+
+
+@dataclass(frozen=True)
+class Rejected(Event):
+    name: ClassVar[str] = "rejected"
+    raw: str
+    reason: str
+    """Why a transcript was not trusted (e.g. no_speech)."""
+
+
+@dataclass(frozen=True)
+class Wake(Event):
+    name: ClassVar[str] = "wake"
+    phrase: str
+    score: float
+    start_s: float
+
+
+@dataclass(frozen=True)
+class Ignored(Event):
+    name: ClassVar[str] = "ignored"
+    text: str
+    """Speech without a wake phrase (or an unmatched command, with reason)."""
+    reason: str
+
+
+@dataclass(frozen=True)
+class Command(Event):
+    name: ClassVar[str] = "command"
+    plugin: str
+    command: str
+    slots: dict[str, Any]
+    reply: str | None
+    latency_ms: float
+    """Wall time from the end of speech (last voiced chunk captured) to the handler's start."""
+    handler_ms: float
+    follow_up: bool
+
+
+@dataclass(frozen=True)
+class CommandError(Event):
+    name: ClassVar[str] = "command_error"
+    plugin: str
+    command: str
+    error: str
+
+
+@dataclass(frozen=True)
+class NoMatch(Event):
+    name: ClassVar[str] = "no_match"
+    text: str
+
+
+@dataclass(frozen=True)
+class Say(Event):
+    name: ClassVar[str] = "say"
+    text: str
+    plugin: str
+
+
+@dataclass(frozen=True)
+class Dropped(Event):
+    name: ClassVar[str] = "dropped"
+    blocks: int
+    """Capture blocks dropped so far (drop-oldest policy)."""
+    utterances: int
+    """Utterances dropped so far because transcription fell behind."""
+
+
+@dataclass(frozen=True)
+class Stopped(Event):
+    name: ClassVar[str] = "stopped"
+    utterances: int
+    commands: int
+    dropped_blocks: int
+    dropped_utterances: int
+
+
+class EventSink:
+    """Writes events: JSON lines when ``json_lines``, else a short line for people."""
+
+    def __init__(self, json_lines: bool, stream: TextIO | None = None) -> None:
+        self.json_lines = json_lines
+        self.stream = stream if stream is not None else sys.stdout
+
+    def emit(self, event: Event) -> None:
+        if self.json_lines:
+            line = json.dumps(event.to_dict(), ensure_ascii=False, default=str)
+        else:
+            line = _human(event)
+            if line is None:
+                return
+        self.stream.write(line + "\n")
+        self.stream.flush()
+
+
+def _human(event: Event) -> str | None:
+    if isinstance(event, Ready):
+        return f'Listening ({event.source}). Say "hey computer, what time is it".'
+    if isinstance(event, Command):
+        return f"[{event.plugin}] {event.reply}" if event.reply else None
+    if isinstance(event, Say):
+        return f"[{event.plugin}] {event.text}"
+    if isinstance(event, CommandError):
+        return f"[{event.plugin}] error in {event.command}: {event.error}"
+    if isinstance(event, NoMatch):
+        return f"Sorry, I didn't catch that: {event.text!r}"
+    return None

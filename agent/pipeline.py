@@ -1,0 +1,224 @@
+"""The pipeline: audio source -> VAD/endpointing -> transcription -> wake -> dispatch.
+
+Two tasks share the loop. The *listener* consumes audio blocks, scores 32 ms chunks with
+Silero VAD, runs the endpointer and cuts finished utterances out of the stream history.
+The *recognizer* awaits transcriptions (done on the model's own thread), applies the wake
+gate and starts handlers. Between them sits a bounded utterance queue: with a live source
+the oldest waiting utterance is dropped (and counted) when transcription falls behind;
+with a file read ``--fast`` the listener simply waits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from agent import events
+from agent.buffer import StreamHistory
+from agent.capture import RATE, AudioSource
+from agent.config import Config
+from agent.dispatch import Dispatcher
+from agent.endpoint import Endpointer, EndpointParams, SpeechDiscarded, SpeechEnded, SpeechStarted
+from agent.loader import Registry
+from agent.plugin import Timings
+from agent.text import words
+from agent.transcribe import Transcriber, Transcript
+from agent.vad import CHUNK, SileroVad
+from agent.wake import WakeGate, WakeMatcher
+
+UTTERANCE_QUEUE = 4
+"""Utterances that may wait for transcription."""
+TAIL_MS = 200
+"""Trailing silence kept after the end of speech (Whisper finishes words better with it)."""
+
+
+@dataclass(frozen=True)
+class UtteranceJob:
+    audio: np.ndarray
+    start_s: float
+    end_s: float
+    speech_end_at: float
+
+
+def trusted(t: Transcript) -> str | None:
+    """Why a transcript should not be acted on, or None when it is fine."""
+    if not t.raw:
+        return "empty"
+    if t.no_speech_prob > 0.6 and t.avg_logprob < -1.0:
+        return "no_speech"
+    if t.compression_ratio > 2.4:
+        return "repetitive"
+    return None
+
+
+class Pipeline:
+    def __init__(
+        self,
+        config: Config,
+        source: AudioSource,
+        transcriber: Transcriber,
+        registry: Registry,
+        sink: events.EventSink,
+        log: Any,
+    ) -> None:
+        self.config = config
+        self.source = source
+        self.transcriber = transcriber
+        self.registry = registry
+        self.sink = sink
+        self.log = log
+        v = config.vad
+        self.params = EndpointParams.from_ms(
+            threshold=v.threshold,
+            neg_threshold=v.neg_threshold,
+            min_silence_ms=v.min_silence_ms,
+            min_speech_ms=v.min_speech_ms,
+            max_utterance_s=v.max_utterance_s,
+        )
+        self.pre_roll = RATE * v.pre_roll_ms // 1000
+        self.gate = WakeGate(
+            WakeMatcher(config.wake.phrases, config.wake.threshold, config.wake.max_leading_words),
+            config.wake.follow_up_s,
+        )
+        self.dispatcher = Dispatcher(
+            config.plugins.settings, config.plugins.timeout_s, self.emit, log
+        )
+        self.utterances = 0
+        self.dropped_utterances = 0
+        self._stopping = False
+        self._listener: asyncio.Task[None] | None = None
+
+    def emit(self, event: events.Event) -> None:
+        self.sink.emit(event)
+
+    # ------------------------------------------------------------------ lifecycle
+    async def run(self) -> events.Stopped:
+        queue: asyncio.Queue[UtteranceJob | None] = asyncio.Queue(UTTERANCE_QUEUE)
+        recognizer = asyncio.create_task(self._recognize(queue), name="recognizer")
+        self._listener = asyncio.create_task(self._listen(queue), name="listener")
+        try:
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._listener
+            if self._stopping:  # a signal: do not start work on what is still queued
+                while not queue.empty():
+                    queue.get_nowait()
+            await queue.put(None)
+            await recognizer
+        finally:
+            recognizer.cancel()
+            await self.dispatcher.drain(grace_s=3.0)
+        stopped = events.Stopped(
+            self.utterances, self.dispatcher.commands, self.source.dropped, self.dropped_utterances
+        )
+        self.emit(stopped)
+        return stopped
+
+    def stop(self) -> None:
+        """Stop listening; handlers already running get a grace period."""
+        self._stopping = True
+        if self._listener is not None:
+            self._listener.cancel()
+
+    # ------------------------------------------------------------------ listener
+    async def _listen(self, queue: asyncio.Queue[UtteranceJob | None]) -> None:
+        vad = SileroVad()
+        ep = Endpointer(self.params)
+        history = StreamHistory(self.params.max_length + self.pre_roll + RATE * 2)
+        chunk = np.zeros(CHUNK, dtype=np.float32)
+        fill = 0
+        speech_end_at = 0.0
+        first = True
+        async for samples, captured in self.source.blocks():
+            if first:
+                first = False
+                self.log.info(f"audio flowing from {self.source.name}")
+            history.write(samples)
+            i, n = 0, samples.shape[0]
+            while i < n:
+                take = min(CHUNK - fill, n - i)
+                chunk[fill : fill + take] = samples[i : i + take]
+                fill += take
+                i += take
+                if fill < CHUNK:
+                    break
+                fill = 0
+                transition = ep.feed(CHUNK, vad(chunk))
+                if ep.in_speech and ep.silence == 0:
+                    speech_end_at = captured
+                if transition is not None:
+                    await self._on_transition(transition, history, queue, speech_end_at)
+        final = ep.flush()
+        if final is not None:
+            await self._on_transition(final, history, queue, speech_end_at)
+
+    async def _on_transition(
+        self,
+        tr: SpeechStarted | SpeechEnded | SpeechDiscarded,
+        history: StreamHistory,
+        queue: asyncio.Queue[UtteranceJob | None],
+        speech_end_at: float,
+    ) -> None:
+        if isinstance(tr, SpeechStarted):
+            self.log.debug(f"speech started at {tr.start / RATE:.2f} s")
+            return
+        if isinstance(tr, SpeechDiscarded):
+            self.log.debug(f"discarded {((tr.end - tr.start) / RATE):.2f} s blip")
+            return
+        self.utterances += 1
+        start_s, end_s = tr.start / RATE, tr.end / RATE
+        self.emit(events.Utterance(round(start_s, 3), round(end_s, 3), tr.reason))
+        audio = history.read(tr.start - self.pre_roll, tr.end + RATE * TAIL_MS // 1000)
+        job = UtteranceJob(audio, start_s, end_s, speech_end_at)
+        if not self.source.live:
+            await queue.put(job)
+            return
+        if queue.full():
+            queue.get_nowait()
+            self.dropped_utterances += 1
+            self.log.warning("transcription is behind: dropped the oldest waiting utterance")
+            self.emit(events.Dropped(self.source.dropped, self.dropped_utterances))
+        queue.put_nowait(job)
+
+    # ------------------------------------------------------------------ recognizer
+    async def _recognize(self, queue: asyncio.Queue[UtteranceJob | None]) -> None:
+        while (job := await queue.get()) is not None:
+            try:
+                await self._handle(job)
+            except Exception as exc:  # a bug in one utterance must not stop the agent
+                self.log.exception(f"failed on utterance at {job.start_s:.2f} s: {exc}")
+
+    async def _handle(self, job: UtteranceJob) -> None:
+        t = await self.transcriber.transcribe(job.audio)
+        self.emit(
+            events.Transcript(
+                t.text, t.raw, round(t.asr_ms, 1), round(job.start_s, 3), round(job.end_s, 3)
+            )
+        )
+        why = trusted(t)
+        if why is not None:
+            self.log.debug(f"rejected transcript {t.raw!r}: {why}")
+            self.emit(events.Rejected(t.raw, why))
+            return
+        decision = self.gate.feed(words(t.text), job.start_s, job.end_s)
+        if decision.phrase is not None:
+            self.emit(events.Wake(decision.phrase, decision.score or 0.0, round(job.start_s, 3)))
+        if decision.kind == "ignored":
+            self.log.debug(f"no wake phrase: {t.text!r}")
+            self.emit(events.Ignored(t.text, "no_wake_phrase"))
+            return
+        if decision.kind == "wake_only":
+            self.log.info(f"wake phrase {decision.phrase!r}; waiting for a command")
+            return
+        text = " ".join(decision.command)
+        match = self.registry.match(decision.command)
+        if match is None:
+            self.log.info(f"no command matches {text!r}")
+            self.emit(events.NoMatch(text))
+            return
+        timings = Timings(job.start_s, job.end_s, job.speech_end_at, t.asr_ms)
+        ctx = self.dispatcher.context(match, text, t.raw, timings)
+        self.dispatcher.dispatch(match, ctx, decision.follow_up)

@@ -1,0 +1,85 @@
+"""The plugin author's API: the ``@command`` decorator and the ``Context`` a handler receives.
+
+    from agent.plugin import command, Context
+
+    @command("what time is it", "what's the time")
+    async def time_now(ctx: Context) -> str:
+        return "It is 10:42"
+
+The decorator only attaches metadata to the function; the loader finds decorated
+functions in a plugin module, compiles their templates once, and the dispatcher calls them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+ATTR = "__voiceflow_commands__"
+"""Attribute under which ``@command`` stores its ``CommandSpec`` tuple."""
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass(frozen=True)
+class CommandSpec:
+    templates: tuple[str, ...]
+    """Phrase templates: words, ``{slot}``, ``{slot:int}``, ``[optional]``, ``(a|b)``."""
+    regex: str | None = None
+    """A regular expression over the normalised command text; named groups become slots."""
+
+
+def command(*templates: str, regex: str | None = None) -> Callable[[F], F]:
+    """Mark a function as a command handler for the given phrase templates (or ``regex``)."""
+    if not templates and regex is None:
+        raise TypeError("@command needs at least one template or regex=")
+    for t in templates:
+        if not isinstance(t, str):
+            raise TypeError(f"@command templates must be strings, got {t!r}")
+
+    def attach(fn: F) -> F:
+        specs = getattr(fn, ATTR, ())
+        setattr(fn, ATTR, (*specs, CommandSpec(tuple(templates), regex)))
+        return fn
+
+    return attach
+
+
+@dataclass(frozen=True)
+class Timings:
+    start_s: float
+    """Utterance start, in seconds of the audio stream."""
+    end_s: float
+    """End of speech, in seconds of the audio stream."""
+    speech_end_at: float
+    """``time.monotonic()`` when the last voiced audio was captured."""
+    asr_ms: float
+    """Time the transcription took."""
+
+
+@dataclass
+class Context:
+    """Everything a handler gets besides its slots."""
+
+    text: str
+    """The command text after the wake phrase, normalised (lower case, no punctuation)."""
+    raw: str
+    """Whisper's transcript of the whole utterance, as it came."""
+    slots: dict[str, Any]
+    """Slot values by name, already converted (``{minutes:int}`` gives an int)."""
+    plugin: str
+    """The plugin's name (its file name without ``.py``)."""
+    command: str
+    """The handler's name."""
+    settings: Mapping[str, Any]
+    """This plugin's section of ``plugins.settings`` in the config."""
+    timings: Timings | None
+    """When the utterance happened; None when run from ``voiceflow try``."""
+    log: Any
+    """A logger: ``ctx.log.info("...")`` (aiologger API; calls need not be awaited)."""
+    _say: Callable[[str], None] = field(repr=False, default=print)
+
+    def say(self, text: str) -> None:
+        """Tell the user something now (printed and logged)."""
+        self._say(text)

@@ -1,0 +1,46 @@
+"""Text cleaning and normalisation, each one pass over precompiled patterns.
+
+``clean`` makes Whisper's text presentable (the raw text is kept beside it);
+``words`` turns text into the lower-case word list that wake and command matching use.
+"""
+
+from __future__ import annotations
+
+import re
+
+# One alternation, one pass: runs of white space; white space before closing punctuation.
+_CLEAN = re.compile(r"\s+(?=[,.!?;:)\]}])|\s{2,}|[\u2018\u2019]")
+_QUOTES = {"\u2018": "'", "\u2019": "'"}
+
+
+def _clean_sub(m: re.Match[str]) -> str:
+    s = m.group(0)
+    if s in _QUOTES:
+        return _QUOTES[s]
+    return "" if m.end() < len(m.string) and m.string[m.end()] in ",.!?;:)]}" else " "
+
+
+def clean(raw: str) -> str:
+    """Collapse white space, drop spaces before punctuation, straighten quotes, strip."""
+    return _CLEAN.sub(_clean_sub, raw).strip()
+
+
+# A number (digits with inner separators: 1,000 / 2.5 / 7:30) or a word (inner apostrophes).
+_TOKEN = re.compile(r"\d+(?:[.,:]\d+)*|[^\W\d_]+(?:['\u2019][^\W\d_]+)*")
+
+
+def words(text: str) -> list[str]:
+    """Lower-case words: punctuation dropped, hyphens split ("5-minute" -> 5 minute),
+    apostrophes removed ("what's" -> whats), thousands separators removed (1,000 -> 1000)."""
+    out = _TOKEN.findall(text.lower())
+    for i, w in enumerate(out):
+        if "'" in w or "\u2019" in w:
+            out[i] = w.replace("'", "").replace("\u2019", "")
+        elif "," in w:
+            out[i] = w.replace(",", "")
+    return out
+
+
+def normalize(text: str) -> str:
+    """``words`` joined by single spaces."""
+    return " ".join(words(text))

@@ -1,0 +1,38 @@
+"""Silero VAD (the ONNX model shipped with faster-whisper), run on the stream chunk by chunk.
+
+faster-whisper's ``SileroVADModel`` scores a whole array at once. For a live stream we keep
+the LSTM state (``h``, ``c``) and the 64-sample context between calls, which gives exactly
+the probabilities of the batch call, 512 samples (32 ms at 16 kHz) at a time.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+CHUNK = 512
+"""Samples per VAD chunk at 16 kHz."""
+_CONTEXT = 64
+
+
+class SileroVad:
+    """Streaming speech probability for 512-sample chunks of 16 kHz mono audio."""
+
+    def __init__(self) -> None:
+        from faster_whisper.vad import get_vad_model
+
+        self._session = get_vad_model().session
+        self._input = np.zeros((1, _CONTEXT + CHUNK), dtype=np.float32)
+        self.reset()
+
+    def reset(self) -> None:
+        self._h = np.zeros((1, 1, 128), dtype=np.float32)
+        self._c = np.zeros((1, 1, 128), dtype=np.float32)
+        self._input[:] = 0.0
+
+    def __call__(self, chunk: np.ndarray) -> float:
+        """Probability that this 512-sample chunk is speech."""
+        x = self._input
+        x[0, _CONTEXT:] = chunk
+        out, self._h, self._c = self._session.run(None, {"input": x, "h": self._h, "c": self._c})
+        x[0, :_CONTEXT] = x[0, -_CONTEXT:]  # context for the next chunk
+        return float(out.ravel()[0])
