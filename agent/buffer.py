@@ -52,16 +52,20 @@ class BlockQueue:
     def put(self, indata: np.ndarray) -> None:
         """Copy one ``(frames, channels)`` float32 block in, downmixing to mono. Never blocks."""
         self.received += 1
-        free = self._free
-        try:
-            slot = free.popleft()
-        except IndexError:
+        ready = self._ready
+        slot = -1
+        if len(ready) >= self.capacity:
             try:
-                slot = self._ready.popleft()  # drop the oldest queued block
-            except IndexError:  # pragma: no cover - consumer holds every slot; cannot happen
+                slot = ready.popleft()  # full: drop the oldest queued block
+                self.dropped += 1
+            except IndexError:  # the consumer just emptied it
+                slot = -1
+        if slot < 0:
+            try:
+                slot = self._free.popleft()
+            except IndexError:  # pragma: no cover - needs the consumer to hold two slots
                 self.dropped += 1
                 return
-            self.dropped += 1
         buf = self._pool[slot]
         n = min(indata.shape[0], self.block_frames)
         if indata.ndim == 1:

@@ -111,7 +111,8 @@ class Endpointer:
             self._silence += samples
         if self._silence >= p.min_silence:
             return self._finish("silence")
-        if self.position - self._start >= p.max_length:
+        # Cut before the next chunk (of the same size) would take it past max_length.
+        if self.position - self._start + samples > p.max_length:
             return self._finish("max_length")
         return None
 

@@ -42,7 +42,7 @@ class WakeMatcher:
 
     def match(self, text_words: Sequence[str]) -> WakeMatch | None:
         best: WakeMatch | None = None
-        best_key = (-1, -1.0)
+        best_key = (-1.0, -1)
         for phrase, pw in self._phrases:
             target = "".join(pw)
             k = len(pw)
@@ -54,8 +54,9 @@ class WakeMatcher:
                     score = Indel.normalized_similarity(candidate, target) * 100.0
                     if score < self.threshold:
                         continue
-                    # Prefer the longer phrase, then the better score, then the earlier spot.
-                    key = (len(target), score - lead * 0.01)
+                    # Prefer the better score (a little less for a later spot), then the
+                    # longer phrase: "computer, ..." is "computer", not "hey computer".
+                    key = (round(score - lead * 0.5, 1), len(target))
                     if key > best_key:
                         best_key = key
                         best = WakeMatch(phrase, round(score, 1), list(text_words[lead + span :]))

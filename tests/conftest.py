@@ -1,0 +1,225 @@
+"""Shared fixtures: spoken audio made with espeak-ng and sox, the agent as a subprocess,
+and a PulseAudio daemon with a null sink for the real microphone path."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+IN_CI = bool(os.environ.get("CI"))
+
+
+def need(tool: str) -> str:
+    """The path of a command-line tool; in CI a missing tool fails the test, locally it skips."""
+    path = shutil.which(tool)
+    if path is None:
+        if IN_CI:
+            pytest.fail(f"{tool} is not installed (.ci/run installs it)")
+        pytest.skip(f"{tool} is not installed")
+    return path
+
+
+def speak(text: str, out: Path, *, voice: str = "en-us", speed: int = 150) -> Path:
+    """espeak-ng speech, converted to 16 kHz mono with 0.4 s of silence before and 1 s after."""
+    raw = out.with_suffix(".raw.wav")
+    subprocess.run(
+        [need("espeak-ng"), "-v", voice, "-s", str(speed), "-w", str(raw), text], check=True
+    )
+    sox(raw, out, "pad", "0.4", "1.0")
+    raw.unlink()
+    return out
+
+
+def sox(src: Path | str, dst: Path, *effects: str, rate: int = 16000, channels: int = 1) -> Path:
+    subprocess.run(
+        [
+            need("sox"),
+            str(src),
+            "-r",
+            str(rate),
+            "-c",
+            str(channels),
+            "-b",
+            "16",
+            str(dst),
+            *effects,
+        ],
+        check=True,
+    )
+    return dst
+
+
+class Fixtures:
+    """Spoken commands and non-speech sounds, generated once per test session."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def path(self, name: str) -> Path:
+        return self.root / name
+
+    def make(self) -> Fixtures:
+        r = self.root
+        speak("hey computer, what time is it", r / "time.wav")
+        speak("hey computer, what day is it today", r / "day.wav")
+        speak("computer, what is the date", r / "date.wav")
+        speak("the weather is lovely today and I am going for a walk", r / "no_wake.wav")
+        speak("hey computer", r / "wake_only.wav")
+        speak("what time is it", r / "bare_time.wav")
+        speak("hey computer, set a timer for five minutes", r / "timer.wav")
+        # The wake phrase, a pause, then the command: the follow-up window.
+        subprocess.run(
+            [
+                need("sox"),
+                str(r / "wake_only.wav"),
+                str(r / "bare_time.wav"),
+                str(r / "follow_up.wav"),
+            ],
+            check=True,
+        )
+        sox(r / "time.wav", r / "time_stereo_44k.wav", rate=44100, channels=2)
+        sox(r / "time.wav", r / "time_48k.wav", rate=48000, channels=1)
+        sox(r / "time.wav", r / "time_stereo_48k.wav", rate=48000, channels=2)
+        # Non-speech: silence and noise (always with a length: `sox -n` alone never ends).
+        sox("-n", r / "silence.wav", "trim", "0", "4")
+        sox("-n", r / "noise.wav", "synth", "4", "whitenoise", "vol", "0.1")
+        sox("-n", r / "brown.wav", "synth", "4", "brownnoise", "vol", "0.3")
+        (r / "not_audio.wav").write_text("this is a text file, not a WAV\n")
+        (r / "empty.wav").write_bytes(b"")
+        data = (r / "time.wav").read_bytes()
+        (r / "truncated.wav").write_bytes(data[:30])
+        return self
+
+
+@pytest.fixture(scope="session")
+def fixtures(tmp_path_factory: pytest.TempPathFactory) -> Fixtures:
+    return Fixtures(tmp_path_factory.mktemp("audio")).make()
+
+
+def voiceflow_cmd(*args: str) -> list[str]:
+    return [sys.executable, "-m", "agent", *args]
+
+
+def parse_events(stdout: str) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in stdout.splitlines() if line.startswith("{")]
+
+
+def run_agent(
+    *args: str, timeout: float = 120, env: dict[str, str] | None = None, stdin: bytes | None = None
+) -> tuple[int, list[dict[str, Any]], str]:
+    """Run ``voiceflow ARGS`` to completion; return (exit code, JSON events, stderr)."""
+    proc = subprocess.run(
+        voiceflow_cmd(*args),
+        input=stdin,
+        capture_output=True,
+        timeout=timeout,
+        env=env,
+        cwd=REPO,
+    )
+    out = proc.stdout.decode()
+    return proc.returncode, parse_events(out), proc.stderr.decode()
+
+
+def of(events: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
+    return [e for e in events if e["event"] == kind]
+
+
+@pytest.fixture()
+def isolated_env(tmp_path: Path) -> dict[str, str]:
+    """Environment with an empty XDG_CONFIG_HOME so a developer's own config is not read."""
+    env = dict(os.environ)
+    env["XDG_CONFIG_HOME"] = str(tmp_path / "xdg-config")
+    return env
+
+
+# --------------------------------------------------------------------------- PulseAudio
+class Pulse:
+    def __init__(self, runtime: Path, env: dict[str, str]) -> None:
+        self.runtime = runtime
+        self.env = env
+        self.pid: int | None = None
+
+    def start(self) -> None:
+        subprocess.run(
+            [
+                need("pulseaudio"),
+                "-D",
+                "-n",
+                "--exit-idle-time=-1",
+                "--disallow-exit",
+                "-L",
+                "module-native-protocol-unix auth-anonymous=1",
+                "-L",
+                "module-null-sink sink_name=vsink rate=16000 channels=1",
+                "-L",
+                "module-always-sink",
+            ],
+            env=self.env,
+            check=True,
+            capture_output=True,
+            timeout=30,
+        )
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            if (
+                subprocess.run(
+                    [need("pactl"), "info"], env=self.env, capture_output=True
+                ).returncode
+                == 0
+            ):
+                break
+            time.sleep(0.1)
+        else:
+            raise RuntimeError("PulseAudio did not come up")
+        subprocess.run(
+            [need("pactl"), "set-default-source", "vsink.monitor"], env=self.env, check=True
+        )
+        pidfile = self.runtime / "pulse" / "pid"
+        self.pid = int(pidfile.read_text().split()[0]) if pidfile.exists() else None
+
+    def stop(self) -> None:
+        if self.pid is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.pid, signal.SIGTERM)
+            deadline = time.monotonic() + 5
+            while time.monotonic() < deadline:
+                try:
+                    os.kill(self.pid, 0)
+                except ProcessLookupError:
+                    break
+                time.sleep(0.05)
+            self.pid = None
+
+    def play(self, wav: Path) -> None:
+        subprocess.run(
+            [need("paplay"), "--device=vsink", str(wav)], env=self.env, check=True, timeout=60
+        )
+
+
+@pytest.fixture(scope="session")
+def pulse() -> Iterator[Pulse]:
+    runtime = Path(tempfile.mkdtemp(prefix="vf-pulse-"))
+    os.chmod(runtime, 0o700)
+    env = dict(os.environ)
+    env["XDG_RUNTIME_DIR"] = str(runtime)
+    env.pop("PULSE_SERVER", None)
+    p = Pulse(runtime, env)
+    p.start()
+    try:
+        yield p
+    finally:
+        p.stop()
+        shutil.rmtree(runtime, ignore_errors=True)

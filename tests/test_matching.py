@@ -1,0 +1,129 @@
+"""Templates, numbers and the plugin loader."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from agent.loader import load_plugins
+from agent.matching import TemplateError, compile_regex, compile_template, match_template
+from agent.numbers import parse_int
+from agent.text import words
+
+
+@pytest.mark.parametrize(
+    ("spoken", "value"),
+    [
+        ("5", 5),
+        ("five", 5),
+        ("twenty five", 25),
+        ("a hundred and two", 102),
+        ("one thousand two hundred", 1200),
+        ("1 thousand", 1000),
+        ("ninety", 90),
+        ("zero", 0),
+    ],
+)
+def test_parse_int(spoken: str, value: int) -> None:
+    assert parse_int(spoken.split()) == value
+
+
+@pytest.mark.parametrize("spoken", ["two five", "twenty twenty", "a", "and", "blue", "five blue"])
+def test_parse_int_rejects(spoken: str) -> None:
+    assert parse_int(spoken.split()) is None
+
+
+def m(template: str, text: str) -> dict | None:
+    r = match_template(compile_template(template), words(text))
+    return None if r is None else r.slots
+
+
+def test_literal_optional_alternatives() -> None:
+    t = "(what is|whats) the time [now|please]"
+    assert m(t, "What's the time?") == {}
+    assert m(t, "what is the time now") == {}
+    assert m(t, "what is the time please") == {}
+    assert m(t, "what is the date") is None
+
+
+def test_int_slot_and_optional_suffix() -> None:
+    t = "set a timer for {minutes:int} minute[s]"
+    assert m(t, "Set a timer for 5 minutes.") == {"minutes": 5}
+    assert m(t, "set a timer for twenty five minutes") == {"minutes": 25}
+    assert m(t, "set a timer for one minute") == {"minutes": 1}
+    assert m(t, "set a timer for many minutes") is None
+
+
+def test_string_slot() -> None:
+    assert m("(say|repeat) {text}", "Say hello there!") == {"text": "hello there"}
+
+
+def test_regex_command() -> None:
+    r = match_template(compile_regex(r"play (?P<song>.+)"), words("Play Yellow Submarine"))
+    assert r is not None and r.slots == {"song": "yellow submarine"}
+
+
+@pytest.mark.parametrize(
+    "bad", ["", "set {minutes:float}", "set {x} and {x}", "open (|x)", "set {bad", "( )"]
+)
+def test_bad_templates_are_rejected(bad: str) -> None:
+    with pytest.raises(TemplateError):
+        compile_template(bad)
+
+
+def test_bundled_clock_plugin_loads_and_matches() -> None:
+    reg = load_plugins(["@bundled"])
+    assert "clock" in reg.plugins
+    assert reg.errors == ()
+    for text, name in [
+        ("what time is it", "time_now"),
+        ("what's the time", "time_now"),
+        ("what day is it today", "day_of_week"),
+        ("what is the date", "date_today"),
+    ]:
+        match = reg.match(words(text))
+        assert match is not None and match.command.name == name, text
+
+
+def test_bad_plugins_are_reported_and_others_load(tmp_path: Path) -> None:
+    (tmp_path / "good.py").write_text(
+        "from agent.plugin import command\n"
+        "@command('say hello')\n"
+        "def hello(ctx):\n    return 'hello'\n"
+    )
+    (tmp_path / "broken.py").write_text("import nonexistent_module_xyz\n")
+    (tmp_path / "badtemplate.py").write_text(
+        "from agent.plugin import command\n"
+        "\n"
+        "@command('set {minutes:float}')\n"
+        "def f(ctx, minutes):\n    return 'x'\n"
+    )
+    (tmp_path / "badsig.py").write_text(
+        "from agent.plugin import command\n"
+        "@command('set a timer for {minutes:int} minutes')\n"
+        "def f(ctx, seconds):\n    return 'x'\n"
+    )
+    reg = load_plugins([str(tmp_path)])
+    assert reg.plugins == ("good",)
+    errors = "\n".join(reg.errors)
+    assert "broken.py: failed to import: ModuleNotFoundError" in errors
+    assert (
+        "badtemplate.py:3: f: template 'set {minutes:float}': unknown slot type 'float'" in errors
+    )
+    assert "badsig.py:2: f: template" in errors and "minutes" in errors
+    assert reg.match(words("say hello")) is not None
+
+
+def test_most_specific_command_wins(tmp_path: Path) -> None:
+    (tmp_path / "p.py").write_text(
+        "from agent.plugin import command\n"
+        "@command('set {thing}')\n"
+        "def generic(ctx, thing):\n    return thing\n"
+        "@command('set a timer for {minutes:int} minutes')\n"
+        "def timer(ctx, minutes):\n    return minutes\n"
+    )
+    reg = load_plugins([str(tmp_path)])
+    match = reg.match(words("set a timer for 5 minutes"))
+    assert match is not None and match.command.name == "timer"
+    assert reg.match(words("set the table")).command.name == "generic"

@@ -1,0 +1,72 @@
+"""Wake-phrase matching and the follow-up window."""
+
+from __future__ import annotations
+
+import pytest
+
+from agent.text import clean, words
+from agent.wake import WakeGate, WakeMatcher
+
+M = WakeMatcher(["hey computer", "computer"], threshold=80, max_leading_words=2)
+
+
+@pytest.mark.parametrize(
+    ("text", "phrase", "command"),
+    [
+        ("Hey computer, what time is it?", "hey computer", "what time is it"),
+        ("Hey, computer.", "hey computer", ""),
+        ("hey computer's what time is it", "hey computer", "what time is it"),
+        ("Hey Computer! What day is it?", "hey computer", "what day is it"),
+        ("Heycomputer what time is it", "hey computer", "what time is it"),
+        ("Hey, Computa, what time is it?", "hey computer", "what time is it"),
+        ("Computer, what is the date?", "computer", "what is the date"),
+        ("Oh, hey computer, what time is it?", "hey computer", "what time is it"),
+    ],
+)
+def test_whisper_spellings_wake(text: str, phrase: str, command: str) -> None:
+    m = M.match(words(text))
+    assert m is not None, text
+    assert m.phrase == phrase
+    assert " ".join(m.command) == command
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The weather is lovely today and I am going for a walk.",
+        "What time is it?",
+        "I bought a new laptop yesterday.",
+        "Hey, how are you?",
+        "",
+        "We went to the museum and talked for a long time about the computer",
+    ],
+)
+def test_ordinary_speech_does_not_wake(text: str) -> None:
+    assert M.match(words(text)) is None
+
+
+def test_follow_up_window_uses_stream_time() -> None:
+    gate = WakeGate(M, follow_up_s=5.0)
+    d = gate.feed(words("Hey computer."), 1.0, 2.0)
+    assert d.kind == "wake_only"
+    d = gate.feed(words("What time is it?"), 4.0, 5.0)
+    assert (d.kind, d.follow_up, " ".join(d.command)) == ("command", True, "what time is it")
+    # used once: the next bare command is ignored
+    assert gate.feed(words("What time is it?"), 6.0, 7.0).kind == "ignored"
+
+
+def test_follow_up_window_expires() -> None:
+    gate = WakeGate(M, follow_up_s=5.0)
+    gate.feed(words("Hey computer."), 1.0, 2.0)
+    assert gate.feed(words("What time is it?"), 7.5, 8.5).kind == "ignored"
+
+
+def test_clean_keeps_raw_meaning() -> None:
+    assert clean("  Hey computer ,  what time is it ? ") == "Hey computer, what time is it?"
+    assert clean("It\u2019s  5 o'clock .") == "It's 5 o'clock."
+
+
+def test_words_normalise_for_matching() -> None:
+    assert words("Set a 5-minute timer, please!") == ["set", "a", "5", "minute", "timer", "please"]
+    assert words("What's the time?") == ["whats", "the", "time"]
+    assert words("1,000 times 2.5") == ["1000", "times", "2.5"]
