@@ -8,12 +8,13 @@ valid until the next item is requested, so the consumer copies what it keeps) an
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 import os
 import sys
+import threading
 import time
-from collections.abc import AsyncIterator, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol, runtime_checkable
 
@@ -167,38 +168,92 @@ class FileSource:
             position += samples.shape[0]
 
 
+# --------------------------------------------------------------------------- live hand-off
+async def drain_queue(
+    queue: BlockQueue,
+    resample: Resampler | None,
+    finished: Callable[[], bool],
+) -> AsyncIterator[tuple[np.ndarray, float]]:
+    """Yield blocks from a ``BlockQueue`` filled by another thread, sleeping in between.
+
+    Ends when ``finished()`` is true and the queue is empty.
+    """
+    loop = asyncio.get_running_loop()
+    wake = asyncio.Event()
+    queue.notify = lambda: loop.call_soon_threadsafe(wake.set)
+    while True:
+        queue.arm()
+        wake.clear()
+        while (slot := queue.pop()) is not None:
+            samples, captured = queue.view(slot)
+            try:
+                yield (resample(samples) if resample else samples), captured
+            finally:
+                queue.release(slot)
+        if finished():
+            return
+        # Also look once a second: a stream that died sends no more wake-ups.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(wake.wait(), 1.0)
+
+
 # --------------------------------------------------------------------------- stdin
 class StdinSource:
-    """Raw signed 16-bit little-endian mono PCM at 16 kHz on stdin (``parec``/``arecord``)."""
+    """Raw signed 16-bit little-endian mono PCM at 16 kHz on stdin (``parec``/``arecord``).
 
-    def __init__(self, stream: BinaryIO | None = None, block: int = 512) -> None:
+    A daemon thread reads stdin (a blocking read that must not hold up shutdown) and hands
+    blocks over through a ``BlockQueue``, under the same drop policy as the microphone.
+    """
+
+    def __init__(
+        self, stream: BinaryIO | None = None, block: int = 512, queue_s: float = 10.0
+    ) -> None:
         self.name = "stdin (s16le, 16 kHz, mono)"
         self.live = True
         self._stream = stream if stream is not None else sys.stdin.buffer
-        self._bytes = block * 2
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="stdin")
+        self._block = block
+        self.queue = BlockQueue(max(2, math.ceil(queue_s * RATE / block)), block)
+        self._eof = False
 
     @property
     def dropped(self) -> int:
-        return 0
+        return self.queue.dropped
 
-    async def blocks(self) -> AsyncIterator[tuple[np.ndarray, float]]:
-        loop = asyncio.get_running_loop()
+    def _read(self) -> None:
+        scratch = np.zeros((self._block, 1), dtype=np.float32)
         carry = b""
+        # os.read on the descriptor, not the buffered file: a daemon thread blocked inside
+        # BufferedReader.read holds its lock, and interpreter shutdown then aborts.
+        try:
+            fd = self._stream.fileno()
+            read: Callable[[int], bytes] = lambda n: os.read(fd, n)  # noqa: E731
+        except (AttributeError, OSError, ValueError):
+            read = self._stream.read
         try:
             while True:
-                data = await loop.run_in_executor(self._executor, self._stream.read, self._bytes)
+                data = read(self._block * 2)
                 if not data:
                     break
                 data = carry + data
                 usable = len(data) - len(data) % 2
                 carry = data[usable:]
-                if usable:
-                    pcm = np.frombuffer(data[:usable], dtype="<i2").astype(np.float32)
-                    pcm *= 1.0 / 32768.0
-                    yield pcm, time.monotonic()
+                pcm = np.frombuffer(data[:usable], dtype="<i2")
+                n = pcm.shape[0]
+                np.multiply(pcm, 1.0 / 32768.0, out=scratch[:n, 0], casting="unsafe")
+                self.queue.put(scratch[:n])
+        except (OSError, ValueError):
+            pass
         finally:
-            self._executor.shutdown(wait=False, cancel_futures=True)
+            self._eof = True
+            notify = self.queue.notify
+            if notify is not None:
+                notify()
+
+    async def blocks(self) -> AsyncIterator[tuple[np.ndarray, float]]:
+        drained = drain_queue(self.queue, None, lambda: self._eof)
+        threading.Thread(target=self._read, name="stdin-reader", daemon=True).start()
+        async for item in drained:
+            yield item
 
 
 # --------------------------------------------------------------------------- microphone
@@ -317,9 +372,6 @@ class MicrophoneSource:
         self.queue.put(indata)
 
     async def blocks(self) -> AsyncIterator[tuple[np.ndarray, float]]:
-        loop = asyncio.get_running_loop()
-        wake = asyncio.Event()
-        self.queue.notify = lambda: loop.call_soon_threadsafe(wake.set)
         resample = Resampler(self.rate) if self.rate != RATE else None
         try:
             stream = self._sd.InputStream(
@@ -333,20 +385,10 @@ class MicrophoneSource:
             stream.start()
         except Exception as exc:
             raise AudioError(f"cannot open microphone {self.device['name']!r}: {exc}") from None
-        queue = self.queue
         try:
-            while True:
-                queue.arm()
-                wake.clear()
-                while (slot := queue.pop()) is not None:
-                    samples, captured = queue.view(slot)
-                    try:
-                        yield (resample(samples) if resample else samples), captured
-                    finally:
-                        queue.release(slot)
-                if not stream.active:
-                    raise AudioError(f"microphone {self.device['name']!r}: the stream stopped")
-                await wake.wait()
+            async for item in drain_queue(self.queue, resample, lambda: not stream.active):
+                yield item
+            raise AudioError(f"microphone {self.device['name']!r}: the stream stopped")
         finally:
             stream.abort(ignore_errors=True)
             stream.close(ignore_errors=True)
@@ -357,7 +399,7 @@ def open_source(
 ) -> AudioSource:
     """The source for ``voiceflow run``: ``-`` is stdin, a path is a file, none is the mic."""
     if input_path == "-":
-        return StdinSource()
+        return StdinSource(queue_s=queue_s)
     if input_path is not None:
         return FileSource(input_path, fast=fast)
     return MicrophoneSource(device, block_ms=block_ms, queue_s=queue_s)

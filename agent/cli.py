@@ -16,8 +16,8 @@ from typing import Any
 
 from agent import events
 from agent.capture import AudioError, decode_file, list_input_devices, open_source
-from agent.config import Config, ConfigError, load_config
-from agent.loader import load_plugins
+from agent.config import Config, ConfigError, default_config_path, load_config
+from agent.loader import Registry, load_plugins
 from agent.log import close_logger, make_logger
 from agent.transcribe import ModelError, Transcriber
 
@@ -55,6 +55,14 @@ def _parser() -> argparse.ArgumentParser:
     tr.add_argument("--json", action="store_true", help="JSON segments instead of plain text")
 
     sub.add_parser("devices", help="list audio input devices")
+
+    tri = sub.add_parser("try", help="show which command a phrase would run (no audio, no model)")
+    tri.add_argument("text", help='what you would say, e.g. "set a timer for five minutes"')
+    tri.add_argument("--run", action="store_true", help="also run the handler")
+    tri.add_argument("--json", action="store_true", help="JSON output")
+
+    plg = sub.add_parser("plugins", help="list loaded plugins, their templates and load errors")
+    plg.add_argument("--json", action="store_true", help="JSON output")
     return p
 
 
@@ -71,6 +79,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _devices()
         if cmd == "transcribe":
             return _transcribe(config, args.file, args.json)
+        if cmd == "try":
+            return asyncio.run(_try(config, args.text, args.run, args.json))
+        if cmd == "plugins":
+            return _plugins(config, args.json)
         return _run(config, args)
     except (AudioError, ModelError) as exc:
         print(f"voiceflow: {exc}", file=sys.stderr)
@@ -131,15 +143,28 @@ def _run(config: Config, args: argparse.Namespace) -> int:
         queue_s=config.audio.queue_s,
     )
     transcriber = Transcriber(config.model)
-    registry = load_plugins(config.plugins.dirs)
+    registry = _load(config)
     try:
-        return asyncio.run(_serve(config, source, transcriber, registry, args.json, level))
+        return asyncio.run(
+            _serve(config, args.config, source, transcriber, registry, args.json, level)
+        )
     finally:
         transcriber.close()
 
 
+def _load(config: Config) -> Registry:
+    p = config.plugins
+    return load_plugins(p.dirs, p.settings, p.entry_points)
+
+
 async def _serve(
-    config: Config, source: Any, transcriber: Transcriber, registry: Any, as_json: bool, level: str
+    config: Config,
+    config_path: str | None,
+    source: Any,
+    transcriber: Transcriber,
+    registry: Registry,
+    as_json: bool,
+    level: str,
 ) -> int:
     from agent.pipeline import Pipeline
 
@@ -151,10 +176,13 @@ async def _serve(
         f"model {transcriber.path} loaded in {transcriber.load_s:.2f} s; "
         f"plugins: {', '.join(registry.plugins) or 'none'}"
     )
-    pipeline = Pipeline(config, source, transcriber, registry, sink, log)
+    if config_path is None and default_config_path().exists():
+        config_path = str(default_config_path())
+    pipeline = Pipeline(config, source, transcriber, registry, sink, log, config_path)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, pipeline.stop)
+    loop.add_signal_handler(signal.SIGHUP, pipeline.request_reload)
     sink.emit(
         events.Ready(
             source.name, str(transcriber.path), round(transcriber.load_s, 3), list(registry.plugins)
@@ -169,6 +197,123 @@ async def _serve(
         code = EXIT_RUNTIME
     finally:
         await close_logger(log)
+    return code
+
+
+def _plugins(config: Config, as_json: bool) -> int:
+    registry = _load(config)
+    if as_json:
+        data = {
+            "plugins": [
+                {
+                    "name": name,
+                    "source": registry.sources.get(name),
+                    "commands": [
+                        {"command": c.name, "templates": [t.source for t in c.templates]}
+                        for c in registry.commands
+                        if c.plugin == name
+                    ],
+                }
+                for name in registry.plugins
+            ],
+            "errors": list(registry.errors),
+        }
+        print(json.dumps(data, indent=2))
+        return 0
+    for name in registry.plugins:
+        print(f"{name}  ({registry.sources.get(name)})")
+        for c in registry.commands:
+            if c.plugin == name:
+                print(f"  {c.name}:")
+                for t in c.templates:
+                    print(f"    {t.source}")
+    if registry.errors:
+        print("\nload errors:")
+        for err in registry.errors:
+            print(f"  {err}")
+    return 0
+
+
+async def _try(config: Config, text: str, run: bool, as_json: bool) -> int:
+    from agent.dispatch import Dispatcher
+    from agent.text import words
+    from agent.wake import WakeMatcher
+
+    registry = _load(config)
+    w = config.wake
+    said = words(text)
+    wake = WakeMatcher(w.phrases, w.threshold, w.max_leading_words).match(said)
+    command_words = wake.command if wake is not None else said
+    ranking = registry.match(command_words, config.plugins.match_threshold)
+
+    def describe(m: Any) -> dict[str, Any] | None:
+        if m is None:
+            return None
+        return {
+            "plugin": m.command.plugin,
+            "command": m.command.name,
+            "template": m.template,
+            "slots": m.slots,
+            "score": m.score,
+        }
+
+    result: dict[str, Any] = {
+        "text": " ".join(command_words),
+        "wake": wake.phrase if wake is not None else None,
+        "match": describe(ranking.best),
+        "runner_up": describe(ranking.runner_up),
+        "ambiguous": ranking.ambiguous,
+        "threshold": config.plugins.match_threshold,
+    }
+    if ranking.best is None and ranking.candidates:
+        result["below_threshold"] = describe(ranking.candidates[0])
+    code = 0 if ranking.best is not None else EXIT_RUNTIME
+    if run and ranking.best is not None:
+        log = make_logger("warning" if not as_json else "error")
+        said_lines: list[str] = []
+        dispatcher = Dispatcher(
+            config.plugins.settings,
+            config.plugins.timeout_s,
+            lambda e: said_lines.append(getattr(e, "text", "")),
+            log,
+        )
+        ctx = dispatcher.context(ranking.best, result["text"], text, None)
+        try:
+            result["reply"] = await dispatcher.call(ranking.best, ctx)
+        except Exception as exc:
+            result["error"] = f"{type(exc).__name__}: {exc}"
+            code = EXIT_RUNTIME
+        result["said"] = said_lines
+        await dispatcher.drain(grace_s=0.5)
+        await close_logger(log)
+    if as_json:
+        print(json.dumps(result, default=str))
+        return code
+    best = ranking.best
+    if best is None:
+        print(f"no command matches {result['text']!r}")
+        if "below_threshold" in result:
+            b = result["below_threshold"]
+            print(
+                f"  closest: {b['plugin']}.{b['command']} ({b['template']!r}) "
+                f"score {b['score']} < threshold {config.plugins.match_threshold:g}"
+            )
+    else:
+        print(
+            f"{best.command.plugin}.{best.command.name}  template {best.template!r}  "
+            f"score {best.score}"
+        )
+        print(f"  slots: {best.slots}")
+        if ranking.runner_up is not None:
+            r = ranking.runner_up
+            print(
+                f"  runner-up: {r.command.plugin}.{r.command.name} ({r.template!r}) "
+                f"score {r.score}" + ("  [ambiguous]" if ranking.ambiguous else "")
+            )
+        if "reply" in result:
+            print(f"  reply: {result['reply']}")
+        if "error" in result:
+            print(f"  error: {result['error']}")
     return code
 
 

@@ -116,6 +116,33 @@ class PluginsConfig:
     settings: dict[str, Any] = field(default_factory=dict)
     """Per-plugin settings, keyed by plugin name, handed to that plugin's handlers."""
 
+    entry_points: bool = True
+    """Also load plugins that installed packages declare in the ``voiceflow.plugins``
+    entry-point group."""
+
+    match_threshold: float = field(default=80.0, metadata=_bounds(1, 100))
+    """Score (0-100) a fuzzy command match needs; an exact template match scores 100."""
+
+    fallback: str = "sorry"
+    """After the wake phrase, a command nothing matches: ``sorry`` says "Sorry, I didn't
+    catch that"; ``silent`` only logs it."""
+
+    watch: bool = True
+    """Reload plugins when a plugin file changes (checked every 2 s)."""
+
+
+@dataclass(frozen=True)
+class SpeechConfig:
+    enabled: bool = False
+    """Speak replies and ``ctx.say`` text with espeak-ng (when installed); they are always
+    printed and logged."""
+
+    voice: str = "en-us"
+    """espeak-ng voice."""
+
+    rate: int = field(default=170, metadata=_bounds(80, 450))
+    """Words per minute."""
+
 
 @dataclass(frozen=True)
 class LoggingConfig:
@@ -137,11 +164,14 @@ class Config:
     """Wake phrase."""
     plugins: PluginsConfig = field(default_factory=PluginsConfig)
     """Plugins."""
+    speech: SpeechConfig = field(default_factory=SpeechConfig)
+    """Spoken output."""
     logging: LoggingConfig = field(default_factory=LoggingConfig)
     """Logging."""
 
 
 _CHOICES: dict[str, tuple[str, ...]] = {
+    "plugins.fallback": ("sorry", "silent"),
     "logging.level": ("debug", "info", "warning", "error"),
     "model.compute_type": (
         "int8",

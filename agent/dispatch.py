@@ -2,14 +2,19 @@
 
 ``async def`` handlers run on the loop under a timeout and are cancelled when it passes;
 plain ``def`` handlers run in a small thread pool of their own (never the transcription
-thread). A handler that raises or times out is logged with its plugin and command name and
-reported as a ``command_error`` event; the agent keeps listening either way.
+thread; a sync handler that overruns is reported, but a thread cannot be killed, so it
+keeps its pool thread until it returns). A handler that raises or times out is logged with
+its plugin and command name and reported as a ``command_error`` event; the agent keeps
+listening either way. Timers made with ``ctx.later`` run here too, isolated the same way.
 """
 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import functools
+import inspect
+import threading
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -17,7 +22,8 @@ from typing import Any
 
 from agent import events
 from agent.loader import Match
-from agent.plugin import Context, Timings
+from agent.plugin import Context, Later, Timings
+from agent.speech import Speaker
 
 
 class Dispatcher:
@@ -27,25 +33,47 @@ class Dispatcher:
         timeout_s: float,
         emit: Callable[[events.Event], None],
         log: Any,
+        speaker: Speaker | None = None,
     ) -> None:
         self.settings = settings
         self.timeout_s = timeout_s
         self.emit = emit
         self.log = log
+        self.speaker = speaker
         self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="plugin")
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._timers: set[Later] = set()
+        self._state: dict[str, dict[str, Any]] = {}
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._loop_thread = 0
         self.commands = 0
         """Handlers started."""
         self.errors = 0
-        """Handlers that raised or timed out."""
+        """Handlers (and timers) that raised or timed out."""
+
+    # ------------------------------------------------------------------ context
+    def _on_loop(self, fn: Callable[..., Any], *args: Any) -> Any:
+        """Call ``fn`` on the event loop: directly there, or from a handler's thread by
+        handing it over and waiting for the result."""
+        loop = self._loop
+        if loop is None or self._loop_thread == threading.get_ident():
+            return fn(*args)
+        result: concurrent.futures.Future[Any] = concurrent.futures.Future()
+
+        def run() -> None:
+            try:
+                result.set_result(fn(*args))
+            except BaseException as exc:
+                result.set_exception(exc)
+
+        loop.call_soon_threadsafe(run)
+        return result.result(timeout=10)
 
     def context(self, match: Match, text: str, raw: str, timings: Timings | None) -> Context:
         plugin = match.command.plugin
-
-        def say(message: str) -> None:
-            self.emit(events.Say(str(message), plugin))
-            self.log.info(f"[{plugin}] says: {message}")
-
+        if self._loop is None:
+            self._loop = asyncio.get_running_loop()
+            self._loop_thread = threading.get_ident()
         return Context(
             text=text,
             raw=raw,
@@ -54,10 +82,64 @@ class Dispatcher:
             command=match.command.name,
             settings=dict(self.settings.get(plugin, {})),
             timings=timings,
-            log=self.log,
-            _say=say,
+            log=PluginLog(self.log, plugin, self._on_loop),
+            state=self._state.setdefault(plugin, {}),
+            _say=functools.partial(self._on_loop, self.say, plugin),
+            _later=functools.partial(self._on_loop, self.later, plugin),
         )
 
+    def say(self, plugin: str, message: str) -> None:
+        message = str(message)
+        self.emit(events.Say(message, plugin))
+        self.log.info(f"[{plugin}] says: {message}")
+        if self.speaker is not None:
+            self.speaker.say(message)
+
+    def later(self, plugin: str, seconds: float, fn: Callable[..., Any], *args: Any) -> Later:
+        """Run ``fn(*args)`` after ``seconds``; sync or async; survives other commands."""
+        loop = asyncio.get_running_loop()
+        name = getattr(fn, "__name__", "callback")
+        holder: list[Later] = []
+
+        def fire() -> None:
+            self._timers.discard(holder[0])
+            task = loop.create_task(self._guard(plugin, f"timer {name}", self._invoke(fn, args)))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+        handle = loop.call_later(max(0.0, float(seconds)), fire)
+        later = Later(
+            handle, loop.time() + max(0.0, float(seconds)), loop.time, self._timers.discard
+        )
+        holder.append(later)
+        self._timers.add(later)
+        return later
+
+    async def _invoke(self, fn: Callable[..., Any], args: tuple[Any, ...]) -> Any:
+        if inspect.iscoroutinefunction(fn):
+            return await asyncio.wait_for(fn(*args), self.timeout_s)
+        if isinstance(getattr(fn, "__self__", None), Context):
+            return fn(*args)  # ctx.say and friends: cheap, and meant for the loop
+        loop = asyncio.get_running_loop()
+        call = functools.partial(fn, *args)
+        return await asyncio.wait_for(loop.run_in_executor(self._pool, call), self.timeout_s)
+
+    async def _guard(self, plugin: str, what: str, work: Any) -> Any:
+        try:
+            return await work
+        except asyncio.CancelledError:
+            raise
+        except TimeoutError:
+            self.errors += 1
+            message = f"timed out after {self.timeout_s:g} s"
+        except Exception as exc:
+            self.errors += 1
+            message = f"{type(exc).__name__}: {exc}"
+        self.log.error(f"plugin {plugin}.{what}: {message}")
+        self.emit(events.CommandError(plugin, what, message))
+        return None
+
+    # ------------------------------------------------------------------ commands
     def dispatch(self, match: Match, ctx: Context, follow_up: bool = False) -> asyncio.Task[None]:
         """Start the handler as a task; its outcome is reported as an event."""
         task = asyncio.get_running_loop().create_task(self._run(match, ctx, follow_up))
@@ -65,11 +147,8 @@ class Dispatcher:
         task.add_done_callback(self._tasks.discard)
         return task
 
-    async def run_now(self, match: Match, ctx: Context) -> Any:
-        """Run the handler and return its reply (raises what it raises); for ``voiceflow try``."""
-        return await self._call(match, ctx)
-
-    async def _call(self, match: Match, ctx: Context) -> Any:
+    async def call(self, match: Match, ctx: Context) -> Any:
+        """Run the handler under the timeout and return its reply; raises what it raises."""
         cmd = match.command
         if cmd.is_async:
             return await asyncio.wait_for(cmd.handler(ctx, **match.slots), self.timeout_s)
@@ -85,7 +164,7 @@ class Dispatcher:
         )
         self.commands += 1
         try:
-            reply = await self._call(match, ctx)
+            reply = await self.call(match, ctx)
         except asyncio.CancelledError:
             self.errors += 1
             self.emit(events.CommandError(cmd.plugin, cmd.name, "cancelled at shutdown"))
@@ -119,9 +198,20 @@ class Dispatcher:
                 follow_up,
             )
         )
+        if text and self.speaker is not None:
+            self.speaker.say(text)
+
+    @property
+    def pending_timers(self) -> int:
+        return len(self._timers)
 
     async def drain(self, grace_s: float) -> None:
-        """Let running handlers finish for up to ``grace_s``, then cancel the rest."""
+        """Let running handlers finish for up to ``grace_s``, then cancel the rest.
+        Timers not yet due are cancelled (and logged)."""
+        if self._timers:
+            self.log.info(f"cancelling {len(self._timers)} pending timer(s) at shutdown")
+            for later in list(self._timers):
+                later.cancel()
         if self._tasks:
             _done, pending = await asyncio.wait(set(self._tasks), timeout=grace_s)
             for task in pending:
@@ -129,3 +219,33 @@ class Dispatcher:
             if pending:
                 await asyncio.gather(*pending, return_exceptions=True)
         self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+class PluginLog:
+    """The logger a handler gets as ``ctx.log``: prefixed with the plugin's name, and safe to
+    call from a plain ``def`` handler's thread."""
+
+    def __init__(self, log: Any, plugin: str, on_loop: Callable[..., Any]) -> None:
+        self._log = log
+        self._prefix = f"[{plugin}] "
+        self._on_loop = on_loop
+
+    def _emit(self, level: str, msg: Any) -> None:
+        line = self._prefix + str(msg)
+
+        def log() -> None:
+            getattr(self._log, level)(line)
+
+        self._on_loop(log)
+
+    def debug(self, msg: Any) -> None:
+        self._emit("debug", msg)
+
+    def info(self, msg: Any) -> None:
+        self._emit("info", msg)
+
+    def warning(self, msg: Any) -> None:
+        self._emit("warning", msg)
+
+    def error(self, msg: Any) -> None:
+        self._emit("error", msg)

@@ -119,6 +119,18 @@ class Dropped(Event):
 
 
 @dataclass(frozen=True)
+class Reloaded(Event):
+    name: ClassVar[str] = "reloaded"
+    ok: bool
+    """False when the new config was rejected (the running one stays)."""
+    plugins: list[str]
+    errors: list[str]
+    """Config or plugin load errors."""
+    kept: list[str]
+    """Plugins that failed to load now and stay at their previous version."""
+
+
+@dataclass(frozen=True)
 class Stopped(Event):
     name: ClassVar[str] = "stopped"
     utterances: int
@@ -154,6 +166,7 @@ def _human(event: Event) -> str | None:
         return f"[{event.plugin}] {event.text}"
     if isinstance(event, CommandError):
         return f"[{event.plugin}] error in {event.command}: {event.error}"
-    if isinstance(event, NoMatch):
-        return f"Sorry, I didn't catch that: {event.text!r}"
+    if isinstance(event, Reloaded):
+        state = "reloaded" if event.ok else "reload failed; still running the old config"
+        return f"[voiceflow] {state}: " + "; ".join(event.errors) if event.errors else None
     return None

@@ -8,11 +8,12 @@ plugins still load.
 
 from __future__ import annotations
 
+import importlib.metadata
 import importlib.util
 import inspect
 import sys
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -26,7 +27,7 @@ from agent.matching import (
     compile_template,
     match_template,
 )
-from agent.plugin import ATTR, CommandSpec
+from agent.plugin import ATTR, CommandSpec, ProvidedCommand
 
 
 @dataclass(frozen=True)
@@ -47,7 +48,31 @@ class Match:
     command: Command
     slots: dict[str, Any]
     template: str
+    score: float
+    """100 for an exact template match, lower for a fuzzy one."""
     specificity: tuple[int, int]
+
+    @property
+    def key(self) -> tuple[float, tuple[int, int]]:
+        return (self.score, self.specificity)
+
+
+@dataclass(frozen=True)
+class Ranking:
+    best: Match | None
+    """The command to run: the top candidate if it reaches the threshold."""
+    candidates: tuple[Match, ...]
+    """Every command that matched at all, best first (one entry per command)."""
+    ambiguous: bool
+    """The runner-up, from another command, scored within ``AMBIGUITY_MARGIN`` of the best."""
+
+    @property
+    def runner_up(self) -> Match | None:
+        return self.candidates[1] if len(self.candidates) > 1 else None
+
+
+AMBIGUITY_MARGIN = 2.0
+"""Score points within which two different commands count as a near-tie."""
 
 
 @dataclass(frozen=True)
@@ -57,16 +82,33 @@ class Registry:
     """Names of the plugins that loaded."""
     errors: tuple[str, ...]
     """One line per plugin, template or handler that was rejected."""
+    sources: dict[str, str] = field(default_factory=dict)
+    """Plugin name -> where it came from (a file path or ``entry point NAME``)."""
 
-    def match(self, text_words: Sequence[str]) -> Match | None:
-        """The most specific command whose template matches the whole text."""
-        best: Match | None = None
+    def rank(self, text_words: Sequence[str]) -> list[Match]:
+        """Every matching command's best template, best first; ties keep load order."""
+        found: list[Match] = []
         for cmd in self.commands:
+            best: Match | None = None
             for t in cmd.templates:
                 tm: TemplateMatch | None = match_template(t, text_words)
-                if tm is not None and (best is None or tm.specificity > best.specificity):
-                    best = Match(cmd, tm.slots, t.source, tm.specificity)
-        return best
+                if tm is not None and (best is None or (tm.score, tm.specificity) > best.key):
+                    best = Match(cmd, tm.slots, t.source, tm.score, tm.specificity)
+            if best is not None:
+                found.append(best)
+        found.sort(key=lambda m: m.key, reverse=True)  # stable: load order breaks ties
+        return found
+
+    def match(self, text_words: Sequence[str], threshold: float = 80.0) -> Ranking:
+        ranked = self.rank(text_words)
+        best = ranked[0] if ranked and ranked[0].score >= threshold else None
+        ambiguous = (
+            best is not None
+            and len(ranked) > 1
+            and best.score - ranked[1].score < AMBIGUITY_MARGIN
+            and best.specificity == ranked[1].specificity
+        )
+        return Ranking(best, tuple(ranked), ambiguous)
 
 
 def bundled_plugins_dir() -> Path:
@@ -80,35 +122,121 @@ def resolve_dirs(dirs: Iterable[str]) -> list[Path]:
     return [bundled_plugins_dir() if d == BUNDLED else Path(d).expanduser() for d in dirs]
 
 
-def load_plugins(dirs: Iterable[str]) -> Registry:
+ENTRY_POINT_GROUP = "voiceflow.plugins"
+"""Installed packages provide plugins as entry points in this group, naming a module."""
+
+
+def load_plugins(
+    dirs: Iterable[str],
+    settings: Mapping[str, Mapping[str, Any]] | None = None,
+    entry_points: bool = True,
+) -> Registry:
+    """Load every plugin file in ``dirs``, then every ``voiceflow.plugins`` entry point.
+
+    ``settings`` are the per-plugin config sections, handed to a module's
+    ``provide_commands(settings)`` if it has one.
+    """
+    settings = settings or {}
     commands: list[Command] = []
     plugins: list[str] = []
     errors: list[str] = []
-    seen: dict[str, Path] = {}
+    sources: dict[str, str] = {}
+
+    def add(name: str, module: ModuleType, origin: str, path: Path) -> None:
+        found, errs = _module_commands(name, module, path, settings.get(name, {}))
+        errors.extend(errs)
+        if found or not errs:
+            plugins.append(name)
+            sources[name] = origin
+        commands.extend(found)
+
     for directory in resolve_dirs(dirs):
         if not directory.is_dir():
             continue
         for path in sorted(directory.glob("*.py")):
-            if path.name.startswith("_"):
-                continue
             name = path.stem
-            if name in seen:
-                errors.append(
-                    f"{path}: plugin name {name!r} already loaded from {seen[name]}; skipped"
-                )
+            if name.startswith("_"):
                 continue
-            seen[name] = path
+            if name in sources:
+                errors.append(f"{path}: plugin name {name!r} already loaded from {sources[name]}")
+                continue
             try:
                 module = _import(name, path)
             except Exception as exc:
                 errors.append(f"{path}: failed to import: {_describe(exc, path)}")
                 continue
-            found, errs = _commands_of(name, module, path)
-            errors.extend(errs)
-            if found or not errs:
-                plugins.append(name)
-            commands.extend(found)
-    return Registry(tuple(commands), tuple(plugins), tuple(errors))
+            add(name, module, str(path), path)
+    if entry_points:
+        for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
+            origin = f"entry point {ep.name} ({ep.value})"
+            if ep.name in sources:
+                errors.append(f"{origin}: plugin name already loaded from {sources[ep.name]}")
+                continue
+            try:
+                module = ep.load()
+            except Exception as exc:
+                errors.append(f"{origin}: failed to load: {type(exc).__name__}: {exc}")
+                continue
+            if not isinstance(module, ModuleType):
+                errors.append(f"{origin}: must name a module, not {type(module).__name__}")
+                continue
+            add(ep.name, module, origin, Path(getattr(module, "__file__", None) or ep.value))
+    return Registry(tuple(commands), tuple(plugins), tuple(errors), sources)
+
+
+def load_plugin_file(path: str | Path, settings: Mapping[str, Any] | None = None) -> Registry:
+    """One plugin file on its own (for tests and ``agent.testing``)."""
+    path = Path(path)
+    try:
+        module = _import(path.stem, path)
+    except Exception as exc:
+        return Registry((), (), (f"{path}: failed to import: {_describe(exc, path)}",))
+    found, errors = _module_commands(path.stem, module, path, settings or {})
+    ok = (path.stem,) if found or not errors else ()
+    return Registry(tuple(found), ok, tuple(errors), {path.stem: str(path)} if ok else {})
+
+
+def _module_commands(
+    plugin: str, module: ModuleType, path: Path, settings: Mapping[str, Any]
+) -> tuple[list[Command], list[str]]:
+    found, errors = _commands_of(plugin, module, path)
+    more, errors2 = _provided_commands(plugin, module, path, settings)
+    return found + more, errors + errors2
+
+
+def _provided_commands(
+    plugin: str, module: ModuleType, path: Path, settings: Mapping[str, Any]
+) -> tuple[list[Command], list[str]]:
+    """Commands a module builds from its settings with ``provide_commands(settings)``."""
+    provide = getattr(module, "provide_commands", None)
+    if provide is None:
+        return [], []
+    where = f"{path}: provide_commands"
+    try:
+        provided = list(provide(settings))
+    except Exception as exc:
+        return [], [f"{where}: {type(exc).__name__}: {exc}"]
+    commands: list[Command] = []
+    errors: list[str] = []
+    for item in provided:
+        if not isinstance(item, ProvidedCommand):
+            errors.append(f"{where}: returned {item!r}, not a ProvidedCommand")
+            continue
+        compiled: list[CompiledTemplate] = []
+        for source in item.templates:
+            try:
+                t = compile_template(source)
+                _check_signature(item.handler, t)
+            except TemplateError as exc:
+                errors.append(f"{where}: {item.name}: template {source!r}: {exc}")
+                continue
+            compiled.append(t)
+        if compiled:
+            is_async = inspect.iscoroutinefunction(item.handler)
+            commands.append(
+                Command(plugin, item.name, item.handler, tuple(compiled), is_async, where)
+            )
+    return commands, errors
 
 
 def _import(name: str, path: Path) -> ModuleType:

@@ -1,25 +1,32 @@
-"""Command templates compiled to regular expressions, and ranked matching.
+"""Command templates: compiled once into an exact regex and a set of fuzzy variants.
 
 Template syntax (over the normalised command text, see ``agent.text.words``):
 
 - ``what time is it``        literal words
 - ``{name}``                  a slot of one or more words (a string)
 - ``{name:int}``              a number: "5", "five", "twenty five", "a hundred and two"
+- ``{name:duration}``         seconds: "ninety seconds", "1 and a half hours", "half an hour"
 - ``[please]``                optional words; ``minute[s]`` an optional word ending
 - ``(start|begin)``           alternatives, each one or more words; ``[the|a]`` optional ones
 
-Templates compile once, at load. Among several matching commands the most specific one
-wins (the most literal words, then the fewest slot words), ties broken by load order.
+Matching first tries the exact regex (score 100). Failing that, each variant of the
+template (every choice of alternatives and optionals) is aligned with the text word for
+word, slots captured by type, and scored by how closely its literal words match
+(rapidfuzz ratio, weighted by word length), ignoring "a"/"an"/"the" slips at a small cost.
+So "set a time for five minutes" still reaches "set a timer for {minutes:int} minute[s]".
 """
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from agent.numbers import NUMBER_WORDS, parse_int
+from rapidfuzz import fuzz
+
+from agent.numbers import DURATION_WORDS, NUMBER_WORDS, parse_duration, parse_int
 from agent.text import words
 
 
@@ -27,19 +34,127 @@ class TemplateError(ValueError):
     """A template cannot be compiled; the message says where and why."""
 
 
-_NUMBER_WORD_RE = "|".join(sorted(NUMBER_WORDS, key=len, reverse=True))
+def _word_alternation(vocabulary: frozenset[str]) -> str:
+    return "|".join(re.escape(w) for w in sorted(vocabulary, key=len, reverse=True))
+
+
 _SLOT_PATTERNS = {
     "str": r"(?:\S+ )+?",
-    "int": rf"(?:\d+ |(?:{_NUMBER_WORD_RE}) )+?",
+    "int": rf"(?:\d+ |(?:{_word_alternation(NUMBER_WORDS)}) )+?",
+    "duration": rf"(?:\d+(?:\.\d+)? |(?:{_word_alternation(DURATION_WORDS)}) )+?",
 }
 _CONVERTERS: dict[str, Callable[[list[str]], Any]] = {
     "str": lambda ws: " ".join(ws),
     "int": parse_int,
+    "duration": parse_duration,
 }
 SLOT_TYPES = frozenset(_SLOT_PATTERNS)
+ARTICLES = frozenset({"a", "an", "the"})
+ARTICLE_PENALTY = 3.0
+"""Score lost by a fuzzy match for each "a"/"an"/"the" that differs."""
+WORD_FLOOR = 60.0
+"""A fuzzy match fails if any one literal word scores below this ("date" vs "time" is 50)."""
+MAX_VARIANTS = 512
+"""Templates with more variants than this are matched exactly only."""
 
 _TOKEN = re.compile(r"\{[^{}]*\}|\[[^\[\]]*\]|\([^()]*\)|[^\s\[\](){}]+|\s+|.")
 _SLOT = re.compile(r"\{\s*([A-Za-z_]\w*)\s*(?::\s*(\w+)\s*)?\}")
+
+
+# ------------------------------------------------------------------------- template AST
+@dataclass(frozen=True)
+class Slot:
+    name: str
+    kind: str
+
+
+@dataclass(frozen=True)
+class Choice:
+    options: tuple[tuple[str, ...], ...]
+    """Each option is a sequence of literal words."""
+    optional: bool
+
+
+Element = str | Slot | Choice
+"""A literal word, a slot, or a choice of word sequences."""
+
+
+def parse_template(template: str) -> list[Element]:
+    if not template.strip():
+        raise TemplateError("empty template")
+    out: list[Element] = []
+    seen: set[str] = set()
+    prev_word = False
+    for m in _TOKEN.finditer(template):
+        tok = m.group(0)
+        if tok.isspace():
+            prev_word = False
+            continue
+        if tok.startswith("{"):
+            sm = _SLOT.fullmatch(tok)
+            if sm is None:
+                raise TemplateError(f"bad slot {tok!r} (use {{name}} or {{name:type}})")
+            name, kind = sm.group(1), sm.group(2) or "str"
+            if kind not in _SLOT_PATTERNS:
+                known = ", ".join(sorted(_SLOT_PATTERNS))
+                raise TemplateError(f"unknown slot type {kind!r} (known: {known})")
+            if name in seen:
+                raise TemplateError(f"slot {name!r} appears twice")
+            seen.add(name)
+            out.append(Slot(name, kind))
+        elif tok.startswith("["):
+            body = tok[1:-1]
+            if prev_word and body.isalpha() and out and isinstance(out[-1], str):
+                stem = out.pop()  # "minute[s]": the word with or without the ending
+                assert isinstance(stem, str)
+                out.append(Choice(((stem,), (stem + body.lower(),)), optional=False))
+            else:
+                out.append(Choice(_alternatives(body), optional=True))
+        elif tok.startswith("("):
+            out.append(Choice(_alternatives(tok[1:-1]), optional=False))
+        elif tok in "[](){}":
+            raise TemplateError(f"unbalanced {tok!r}")
+        else:
+            out.extend(words(tok))  # punctuation in a template is ignored, as in speech
+            prev_word = bool(words(tok))
+            continue
+        prev_word = False
+    if not any(isinstance(e, (str, Slot)) or not e.optional for e in out):
+        raise TemplateError("no words")
+    return out
+
+
+def _alternatives(body: str) -> tuple[tuple[str, ...], ...]:
+    alts = tuple(tuple(words(a)) for a in body.split("|"))
+    if any(not a for a in alts):
+        raise TemplateError("empty alternative")
+    return alts
+
+
+def _regex(elements: Sequence[Element | str]) -> str:
+    parts = []
+    for e in elements:
+        if isinstance(e, str):
+            parts.append(re.escape(e) + " ")
+        elif isinstance(e, Slot):
+            parts.append(f"(?P<{e.name}>{_SLOT_PATTERNS[e.kind]})")
+        else:
+            alts = "|".join("".join(re.escape(w) + " " for w in opt) for opt in e.options)
+            parts.append(f"(?:{alts}){'?' if e.optional else ''}")
+    return "".join(parts)
+
+
+# ------------------------------------------------------------------------- compiled form
+@dataclass(frozen=True)
+class Variant:
+    """One concrete path through a template, for fuzzy alignment."""
+
+    literals: tuple[str, ...]
+    """Its literal words with articles removed, in order."""
+    articles: int
+    """Articles the path contains."""
+    shape: re.Pattern[str]
+    """Literal words as single-word wildcards, slots as their typed patterns."""
 
 
 @dataclass(frozen=True)
@@ -52,104 +167,76 @@ class CompiledTemplate:
     """Literal words a full match must contain (specificity)."""
     is_regex: bool = False
     """A power user's ``regex=``: matched as written against the words joined by spaces."""
-
-
-def _alternatives(body: str, template: str) -> list[list[str]]:
-    alts = [words(a) for a in body.split("|")]
-    if any(not a for a in alts):
-        raise TemplateError(f"empty alternative in {template!r}")
-    return alts
-
-
-def _seq(ws: list[str]) -> str:
-    return "".join(re.escape(w) + " " for w in ws)
+    variants: tuple[Variant, ...] = ()
 
 
 def compile_template(template: str) -> CompiledTemplate:
-    if not template.strip():
-        raise TemplateError("empty template")
-    parts: list[str] = []
-    slots: dict[str, str] = {}
-    literals = 0
-    prev_word = False
-    for m in _TOKEN.finditer(template):
-        tok = m.group(0)
-        if tok.isspace():
-            prev_word = False
-            continue
-        if tok.startswith("{"):
-            sm = _SLOT.fullmatch(tok)
-            if sm is None:
-                raise TemplateError(
-                    f"bad slot {tok!r} in {template!r} (use {{name}} or {{name:type}})"
-                )
-            name, kind = sm.group(1), sm.group(2) or "str"
-            if kind not in _SLOT_PATTERNS:
-                known = ", ".join(sorted(_SLOT_PATTERNS))
-                raise TemplateError(f"unknown slot type {kind!r} in {template!r} (known: {known})")
-            if name in slots:
-                raise TemplateError(f"slot {name!r} appears twice in {template!r}")
-            slots[name] = kind
-            parts.append(f"(?P<{name}>{_SLOT_PATTERNS[kind]})")
-            prev_word = False
-        elif tok.startswith("["):
-            body = tok[1:-1]
-            if prev_word and body.isalpha() and parts:
-                # "minute[s]": an optional ending of the word before.
-                parts[-1] = parts[-1][:-1] + f"(?:{re.escape(body.lower())})? "
-            else:
-                parts.append(
-                    "(?:" + "|".join(_seq(a) for a in _alternatives(body, template)) + ")?"
-                )
-            prev_word = False
-        elif tok.startswith("("):
-            alts = _alternatives(tok[1:-1], template)
-            parts.append("(?:" + "|".join(_seq(a) for a in alts) + ")")
-            literals += min(len(a) for a in alts)
-            prev_word = False
-        elif tok in "[](){}" or not words(tok):
-            if tok in "[](){}":
-                raise TemplateError(f"unbalanced {tok!r} in {template!r}")
-            prev_word = False  # punctuation in a template is ignored, like in speech
-        else:
-            ws = words(tok)
-            parts.append(_seq(ws))
-            literals += len(ws)
-            prev_word = True
-    if not parts:
-        raise TemplateError(f"template {template!r} has no words")
+    elements = parse_template(template)
+    slots = {e.name: e.kind for e in elements if isinstance(e, Slot)}
+    literals = sum(
+        1 if isinstance(e, str) else (min(len(o) for o in e.options) if not e.optional else 0)
+        for e in elements
+        if not isinstance(e, Slot)
+    )
     try:
-        pattern = re.compile("".join(parts))
+        pattern = re.compile(_regex(elements))
     except re.error as exc:  # pragma: no cover - our own construction
-        raise TemplateError(f"cannot compile {template!r}: {exc}") from None
-    return CompiledTemplate(template, pattern, slots, literals)
+        raise TemplateError(f"cannot compile: {exc}") from None
+    return CompiledTemplate(template, pattern, slots, literals, False, _variants(elements))
+
+
+def _variants(elements: list[Element]) -> tuple[Variant, ...]:
+    choices: list[list[tuple[Element, ...]]] = []
+    for e in elements:
+        if isinstance(e, Choice):
+            opts: list[tuple[Element, ...]] = [tuple(o) for o in e.options]
+            if e.optional:
+                opts.append(())
+            choices.append(opts)
+        else:
+            choices.append([(e,)])
+    count = 1
+    for c in choices:
+        count *= len(c)
+    if count > MAX_VARIANTS:
+        return ()
+    out = []
+    for combo in itertools.product(*choices):
+        seq = [e for part in combo for e in part]
+        lits = tuple(e for e in seq if isinstance(e, str) and e not in ARTICLES)
+        if not lits:
+            continue
+        shape_parts = []
+        for e in seq:
+            if isinstance(e, Slot):
+                shape_parts.append(f"(?P<{e.name}>{_SLOT_PATTERNS[e.kind]})")
+            elif e not in ARTICLES:
+                shape_parts.append(f"(?P<_l{len(shape_parts)}>\\S+) ")
+        articles = sum(1 for e in seq if isinstance(e, str) and e in ARTICLES)
+        out.append(Variant(lits, articles, re.compile("".join(shape_parts))))
+    return tuple(out)
 
 
 def compile_regex(expr: str) -> CompiledTemplate:
     try:
         pattern = re.compile(expr)
     except re.error as exc:
-        raise TemplateError(f"bad regex {expr!r}: {exc}") from None
+        raise TemplateError(f"bad regex: {exc}") from None
     return CompiledTemplate(expr, pattern, dict.fromkeys(pattern.groupindex, "str"), 0, True)
 
 
+# ------------------------------------------------------------------------- matching
 @dataclass(frozen=True)
 class TemplateMatch:
     template: CompiledTemplate
     slots: dict[str, Any]
+    score: float
+    """100 for an exact match; below for a fuzzy one."""
     specificity: tuple[int, int]
+    """(literal words, -slot words): more literal and fewer slot words is more specific."""
 
 
-def match_template(t: CompiledTemplate, text_words: Sequence[str]) -> TemplateMatch | None:
-    """Match the whole command text; convert slots; None when it does not fit."""
-    if t.is_regex:
-        m = t.pattern.fullmatch(" ".join(text_words))
-        if m is None:
-            return None
-        return TemplateMatch(t, {k: v for k, v in m.groupdict().items() if v is not None}, (0, 0))
-    m = t.pattern.fullmatch(" ".join(text_words) + " ")
-    if m is None:
-        return None
+def _convert(t: CompiledTemplate, m: re.Match[str]) -> tuple[dict[str, Any], int] | None:
     slots: dict[str, Any] = {}
     slot_words = 0
     for name, kind in t.slots.items():
@@ -162,4 +249,53 @@ def match_template(t: CompiledTemplate, text_words: Sequence[str]) -> TemplateMa
         if converted is None:
             return None
         slots[name] = converted
-    return TemplateMatch(t, slots, (t.literals, -slot_words))
+    return slots, slot_words
+
+
+def match_template(
+    t: CompiledTemplate, text_words: Sequence[str], *, fuzzy: bool = True
+) -> TemplateMatch | None:
+    """Match the whole command text: exactly, else (if ``fuzzy``) the best-scoring variant."""
+    if t.is_regex:
+        m = t.pattern.fullmatch(" ".join(text_words))
+        if m is None:
+            return None
+        return TemplateMatch(
+            t, {k: v for k, v in m.groupdict().items() if v is not None}, 100.0, (0, 0)
+        )
+    m = t.pattern.fullmatch(" ".join(text_words) + " ")
+    if m is not None:
+        converted = _convert(t, m)
+        if converted is not None:
+            return TemplateMatch(t, converted[0], 100.0, (t.literals, -converted[1]))
+    if not fuzzy or not t.variants:
+        return None
+    return _fuzzy(t, text_words)
+
+
+def _fuzzy(t: CompiledTemplate, text_words: Sequence[str]) -> TemplateMatch | None:
+    kept = [w for w in text_words if w not in ARTICLES]
+    text_articles = len(text_words) - len(kept)
+    text = " ".join(kept) + " "
+    best: TemplateMatch | None = None
+    for v in t.variants:
+        m = v.shape.fullmatch(text)
+        if m is None:
+            continue
+        total = weight = 0.0
+        worst = 100.0
+        heard = [g for name, g in m.groupdict().items() if name.startswith("_l")]
+        for lit, said in zip(v.literals, heard, strict=True):
+            sim = fuzz.ratio(lit, said)
+            worst = min(worst, sim)
+            total += sim * len(lit)
+            weight += len(lit)
+        if worst < WORD_FLOOR:  # one word entirely different: not this command
+            continue
+        score = total / weight - ARTICLE_PENALTY * abs(text_articles - v.articles)
+        converted = _convert(t, m)
+        if converted is None:
+            continue
+        if best is None or score > best.score:
+            best = TemplateMatch(t, converted[0], round(score, 1), (len(v.literals), -converted[1]))
+    return best

@@ -92,3 +92,85 @@ def parse_int(tokens: Sequence[str]) -> int | None:
             return None
         prev = tok
     return total + current if seen_number else None
+
+
+_UNIT_SECONDS = {
+    "second": 1,
+    "seconds": 1,
+    "sec": 1,
+    "secs": 1,
+    "s": 1,
+    "minute": 60,
+    "minutes": 60,
+    "min": 60,
+    "mins": 60,
+    "hour": 3600,
+    "hours": 3600,
+    "hr": 3600,
+    "hrs": 3600,
+    "h": 3600,
+}
+DURATION_WORDS = frozenset(_UNIT_SECONDS) | NUMBER_WORDS | {"half", "quarter", "and", "a", "an"}
+"""Every word that can be part of a spoken duration."""
+
+
+def _amount(tokens: Sequence[str]) -> float | None:
+    """A number of units: "5", "1.5", "five", "a", "half a", "an", "one and a half"."""
+    if not tokens:
+        return None
+    text = " ".join(tokens)
+    fractions = {
+        "half a": 0.5,
+        "half an": 0.5,
+        "a half": 0.5,
+        "half": 0.5,
+        "a quarter": 0.25,
+        "quarter": 0.25,
+    }
+    if text in fractions:
+        return fractions[text]
+    if text in ("a", "an"):
+        return 1.0
+    for suffix, add in ((" and a half", 0.5), (" and a quarter", 0.25)):
+        if text.endswith(suffix):
+            base = _amount(tokens[: len(tokens) - len(suffix.split())])
+            return None if base is None else base + add
+    if len(tokens) == 1:
+        try:
+            return float(tokens[0])
+        except ValueError:
+            pass
+    n = parse_int(tokens)
+    return None if n is None else float(n)
+
+
+def parse_duration(tokens: Sequence[str]) -> float | None:
+    """Seconds in a spoken duration: "ninety seconds", "1 and a half hours", "half an hour",
+    "two hours and ten minutes", "an hour"; None when the words are not a duration."""
+    total = 0.0
+    amount: list[str] = []
+    found = False
+    i = 0
+    while i < len(tokens):
+        tok = tokens[i]
+        if tok in _UNIT_SECONDS:
+            # "one and a half hours" vs "two hours and a half": the amount comes before the unit
+            value = _amount(amount)
+            if value is None:
+                return None
+            unit = _UNIT_SECONDS[tok]
+            rest = tokens[i + 1 : i + 4]
+            if list(rest[:3]) == ["and", "a", "half"]:
+                value += 0.5
+                i += 3
+            total += value * unit
+            amount = []
+            found = True
+        elif tok == "and" and not amount and found:
+            pass  # "two hours and ten minutes"
+        else:
+            amount.append(tok)
+        i += 1
+    if amount or not found:
+        return None
+    return total

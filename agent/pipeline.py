@@ -20,11 +20,13 @@ import numpy as np
 from agent import events
 from agent.buffer import StreamHistory
 from agent.capture import RATE, AudioSource
-from agent.config import Config
+from agent.config import Config, ConfigError, load_config
 from agent.dispatch import Dispatcher
 from agent.endpoint import Endpointer, EndpointParams, SpeechDiscarded, SpeechEnded, SpeechStarted
 from agent.loader import Registry
 from agent.plugin import Timings
+from agent.reload import PluginWatcher, reload_plugins
+from agent.speech import Speaker
 from agent.text import words
 from agent.transcribe import Transcriber, Transcript
 from agent.vad import CHUNK, SileroVad
@@ -64,8 +66,10 @@ class Pipeline:
         registry: Registry,
         sink: events.EventSink,
         log: Any,
+        config_path: str | None = None,
     ) -> None:
         self.config = config
+        self.config_path = config_path
         self.source = source
         self.transcriber = transcriber
         self.registry = registry
@@ -80,13 +84,13 @@ class Pipeline:
             max_utterance_s=v.max_utterance_s,
         )
         self.pre_roll = RATE * v.pre_roll_ms // 1000
-        self.gate = WakeGate(
-            WakeMatcher(config.wake.phrases, config.wake.threshold, config.wake.max_leading_words),
-            config.wake.follow_up_s,
-        )
+        self.gate: WakeGate | None = None
+        self.speaker = Speaker(config.speech, log)
         self.dispatcher = Dispatcher(
-            config.plugins.settings, config.plugins.timeout_s, self.emit, log
+            config.plugins.settings, config.plugins.timeout_s, self.emit, log, self.speaker
         )
+        self._apply(config)
+        self._reloading = asyncio.Lock()
         self.utterances = 0
         self.dropped_utterances = 0
         self._stopping = False
@@ -95,11 +99,58 @@ class Pipeline:
     def emit(self, event: events.Event) -> None:
         self.sink.emit(event)
 
+    def _apply(self, config: Config) -> None:
+        """Take the parts of ``config`` that can change while running."""
+        w = config.wake
+        if self.gate is None or w != self.config.wake:
+            self.gate = WakeGate(
+                WakeMatcher(w.phrases, w.threshold, w.max_leading_words), w.follow_up_s
+            )
+        self.config = config
+        self.dispatcher.settings = config.plugins.settings
+        self.dispatcher.timeout_s = config.plugins.timeout_s
+
+    # ------------------------------------------------------------------ reload
+    def request_reload(self) -> None:
+        """SIGHUP: reload config and plugins (audio capture keeps running)."""
+        asyncio.get_running_loop().create_task(self.reload(config_too=True))
+
+    async def reload(self, config_too: bool) -> events.Reloaded:
+        async with self._reloading:
+            config = self.config
+            if config_too and self.config_path is not None:
+                try:
+                    config = load_config(self.config_path)
+                except ConfigError as exc:
+                    self.log.error(f"reload: {exc}; keeping the running config")
+                    event = events.Reloaded(False, list(self.registry.plugins), [str(exc)], [])
+                    self.emit(event)
+                    return event
+                for section in ("audio", "vad", "model"):
+                    if getattr(config, section) != getattr(self.config, section):
+                        self.log.warning(f"reload: {section}.* changes take effect on restart")
+            loop = asyncio.get_running_loop()
+            registry, kept = await loop.run_in_executor(None, reload_plugins, self.registry, config)
+            self.registry = registry
+            self._apply(config)
+            for err in registry.errors:
+                self.log.error(f"plugin rejected: {err}")
+            if kept:
+                self.log.warning(f"reload: kept the previous version of {', '.join(kept)}")
+            self.log.info(f"reloaded; plugins: {', '.join(registry.plugins) or 'none'}")
+            event = events.Reloaded(True, list(registry.plugins), list(registry.errors), kept)
+            self.emit(event)
+            return event
+
     # ------------------------------------------------------------------ lifecycle
     async def run(self) -> events.Stopped:
         queue: asyncio.Queue[UtteranceJob | None] = asyncio.Queue(UTTERANCE_QUEUE)
         recognizer = asyncio.create_task(self._recognize(queue), name="recognizer")
         self._listener = asyncio.create_task(self._listen(queue), name="listener")
+        watcher = None
+        if self.config.plugins.watch:
+            w = PluginWatcher(lambda: self.config.plugins.dirs, lambda: self.reload(False))
+            watcher = asyncio.create_task(w.run(), name="plugin-watcher")
         try:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._listener
@@ -110,7 +161,10 @@ class Pipeline:
             await recognizer
         finally:
             recognizer.cancel()
+            if watcher is not None:
+                watcher.cancel()
             await self.dispatcher.drain(grace_s=3.0)
+            await self.speaker.close()
         stopped = events.Stopped(
             self.utterances, self.dispatcher.commands, self.source.dropped, self.dropped_utterances
         )
@@ -203,6 +257,7 @@ class Pipeline:
             self.log.debug(f"rejected transcript {t.raw!r}: {why}")
             self.emit(events.Rejected(t.raw, why))
             return
+        assert self.gate is not None
         decision = self.gate.feed(words(t.text), job.start_s, job.end_s)
         if decision.phrase is not None:
             self.emit(events.Wake(decision.phrase, decision.score or 0.0, round(job.start_s, 3)))
@@ -214,11 +269,21 @@ class Pipeline:
             self.log.info(f"wake phrase {decision.phrase!r}; waiting for a command")
             return
         text = " ".join(decision.command)
-        match = self.registry.match(decision.command)
+        ranking = self.registry.match(decision.command, self.config.plugins.match_threshold)
+        match = ranking.best
         if match is None:
             self.log.info(f"no command matches {text!r}")
             self.emit(events.NoMatch(text))
+            if self.config.plugins.fallback == "sorry":
+                self.dispatcher.say("voiceflow", "Sorry, I didn't catch that")
             return
+        if ranking.ambiguous and ranking.runner_up is not None:
+            other = ranking.runner_up.command
+            self.log.warning(
+                f"ambiguous: {text!r} fits {match.command.plugin}.{match.command.name} "
+                f"({match.score}) and {other.plugin}.{other.name} ({ranking.runner_up.score}); "
+                "running the first"
+            )
         timings = Timings(job.start_s, job.end_s, job.speech_end_at, t.asr_ms)
         ctx = self.dispatcher.context(match, text, t.raw, timings)
         self.dispatcher.dispatch(match, ctx, decision.follow_up)

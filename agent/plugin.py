@@ -47,6 +47,16 @@ def command(*templates: str, regex: str | None = None) -> Callable[[F], F]:
 
 
 @dataclass(frozen=True)
+class ProvidedCommand:
+    """A command a plugin builds from its settings, returned by its module-level
+    ``provide_commands(settings)`` (the shell plugin maps configured phrases this way)."""
+
+    name: str
+    templates: tuple[str, ...]
+    handler: Callable[..., Any]
+
+
+@dataclass(frozen=True)
 class Timings:
     start_s: float
     """Utterance start, in seconds of the audio stream."""
@@ -77,9 +87,49 @@ class Context:
     timings: Timings | None
     """When the utterance happened; None when run from ``voiceflow try``."""
     log: Any
-    """A logger: ``ctx.log.info("...")`` (aiologger API; calls need not be awaited)."""
+    """A logger: ``ctx.log.info("...")``, also from a plain ``def`` handler."""
+    state: dict[str, Any] = field(default_factory=dict)
+    """This plugin's own dict, kept for as long as the agent runs (e.g. its timers)."""
     _say: Callable[[str], None] = field(repr=False, default=print)
+    _later: Callable[..., Later] | None = field(repr=False, default=None)
 
     def say(self, text: str) -> None:
-        """Tell the user something now (printed and logged)."""
+        """Tell the user something now: printed, logged, spoken when speech is enabled."""
         self._say(text)
+
+    def later(self, seconds: float, fn: Callable[..., Any], *args: Any) -> Later:
+        """Call ``fn(*args)`` (sync or async) after ``seconds``; other commands do not
+        disturb it. Errors in it are logged and reported like a handler's."""
+        if self._later is None:
+            raise RuntimeError("ctx.later is not available outside the agent")
+        return self._later(seconds, fn, *args)
+
+
+class Later:
+    """A pending ``ctx.later`` call."""
+
+    def __init__(
+        self,
+        handle: Any,
+        when: float,
+        clock: Callable[[], float],
+        forget: Callable[[Later], None],
+    ) -> None:
+        self._handle = handle
+        self.when = when
+        """Loop time at which it fires."""
+        self._clock = clock
+        self._forget = forget
+
+    @property
+    def remaining(self) -> float:
+        """Seconds until it fires (0 when due or past)."""
+        return max(0.0, self.when - self._clock())
+
+    @property
+    def cancelled(self) -> bool:
+        return bool(self._handle.cancelled())
+
+    def cancel(self) -> None:
+        self._handle.cancel()
+        self._forget(self)

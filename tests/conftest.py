@@ -117,6 +117,15 @@ def parse_events(stdout: str) -> list[dict[str, Any]]:
     return [json.loads(line) for line in stdout.splitlines() if line.startswith("{")]
 
 
+def run_cli(
+    *args: str, env: dict[str, str], timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    """Run ``voiceflow ARGS`` to completion, text output captured."""
+    return subprocess.run(
+        voiceflow_cmd(*args), capture_output=True, text=True, env=env, cwd=REPO, timeout=timeout
+    )
+
+
 def run_agent(
     *args: str, timeout: float = 120, env: dict[str, str] | None = None, stdin: bytes | None = None
 ) -> tuple[int, list[dict[str, Any]], str]:

@@ -82,7 +82,7 @@ def test_bundled_clock_plugin_loads_and_matches() -> None:
         ("what day is it today", "day_of_week"),
         ("what is the date", "date_today"),
     ]:
-        match = reg.match(words(text))
+        match = reg.match(words(text)).best
         assert match is not None and match.command.name == name, text
 
 
@@ -112,7 +112,7 @@ def test_bad_plugins_are_reported_and_others_load(tmp_path: Path) -> None:
         "badtemplate.py:3: f: template 'set {minutes:float}': unknown slot type 'float'" in errors
     )
     assert "badsig.py:2: f: template" in errors and "minutes" in errors
-    assert reg.match(words("say hello")) is not None
+    assert reg.match(words("say hello")).best is not None
 
 
 def test_most_specific_command_wins(tmp_path: Path) -> None:
@@ -124,6 +124,6 @@ def test_most_specific_command_wins(tmp_path: Path) -> None:
         "def timer(ctx, minutes):\n    return minutes\n"
     )
     reg = load_plugins([str(tmp_path)])
-    match = reg.match(words("set a timer for 5 minutes"))
+    match = reg.match(words("set a timer for 5 minutes")).best
     assert match is not None and match.command.name == "timer"
-    assert reg.match(words("set the table")).command.name == "generic"
+    assert reg.match(words("set the table")).best.command.name == "generic"

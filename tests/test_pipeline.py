@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import Fixtures, of, run_agent
+from tests.conftest import Fixtures, of, run_agent, run_cli
 
 
 def run_file(path: Path, env: dict[str, str], *extra: str) -> list[dict]:
@@ -130,32 +130,16 @@ def test_unreadable_audio_is_a_clear_error(
 
 
 def test_human_output_prints_the_reply(fixtures: Fixtures, isolated_env: dict) -> None:
-    import subprocess
-    import sys
 
-    proc = subprocess.run(
-        [sys.executable, "-m", "agent", "run", "--input", str(fixtures.path("time.wav")), "--fast"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=isolated_env,
-    )
+    proc = run_cli("run", "--input", str(fixtures.path("time.wav")), "--fast", env=isolated_env)
     assert proc.returncode == 0, proc.stderr
     assert "[clock] It is" in proc.stdout
     assert "command clock.time_now" in proc.stderr  # and logged
 
 
 def test_transcribe_file(fixtures: Fixtures, isolated_env: dict) -> None:
-    import subprocess
-    import sys
 
-    proc = subprocess.run(
-        [sys.executable, "-m", "agent", "transcribe", str(fixtures.path("no_wake.wav"))],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=isolated_env,
-    )
+    proc = run_cli("transcribe", str(fixtures.path("no_wake.wav")), env=isolated_env)
     assert proc.returncode == 0, proc.stderr
     text = proc.stdout.lower()
     assert "today" in text and "walk" in text

@@ -1,0 +1,101 @@
+"""Timers: set, cancel and list, by name.
+
+"set a timer for five minutes", "start a 10 minute timer", "set a pasta timer for
+eight minutes", "set a timer for ninety seconds", "cancel the pasta timer",
+"cancel all timers", "list my timers", "how much time is left".
+"""
+
+from __future__ import annotations
+
+from agent.plugin import Context, Later, command
+
+
+def _spoken(seconds: float) -> str:
+    seconds = round(seconds)
+    parts = []
+    for unit, size in (("hour", 3600), ("minute", 60), ("second", 1)):
+        n, seconds = divmod(seconds, size)
+        if n:
+            parts.append(f"{n} {unit}{'s' if n != 1 else ''}")
+    return " and ".join(parts) or "0 seconds"
+
+
+def _timers(ctx: Context) -> dict[str, Later]:
+    timers: dict[str, Later] = ctx.state.setdefault("timers", {})
+    for name in [n for n, t in timers.items() if t.remaining <= 0 or t.cancelled]:
+        del timers[name]
+    return timers
+
+
+def _start(ctx: Context, seconds: float, name: str | None) -> str:
+    timers = _timers(ctx)
+    label = name or _spoken(seconds)
+    if label in timers:
+        timers.pop(label).cancel()
+    timers[label] = ctx.later(seconds, ctx.say, f"{label} timer done")
+    return f"Timer set for {_spoken(seconds)}" + (f", called {name}" if name else "")
+
+
+@command("set a timer for {minutes:int} minute[s]", "start a {minutes:int} minute timer")
+async def set_timer(ctx: Context, minutes: int) -> str:
+    return _start(ctx, minutes * 60, None)
+
+
+@command(
+    "set a timer for {duration:duration}",
+    "start a timer for {duration:duration}",
+    "start a {duration:duration} timer",
+    "timer [for] {duration:duration}",
+)
+async def set_timer_duration(ctx: Context, duration: float) -> str:
+    return _start(ctx, duration, None)
+
+
+@command(
+    "set a {name} timer for {duration:duration}",
+    "set a timer (called|named|for) {name} for {duration:duration}",
+    "start a {name} timer for {duration:duration}",
+)
+async def set_named_timer(ctx: Context, name: str, duration: float) -> str:
+    return _start(ctx, duration, name)
+
+
+@command("cancel [the|my] {name} timer", "stop [the|my] {name} timer")
+async def cancel_timer(ctx: Context, name: str) -> str:
+    timers = _timers(ctx)
+    for label in (name, f"{name} minute", f"{name} minutes"):
+        if label in timers:
+            timers.pop(label).cancel()
+            return f"Cancelled the {label} timer"
+    return f"There is no {name} timer"
+
+
+@command(
+    "cancel [the|my] timer",
+    "stop [the|my] timer",
+    "cancel all [the|my] timers",
+    "stop all [the|my] timers",
+    "cancel [the|my] timers",
+)
+async def cancel_all(ctx: Context) -> str:
+    timers = _timers(ctx)
+    if not timers:
+        return "There are no timers"
+    for t in timers.values():
+        t.cancel()
+    n = len(timers)
+    timers.clear()
+    return f"Cancelled {n} timer{'s' if n != 1 else ''}"
+
+
+@command(
+    "(list|show) [the|my|all] timers",
+    "what timers are (running|set)",
+    "how much time is left",
+    "how long is left",
+)
+async def list_timers(ctx: Context) -> str:
+    timers = _timers(ctx)
+    if not timers:
+        return "There are no timers"
+    return "; ".join(f"{label}: {_spoken(t.remaining)} left" for label, t in timers.items())

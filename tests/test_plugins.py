@@ -1,0 +1,408 @@
+"""The plugin system: fuzzy ranking, isolation, reload, entry points, the bundled plugins."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from agent import events
+from agent.dispatch import Dispatcher
+from agent.loader import load_plugin_file, load_plugins
+from agent.matching import compile_template, match_template
+from agent.testing import PluginTester
+from agent.text import words
+from tests.conftest import REPO, Fixtures, of, run_agent, run_cli, voiceflow_cmd
+
+PLUGINS = REPO / "plugins"
+
+
+# ------------------------------------------------------------------ matching
+@pytest.mark.parametrize(
+    "heard",
+    [
+        "set a time for five minutes",
+        "set timer for 5 minutes",
+        "set the timer for five minutes",
+        "Set a timer for five-minutes.",
+    ],
+)
+def test_asr_slips_still_reach_the_timer(heard: str) -> None:
+    reg = load_plugins(["@bundled"], entry_points=False)
+    best = reg.match(words(heard)).best
+    assert best is not None
+    assert best.command.name == "set_timer" and best.slots == {"minutes": 5}
+
+
+def test_fuzzy_match_has_a_score_below_exact() -> None:
+    t = compile_template("set a timer for {minutes:int} minute[s]")
+    exact = match_template(t, words("set a timer for 5 minutes"))
+    fuzzy = match_template(t, words("set a time for 5 minutes"))
+    assert exact is not None and exact.score == 100
+    assert fuzzy is not None and 80 <= fuzzy.score < 100
+
+
+@pytest.mark.parametrize(
+    "heard", ["what's the weather", "open the pod bay doors", "what is the date"]
+)
+def test_other_speech_does_not_reach_the_time(heard: str) -> None:
+    reg = load_plugins(["@bundled"], entry_points=False)
+    best = reg.match(words(heard)).best
+    assert best is None or best.command.name != "time_now"
+
+
+def test_threshold_is_honoured() -> None:
+    reg = load_plugins(["@bundled"], entry_points=False)
+    assert reg.match(words("set a time for five minutes"), threshold=99).best is None
+    assert reg.match(words("set a time for five minutes"), threshold=80).best is not None
+
+
+def test_ranking_is_deterministic_and_near_ties_are_flagged(tmp_path: Path) -> None:
+    (tmp_path / "a.py").write_text(
+        "from agent.plugin import command\n"
+        "@command('turn on the {thing}')\ndef first(ctx, thing): return 'a'\n"
+    )
+    (tmp_path / "b.py").write_text(
+        "from agent.plugin import command\n"
+        "@command('turn on the {device}')\ndef second(ctx, device): return 'b'\n"
+    )
+    for _ in range(3):
+        ranking = load_plugins([str(tmp_path)], entry_points=False).match(
+            words("turn on the lights")
+        )
+        assert ranking.best is not None and ranking.best.command.plugin == "a"  # load order
+        assert ranking.ambiguous
+        assert ranking.runner_up is not None and ranking.runner_up.command.plugin == "b"
+
+
+# ------------------------------------------------------------------ isolation
+FAULTY = """
+import asyncio, time
+from agent.plugin import command
+
+@command("raise an error")
+async def boom(ctx):
+    raise RuntimeError("kaboom")
+
+@command("hang forever")
+async def hang(ctx):
+    await asyncio.Event().wait()
+
+@command("block forever")
+def block(ctx):
+    time.sleep(3)
+
+@command("say hi")
+async def hi(ctx):
+    return "hi"
+"""
+
+
+async def test_raising_and_hanging_handlers_are_isolated(tmp_path: Path) -> None:
+    (tmp_path / "faulty.py").write_text(FAULTY)
+    reg = load_plugin_file(tmp_path / "faulty.py")
+    seen: list[events.Event] = []
+    logged: list[str] = []
+
+    class Log:
+        def __getattr__(self, level: str):
+            return lambda msg: logged.append(f"{level}: {msg}")
+
+    d = Dispatcher({}, 0.5, seen.append, Log())
+
+    async def fire(text: str) -> None:
+        m = reg.match(words(text)).best
+        assert m is not None
+        await d.dispatch(m, d.context(m, text, text, None))
+
+    await fire("raise an error")
+    await fire("hang forever")
+    started = time.monotonic()
+    await fire("block forever")
+    assert time.monotonic() - started < 2  # the sync handler's timeout is honoured
+    await fire("say hi")
+    errors = [e for e in seen if isinstance(e, events.CommandError)]
+    assert [(e.command, e.error.split(":")[0]) for e in errors] == [
+        ("boom", "RuntimeError"),
+        ("hang", "timed out after 0.5 s"),
+        ("block", "timed out after 0.5 s"),
+    ]
+    assert any("faulty.boom raised RuntimeError: kaboom" in line for line in logged)
+    replies = [e for e in seen if isinstance(e, events.Command)]
+    assert [r.reply for r in replies] == ["hi"]
+    await d.drain(1.0)
+
+
+# ------------------------------------------------------------------ agent.testing + bundled
+async def test_plugin_tester_in_three_lines() -> None:
+    result = await PluginTester(PLUGINS / "timer.py").say("set a timer for five minutes")
+    assert result.reply == "Timer set for 5 minutes"
+
+
+async def test_timer_fires_and_can_be_listed_and_cancelled() -> None:
+    t = PluginTester(PLUGINS / "timer.py")
+    r = await t.say("set a tea timer for 1 second")
+    assert r.command == "timer.set_named_timer" and r.slots == {"name": "tea", "duration": 1.0}
+    r = await t.say("set a pasta timer for ten minutes")
+    listed = (await t.say("list my timers")).reply
+    assert "tea" in listed and "pasta" in listed
+    await t.wait(1.3)
+    assert t.said == ["tea timer done"]
+    assert (await t.say("cancel the pasta timer")).reply == "Cancelled the pasta timer"
+    assert (await t.say("list my timers")).reply == "There are no timers"
+    await t.close()
+
+
+async def test_clock_echo_notify() -> None:
+    assert (await PluginTester(PLUGINS / "clock.py").say("what time is it")).reply.startswith(
+        "It is"
+    )
+    echo = await PluginTester(PLUGINS / "echo.py").say("repeat after me the rain in spain")
+    assert echo.reply == "the rain in spain"
+    n = PluginTester(PLUGINS / "notify.py")
+    r = await n.say("remind me to stretch in 1 second")
+    assert r.reply == "I will remind you to stretch" and r.slots["duration"] == 1.0
+    await n.wait(1.5)
+    await n.close()
+
+
+SHELL_SETTINGS = {
+    "commands": {"print {text}": ["printf", "%s", "{text}"], "open the pod bay": ["true"]}
+}
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        "; rm -rf {canary}",
+        "$(rm -rf {canary})",
+        "`rm -rf {canary}`",
+        "x\nrm -rf {canary}",
+        "' \" | & > {canary}",
+    ],
+)
+async def test_shell_slots_are_never_interpreted(tmp_path: Path, payload: str) -> None:
+    canary = tmp_path / "canary"
+    canary.mkdir()
+    value = payload.format(canary=canary)
+    t = PluginTester(PLUGINS / "shell.py", settings=SHELL_SETTINGS)
+    m = t.registry.match(["print", "x"]).best
+    assert m is not None
+    ctx = t.dispatcher.context(m, "print", "print", None)
+    reply = await m.command.handler(ctx, text=value)
+    assert canary.exists()
+    assert reply == value.splitlines()[0]  # printf printed it back, literally
+
+
+async def test_shell_runs_argument_lists_from_config() -> None:
+    t = PluginTester(PLUGINS / "shell.py", settings=SHELL_SETTINGS)
+    assert (await t.say("print hello world")).reply == "hello world"
+    assert (await t.say("open the pod bay")).reply == "Done"
+
+
+def test_shell_rejects_a_shell_string() -> None:
+    reg = load_plugin_file(PLUGINS / "shell.py", {"commands": {"nuke": "rm -rf /"}})
+    assert reg.commands == ()
+    assert "must be a list of strings" in reg.errors[0]
+
+
+# ------------------------------------------------------------------ CLI: try, plugins, entry points
+def test_try_shows_command_slots_score_and_runner_up(isolated_env: dict) -> None:
+    proc = run_cli("try", "set a timer for twenty five minutes", "--json", env=isolated_env)
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    assert out["match"]["command"] == "set_timer"
+    assert out["match"]["slots"] == {"minutes": 25}
+    assert out["match"]["score"] == 100.0
+    assert out["runner_up"]["command"] == "set_timer_duration"
+    assert "reply" not in out  # not run without --run
+
+
+def test_try_run_runs_the_handler(isolated_env: dict) -> None:
+    proc = run_cli("try", "hey computer, repeat after me open sesame", "--run", env=isolated_env)
+    assert proc.returncode == 0, proc.stderr
+    assert "echo.echo" in proc.stdout and "reply: open sesame" in proc.stdout
+
+
+def test_entry_point_plugin_is_discovered(tmp_path: Path, isolated_env: dict) -> None:
+    pkg = tmp_path / "vf_hello_plugin"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text(
+        "from agent.plugin import command\n"
+        "@command('say hello to the world')\nasync def hello(ctx): return 'hello from a package'\n"
+    )
+    dist = tmp_path / "vf_hello_plugin-0.1.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: vf-hello-plugin\nVersion: 0.1\n")
+    (dist / "entry_points.txt").write_text("[voiceflow.plugins]\nhello = vf_hello_plugin\n")
+    env = dict(isolated_env, PYTHONPATH=str(tmp_path))
+    proc = run_cli("plugins", "--json", env=env)
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    hello = [p for p in data["plugins"] if p["name"] == "hello"]
+    assert hello and hello[0]["source"].startswith("entry point hello")
+    proc = run_cli("try", "say hello to the world", "--run", "--json", env=env)
+    assert json.loads(proc.stdout)["reply"] == "hello from a package"
+
+
+def test_plugins_lists_templates_and_errors(tmp_path: Path, isolated_env: dict) -> None:
+    (tmp_path / "broken.py").write_text("def broken(:\n")
+    cfg = tmp_path / "config.yaml"
+    cfg.write_text(f"plugins:\n  dirs: ['@bundled', '{tmp_path}']\n")
+    proc = run_cli("--config", str(cfg), "plugins", env=isolated_env)
+    assert proc.returncode == 0
+    assert "set a timer for {minutes:int} minute[s]" in proc.stdout
+    assert "broken.py: failed to import: SyntaxError" in proc.stdout
+
+
+# ------------------------------------------------------------------ reload
+GREET_V1 = "from agent.plugin import command\n@command('greet me')\nasync def greet(ctx): return 'hello v1'\n"
+GREET_V2 = "from agent.plugin import command\n@command('greet me')\nasync def greet(ctx): return 'hello v2'\n"
+
+
+class LiveAgent:
+    """The agent reading raw PCM on stdin (kept open), so it runs until signalled."""
+
+    def __init__(self, env: dict, config: Path) -> None:
+        self.proc = subprocess.Popen(
+            voiceflow_cmd("--config", str(config), "run", "--input", "-", "--json"),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env,
+            cwd=REPO,
+        )
+        os.set_blocking(self.proc.stdout.fileno(), False)  # type: ignore[union-attr]
+        self.buf = b""
+
+    def events(self, timeout: float, until: str) -> list[dict]:
+        deadline = time.monotonic() + timeout
+        found: list[dict] = []
+        while time.monotonic() < deadline:
+            chunk = self.proc.stdout.read() if self.proc.stdout else None  # type: ignore[union-attr]
+            if chunk:
+                self.buf += chunk
+            *lines, self.buf = self.buf.split(b"\n")
+            for line in lines:
+                if line.startswith(b"{"):
+                    e = json.loads(line)
+                    found.append(e)
+                    if e["event"] == until:
+                        return found
+            time.sleep(0.05)
+        raise AssertionError(f"no {until!r}; got {found}")
+
+    def stop(self) -> int:
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(10)
+        finally:
+            if self.proc.poll() is None:
+                self.proc.kill()
+            self.proc.stdin.close()  # type: ignore[union-attr]
+
+
+def test_reload_on_sighup_and_on_file_change(tmp_path: Path, isolated_env: dict) -> None:
+    plugin_dir = tmp_path / "plugins"
+    plugin_dir.mkdir()
+    greet = plugin_dir / "greet.py"
+    greet.write_text(GREET_V1)
+    cfg = tmp_path / "config.yaml"
+    cfg.write_text(f"plugins:\n  dirs: ['{plugin_dir}']\n")
+    agent = LiveAgent(isolated_env, cfg)
+    try:
+        ready = agent.events(60, "ready")[-1]
+        assert ready["plugins"] == ["greet"]
+        # SIGHUP with a new config: a second plugin directory
+        extra = tmp_path / "extra"
+        extra.mkdir()
+        (extra / "wave.py").write_text(
+            "from agent.plugin import command\n@command('wave')\nasync def wave(ctx): return 'o/'\n"
+        )
+        cfg.write_text(f"plugins:\n  dirs: ['{plugin_dir}', '{extra}']\n")
+        agent.proc.send_signal(signal.SIGHUP)
+        r = agent.events(15, "reloaded")[-1]
+        assert r["ok"] and sorted(r["plugins"]) == ["greet", "wave"]
+        # a changed plugin file is picked up without a signal
+        time.sleep(0.1)
+        greet.write_text(GREET_V2 + "\n")
+        r = agent.events(15, "reloaded")[-1]
+        assert r["ok"] and r["kept"] == []
+        # a broken edit keeps the old version
+        greet.write_text("def broken(:\n")
+        r = agent.events(15, "reloaded")[-1]
+        assert r["kept"] == ["greet"] and "greet" in r["plugins"]
+        assert any("SyntaxError" in e for e in r["errors"])
+        # a bad config on SIGHUP keeps the running one
+        cfg.write_text("plugins:\n  dirs: 5\n")
+        agent.proc.send_signal(signal.SIGHUP)
+        r = agent.events(15, "reloaded")[-1]
+        assert r["ok"] is False and "plugins.dirs" in r["errors"][0]
+    finally:
+        code = agent.stop()
+    assert code == 0
+
+
+# ------------------------------------------------------------------ the real pipeline
+def test_spoken_timer_fires_with_minutes_5(fixtures: Fixtures, isolated_env: dict) -> None:
+    code, evs, err = run_agent(
+        "run", "--input", str(fixtures.path("timer.wav")), "--fast", "--json", env=isolated_env
+    )
+    assert code == 0, err
+    cmds = of(evs, "command")
+    assert len(cmds) == 1, evs
+    assert (cmds[0]["plugin"], cmds[0]["command"]) == ("timer", "set_timer")
+    assert cmds[0]["slots"] == {"minutes": 5}
+    assert cmds[0]["reply"] == "Timer set for 5 minutes"
+
+
+def test_unmatched_command_gets_the_fallback(
+    fixtures: Fixtures, isolated_env: dict, tmp_path: Path
+) -> None:
+    from tests.conftest import speak
+
+    wav = speak("hey computer, open the pod bay doors", tmp_path / "pod.wav")
+    code, evs, err = run_agent("run", "--input", str(wav), "--fast", "--json", env=isolated_env)
+    assert code == 0, err
+    assert of(evs, "command") == []
+    assert of(evs, "no_match")
+    assert [s["text"] for s in of(evs, "say")] == ["Sorry, I didn't catch that"]
+    cfg = tmp_path / "silent.yaml"
+    cfg.write_text("plugins:\n  fallback: silent\n")
+    code, evs, err = run_agent(
+        "--config", str(cfg), "run", "--input", str(wav), "--fast", "--json", env=isolated_env
+    )
+    assert of(evs, "no_match") and of(evs, "say") == []
+
+
+def test_agent_keeps_listening_after_a_plugin_raises(
+    fixtures: Fixtures, isolated_env: dict, tmp_path: Path
+) -> None:
+    """A plugin that raises on "what time is it" (it wins on specificity), then the next
+    command in the same stream still runs."""
+    plugin_dir = tmp_path / "p"
+    plugin_dir.mkdir()
+    (plugin_dir / "broken_clock.py").write_text(
+        "from agent.plugin import command\n"
+        "@command('what time is it right now or never')\nasync def never(ctx): return 'x'\n"
+        "@command('what day is it today')\nasync def boom(ctx): raise ValueError('no days here')\n"
+    )
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(f"plugins:\n  dirs: ['@bundled', '{plugin_dir}']\n")
+    both = tmp_path / "both.wav"
+    subprocess.run(
+        ["sox", str(fixtures.path("day.wav")), str(fixtures.path("time.wav")), str(both)],
+        check=True,
+    )
+    code, evs, err = run_agent(
+        "--config", str(cfg), "run", "--input", str(both), "--fast", "--json", env=isolated_env
+    )
+    assert code == 0, err
+    assert [e["error"] for e in of(evs, "command_error")] == ["ValueError: no days here"]
+    assert [c["command"] for c in of(evs, "command")] == ["time_now"]
+    assert "broken_clock.boom raised ValueError" in err
