@@ -47,6 +47,8 @@ class BlockQueue:
         """Blocks dropped under the drop-oldest policy since creation."""
         self.received = 0
         """Blocks handed in by the producer since creation."""
+        self.last_put = 0.0
+        """Clock time of the newest block (0 before the first)."""
 
     # -- producer side (audio thread) -------------------------------------------------
     def put(self, indata: np.ndarray) -> None:
@@ -77,7 +79,9 @@ class BlockQueue:
             np.add.reduce(indata[:n], axis=1, out=buf[:n])
             buf[:n] *= 1.0 / indata.shape[1]
         self._lengths[slot] = n
-        self._times[slot] = self._clock()
+        now = self._clock()
+        self._times[slot] = now
+        self.last_put = now
         self._ready.append(slot)
         if not self._pending and self.notify is not None:
             self._pending = True

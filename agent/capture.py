@@ -326,22 +326,52 @@ def find_input_device(device: int | str | None) -> dict[str, Any]:
     return matches[0]
 
 
+STALL_S = 2.0
+"""A live stream that has delivered nothing for this long is taken for lost."""
+BACKOFF_S = (0.5, 1.0, 2.0, 4.0, 8.0)
+"""Waits between attempts to get a lost device back (the last one repeats)."""
+
+
 class MicrophoneSource:
-    """Live capture with a PortAudio ``InputStream`` whose callback only fills a ``BlockQueue``."""
+    """Live capture with a PortAudio ``InputStream`` whose callback only fills a ``BlockQueue``.
+
+    When the device disappears (unplugged, the audio server restarted) this is said once
+    through ``notice``, and the device is looked for again, by name, with backoff; capture
+    resumes when it is back. Blocks keep their stream positions: the gap is not filled.
+    """
 
     def __init__(
-        self, device: int | str | None = None, *, block_ms: int = 32, queue_s: float = 10.0
-    ):
+        self,
+        device: int | str | None = None,
+        *,
+        block_ms: int = 32,
+        queue_s: float = 10.0,
+        notice: Callable[[str], None] | None = None,
+    ) -> None:
         self._sd = _sounddevice()
-        self.device = find_input_device(device)
+        self.spec = device
+        try:
+            self.device = find_input_device(device)
+        except AudioError as exc:
+            from agent.service import audio_server_problem
+
+            problem = audio_server_problem()
+            raise AudioError(f"{exc}. {problem}" if problem else str(exc)) from None
         self.live = True
+        self.block_ms = block_ms
         self.rate, self.channels = self._choose_format()
         self.block_frames = max(1, self.rate * block_ms // 1000)
         capacity = max(2, math.ceil(queue_s * 1000 / block_ms))
         self.queue = BlockQueue(capacity, self.block_frames)
-        self.name = f"microphone {self.device['name']!r} ({self.rate} Hz, {self.channels} ch)"
         self.status_flags = 0
         """Callbacks that reported an overflow or underflow."""
+        self.losses = 0
+        """Times the device was lost."""
+        self.notice = notice or (lambda msg: print(f"voiceflow: {msg}", file=sys.stderr))
+
+    @property
+    def name(self) -> str:
+        return f"microphone {self.device['name']!r} ({self.rate} Hz, {self.channels} ch)"
 
     @property
     def dropped(self) -> int:
@@ -350,19 +380,14 @@ class MicrophoneSource:
     def _choose_format(self) -> tuple[int, int]:
         index = self.device["index"]
         max_ch = max(1, int(self.device["channels"]))
-        for channels in (1, min(2, max_ch), max_ch):
-            try:
-                self._sd.check_input_settings(device=index, samplerate=RATE, channels=channels)
-                return RATE, channels
-            except Exception:
-                continue
         native = int(self.device["default_samplerate"])
-        for channels in (1, min(2, max_ch), max_ch):
-            try:
-                self._sd.check_input_settings(device=index, samplerate=native, channels=channels)
-                return native, channels
-            except Exception:
-                continue
+        for rate in (RATE, native):
+            for channels in (1, min(2, max_ch), max_ch):
+                try:
+                    self._sd.check_input_settings(device=index, samplerate=rate, channels=channels)
+                    return rate, channels
+                except Exception:
+                    continue
         raise AudioError(f"microphone {self.device['name']!r}: no usable sample rate/channels")
 
     def _callback(self, indata: np.ndarray, frames: int, time_info: Any, status: Any) -> None:
@@ -371,8 +396,7 @@ class MicrophoneSource:
             self.status_flags += 1
         self.queue.put(indata)
 
-    async def blocks(self) -> AsyncIterator[tuple[np.ndarray, float]]:
-        resample = Resampler(self.rate) if self.rate != RATE else None
+    def _open(self) -> Any:
         try:
             stream = self._sd.InputStream(
                 device=self.device["index"],
@@ -385,21 +409,71 @@ class MicrophoneSource:
             stream.start()
         except Exception as exc:
             raise AudioError(f"cannot open microphone {self.device['name']!r}: {exc}") from None
+        self.queue.last_put = time.monotonic()
+        return stream
+
+    def _find_again(self) -> None:
+        """Re-scan devices (PortAudio only sees new ones after a re-initialisation) and
+        pick the same device by name, else by the configured choice."""
+        with contextlib.suppress(Exception):
+            self._sd._terminate()
         try:
-            async for item in drain_queue(self.queue, resample, lambda: not stream.active):
-                yield item
-            raise AudioError(f"microphone {self.device['name']!r}: the stream stopped")
-        finally:
-            stream.abort(ignore_errors=True)
-            stream.close(ignore_errors=True)
+            self._sd._initialize()
+        except Exception as exc:
+            raise AudioError(f"PortAudio cannot start: {exc}") from None
+        try:
+            self.device = find_input_device(self.device["name"])
+        except AudioError:
+            self.device = find_input_device(self.spec)
+        rate, channels = self._choose_format()
+        if (rate, channels) != (self.rate, self.channels):
+            self.rate, self.channels = rate, channels
+            self.block_frames = max(1, rate * self.block_ms // 1000)
+            self.queue = BlockQueue(self.queue.capacity, self.block_frames)
+
+    def _lost(self, stream: Any) -> bool:
+        return not stream.active or time.monotonic() - self.queue.last_put > STALL_S
+
+    async def blocks(self) -> AsyncIterator[tuple[np.ndarray, float]]:
+        stream = self._open()  # the first open fails loudly: the user is there to see it
+        while True:
+            resample = Resampler(self.rate) if self.rate != RATE else None
+            try:
+                async for item in drain_queue(self.queue, resample, lambda s=stream: self._lost(s)):
+                    yield item
+            finally:
+                with contextlib.suppress(Exception):
+                    stream.abort(ignore_errors=True)
+                    stream.close(ignore_errors=True)
+            self.losses += 1
+            self.notice(f"audio device {self.device['name']!r} lost; retrying with backoff")
+            stream = await self._reopen()
+            self.notice(f"audio capture resumed on {self.device['name']!r}")
+
+    async def _reopen(self) -> Any:
+        attempt = 0
+        while True:
+            await asyncio.sleep(BACKOFF_S[min(attempt, len(BACKOFF_S) - 1)])
+            attempt += 1
+            try:
+                self._find_again()
+                return self._open()
+            except AudioError:
+                continue  # said once already; keep trying quietly
 
 
 def open_source(
-    input_path: str | None, *, fast: bool, device: int | str | None, block_ms: int, queue_s: float
+    input_path: str | None,
+    *,
+    fast: bool,
+    device: int | str | None,
+    block_ms: int,
+    queue_s: float,
+    notice: Callable[[str], None] | None = None,
 ) -> AudioSource:
     """The source for ``voiceflow run``: ``-`` is stdin, a path is a file, none is the mic."""
     if input_path == "-":
         return StdinSource(queue_s=queue_s)
     if input_path is not None:
         return FileSource(input_path, fast=fast)
-    return MicrophoneSource(device, block_ms=block_ms, queue_s=queue_s)
+    return MicrophoneSource(device, block_ms=block_ms, queue_s=queue_s, notice=notice)

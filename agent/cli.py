@@ -12,6 +12,7 @@ import json
 import signal
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from agent import events
@@ -19,6 +20,7 @@ from agent.capture import AudioError, decode_file, list_input_devices, open_sour
 from agent.config import Config, ConfigError, default_config_path, load_config
 from agent.loader import Registry, load_plugins
 from agent.log import close_logger, make_logger
+from agent.service import Notifier
 from agent.transcribe import ModelError, Transcriber
 
 EXIT_RUNTIME = 1
@@ -61,6 +63,10 @@ def _parser() -> argparse.ArgumentParser:
     tri.add_argument("--run", action="store_true", help="also run the handler")
     tri.add_argument("--json", action="store_true", help="JSON output")
 
+    svc = sub.add_parser("service", help="install or remove the systemd user service")
+    svc.add_argument("action", choices=("install", "uninstall"))
+    svc.add_argument("--print", action="store_true", help="show the unit file; write nothing")
+
     plg = sub.add_parser("plugins", help="list loaded plugins, their templates and load errors")
     plg.add_argument("--json", action="store_true", help="JSON output")
     return p
@@ -83,6 +89,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(_try(config, args.text, args.run, args.json))
         if cmd == "plugins":
             return _plugins(config, args.json)
+        if cmd == "service":
+            return _service(args.action, args.print, args.config)
         return _run(config, args)
     except (AudioError, ModelError) as exc:
         print(f"voiceflow: {exc}", file=sys.stderr)
@@ -178,16 +186,14 @@ async def _serve(
     )
     if config_path is None and default_config_path().exists():
         config_path = str(default_config_path())
-    pipeline = Pipeline(config, source, transcriber, registry, sink, log, config_path)
+    if hasattr(source, "notice"):
+        source.notice = log.warning
+    notifier = Notifier()
+    pipeline = Pipeline(config, source, transcriber, registry, sink, log, config_path, notifier)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, pipeline.stop)
     loop.add_signal_handler(signal.SIGHUP, pipeline.request_reload)
-    sink.emit(
-        events.Ready(
-            source.name, str(transcriber.path), round(transcriber.load_s, 3), list(registry.plugins)
-        )
-    )
     code = 0
     try:
         await pipeline.run()
@@ -196,8 +202,36 @@ async def _serve(
         print(f"voiceflow: {exc}", file=sys.stderr)
         code = EXIT_RUNTIME
     finally:
+        notifier.close()
         await close_logger(log)
     return code
+
+
+def _service(action: str, show: bool, config_path: str | None) -> int:
+    from agent import service
+
+    config_abs = str(Path(config_path).resolve()) if config_path else None
+    if action == "install":
+        if show:
+            print(service.unit_text(config=config_abs), end="")
+            return 0
+        path = service.install(config=config_abs)
+        print(f"wrote {path}")
+        print(
+            "start it now and at every login:  systemctl --user daemon-reload && "
+            "systemctl --user enable --now voiceflow"
+        )
+        print("follow its log:                    journalctl --user -u voiceflow -f")
+        return 0
+    removed = service.uninstall()
+    if removed is None:
+        print("no voiceflow.service was installed")
+    else:
+        print(
+            f"removed {removed}; run: systemctl --user disable --now voiceflow; "
+            "systemctl --user daemon-reload"
+        )
+    return 0
 
 
 def _plugins(config: Config, as_json: bool) -> int:

@@ -145,6 +145,17 @@ class SpeechConfig:
 
 
 @dataclass(frozen=True)
+class FeedbackConfig:
+    tones: bool = False
+    """Play a short rising tone when the wake phrase is heard and a falling one on an error
+    or an unmatched command. The agent does not listen for the wake phrase while it plays
+    a tone or speaks."""
+
+    volume: float = field(default=0.3, metadata=_bounds(0.0, 1.0))
+    """Tone volume, 0-1."""
+
+
+@dataclass(frozen=True)
 class LoggingConfig:
     level: str = "info"
     """Log level: debug, info, warning or error (``-v`` on the command line means debug)."""
@@ -166,6 +177,8 @@ class Config:
     """Plugins."""
     speech: SpeechConfig = field(default_factory=SpeechConfig)
     """Spoken output."""
+    feedback: FeedbackConfig = field(default_factory=FeedbackConfig)
+    """Audible feedback tones."""
     logging: LoggingConfig = field(default_factory=LoggingConfig)
     """Logging."""
 

@@ -28,12 +28,25 @@ LEVELS = {
 }
 
 
+_PRIORITY = {
+    LogLevel.DEBUG: 7,
+    LogLevel.INFO: 6,
+    LogLevel.WARNING: 4,
+    LogLevel.ERROR: 3,
+    LogLevel.CRITICAL: 2,
+}
+
+
 class ThreadedStreamHandler(Handler):
     """Queue formatted lines to a writer thread."""
 
-    def __init__(self, stream: TextIO, level: LogLevel, formatter: Formatter) -> None:
+    def __init__(
+        self, stream: TextIO, level: LogLevel, formatter: Formatter, syslog_prefix: bool = False
+    ) -> None:
         super().__init__(level=level)
         self.formatter = formatter
+        self.syslog_prefix = syslog_prefix
+        """Start each line with ``<N>``, its syslog priority, which journald reads."""
         self._stream = stream
         self._queue: queue.SimpleQueue[str | None] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._write, name="log-writer", daemon=True)
@@ -52,7 +65,10 @@ class ThreadedStreamHandler(Handler):
                 pass
 
     async def emit(self, record: LogRecord) -> None:
-        self._queue.put(self.formatter.format(record) + "\n")
+        line = self.formatter.format(record).replace("\n", " | ") + "\n"
+        if self.syslog_prefix:
+            line = f"<{_PRIORITY.get(record.levelno, 6)}>" + line
+        self._queue.put(line)
 
     async def flush(self) -> None:
         return None
@@ -67,13 +83,15 @@ class ThreadedStreamHandler(Handler):
 
 
 def make_logger(level: str = "info", stream: TextIO | None = None) -> Logger:
-    """A logger writing one line per record to stderr; no timestamps under journald."""
-    if os.environ.get("JOURNAL_STREAM"):
-        fmt = Formatter("%(levelname)s %(name)s: %(message)s")
+    """A logger writing one line per record to stderr. Under journald (``$JOURNAL_STREAM``)
+    lines carry no timestamp (the journal adds one) and start with the syslog priority."""
+    journald = bool(os.environ.get("JOURNAL_STREAM"))
+    if journald:
+        fmt = Formatter("%(levelname)s: %(message)s")
     else:
         fmt = Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
     logger = Logger(name="voiceflow", level=LEVELS[level])
-    logger.add_handler(ThreadedStreamHandler(stream or sys.stderr, LEVELS[level], fmt))
+    logger.add_handler(ThreadedStreamHandler(stream or sys.stderr, LEVELS[level], fmt, journald))
     return logger
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,9 +24,11 @@ from agent.capture import RATE, AudioSource
 from agent.config import Config, ConfigError, load_config
 from agent.dispatch import Dispatcher
 from agent.endpoint import Endpointer, EndpointParams, SpeechDiscarded, SpeechEnded, SpeechStarted
+from agent.feedback import Feedback, OutputLog
 from agent.loader import Registry
 from agent.plugin import Timings
 from agent.reload import PluginWatcher, reload_plugins
+from agent.service import Notifier, watchdog
 from agent.speech import Speaker
 from agent.text import words
 from agent.transcribe import Transcriber, Transcript
@@ -67,6 +70,7 @@ class Pipeline:
         sink: events.EventSink,
         log: Any,
         config_path: str | None = None,
+        notifier: Notifier | None = None,
     ) -> None:
         self.config = config
         self.config_path = config_path
@@ -85,19 +89,29 @@ class Pipeline:
         )
         self.pre_roll = RATE * v.pre_roll_ms // 1000
         self.gate: WakeGate | None = None
-        self.speaker = Speaker(config.speech, log)
+        self.output = OutputLog()
+        """When the agent itself made sound (tones, speech): not searched for the wake phrase."""
+        self.feedback = Feedback(config.feedback, self.output, log)
+        self.speaker = Speaker(config.speech, log, self.output)
         self.dispatcher = Dispatcher(
             config.plugins.settings, config.plugins.timeout_s, self.emit, log, self.speaker
         )
         self._apply(config)
         self._reloading = asyncio.Lock()
+        self.notifier = notifier or Notifier({})
         self.utterances = 0
         self.dropped_utterances = 0
+        self.last_audio = 0.0
+        """``time.monotonic()`` of the newest audio block (0 before the first)."""
+        self.busy = False
+        """True while an utterance is being transcribed."""
         self._stopping = False
         self._listener: asyncio.Task[None] | None = None
 
     def emit(self, event: events.Event) -> None:
         self.sink.emit(event)
+        if isinstance(event, (events.CommandError, events.NoMatch)):
+            self.feedback.error()
 
     def _apply(self, config: Config) -> None:
         """Take the parts of ``config`` that can change while running."""
@@ -117,40 +131,50 @@ class Pipeline:
 
     async def reload(self, config_too: bool) -> events.Reloaded:
         async with self._reloading:
-            config = self.config
-            if config_too and self.config_path is not None:
-                try:
-                    config = load_config(self.config_path)
-                except ConfigError as exc:
-                    self.log.error(f"reload: {exc}; keeping the running config")
-                    event = events.Reloaded(False, list(self.registry.plugins), [str(exc)], [])
-                    self.emit(event)
-                    return event
-                for section in ("audio", "vad", "model"):
-                    if getattr(config, section) != getattr(self.config, section):
-                        self.log.warning(f"reload: {section}.* changes take effect on restart")
-            loop = asyncio.get_running_loop()
-            registry, kept = await loop.run_in_executor(None, reload_plugins, self.registry, config)
-            self.registry = registry
-            self._apply(config)
-            for err in registry.errors:
-                self.log.error(f"plugin rejected: {err}")
-            if kept:
-                self.log.warning(f"reload: kept the previous version of {', '.join(kept)}")
-            self.log.info(f"reloaded; plugins: {', '.join(registry.plugins) or 'none'}")
-            event = events.Reloaded(True, list(registry.plugins), list(registry.errors), kept)
-            self.emit(event)
-            return event
+            self.notifier.reloading()
+            try:
+                return await self._reload(config_too)
+            finally:
+                self.notifier.send("READY=1", f"STATUS={self.status_line()}")
+
+    async def _reload(self, config_too: bool) -> events.Reloaded:
+        config = self.config
+        if config_too and self.config_path is not None:
+            try:
+                config = load_config(self.config_path)
+            except ConfigError as exc:
+                self.log.error(f"reload: {exc}; keeping the running config")
+                event = events.Reloaded(False, list(self.registry.plugins), [str(exc)], [])
+                self.emit(event)
+                return event
+            for section in ("audio", "vad", "model"):
+                if getattr(config, section) != getattr(self.config, section):
+                    self.log.warning(f"reload: {section}.* changes take effect on restart")
+        loop = asyncio.get_running_loop()
+        registry, kept = await loop.run_in_executor(None, reload_plugins, self.registry, config)
+        self.registry = registry
+        self._apply(config)
+        for err in registry.errors:
+            self.log.error(f"plugin rejected: {err}")
+        if kept:
+            self.log.warning(f"reload: kept the previous version of {', '.join(kept)}")
+        self.log.info(f"reloaded; plugins: {', '.join(registry.plugins) or 'none'}")
+        event = events.Reloaded(True, list(registry.plugins), list(registry.errors), kept)
+        self.emit(event)
+        return event
 
     # ------------------------------------------------------------------ lifecycle
     async def run(self) -> events.Stopped:
         queue: asyncio.Queue[UtteranceJob | None] = asyncio.Queue(UTTERANCE_QUEUE)
         recognizer = asyncio.create_task(self._recognize(queue), name="recognizer")
         self._listener = asyncio.create_task(self._listen(queue), name="listener")
-        watcher = None
+        helpers = [
+            asyncio.create_task(watchdog(self.notifier, self.alive), name="watchdog"),
+            asyncio.create_task(self._report_status(), name="status"),
+        ]
         if self.config.plugins.watch:
             w = PluginWatcher(lambda: self.config.plugins.dirs, lambda: self.reload(False))
-            watcher = asyncio.create_task(w.run(), name="plugin-watcher")
+            helpers.append(asyncio.create_task(w.run(), name="plugin-watcher"))
         try:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._listener
@@ -161,8 +185,9 @@ class Pipeline:
             await recognizer
         finally:
             recognizer.cancel()
-            if watcher is not None:
-                watcher.cancel()
+            self.notifier.stopping()
+            for task in helpers:
+                task.cancel()
             await self.dispatcher.drain(grace_s=3.0)
             await self.speaker.close()
         stopped = events.Stopped(
@@ -171,8 +196,26 @@ class Pipeline:
         self.emit(stopped)
         return stopped
 
+    def alive(self) -> bool:
+        """Audio is arriving (checked by the watchdog, from the loop)."""
+        return self.last_audio > 0 and time.monotonic() - self.last_audio < 2.0
+
+    def status_line(self) -> str:
+        state = "transcribing" if self.busy else "listening"
+        return (
+            f"{state}; {self.utterances} utterances, {self.dispatcher.commands} commands, "
+            f"{self.source.dropped} dropped blocks"
+        )
+
+    async def _report_status(self) -> None:
+        while True:
+            if self.last_audio > 0:
+                self.notifier.status(self.status_line())
+            await asyncio.sleep(1.0)
+
     def stop(self) -> None:
         """Stop listening; handlers already running get a grace period."""
+        self.notifier.stopping()
         self._stopping = True
         if self._listener is not None:
             self._listener.cancel()
@@ -187,9 +230,10 @@ class Pipeline:
         speech_end_at = 0.0
         first = True
         async for samples, captured in self.source.blocks():
+            self.last_audio = time.monotonic()
             if first:
                 first = False
-                self.log.info(f"audio flowing from {self.source.name}")
+                self._on_first_audio()
             history.write(samples)
             i, n = 0, samples.shape[0]
             while i < n:
@@ -208,6 +252,16 @@ class Pipeline:
         final = ep.flush()
         if final is not None:
             await self._on_transition(final, history, queue, speech_end_at)
+
+    def _on_first_audio(self) -> None:
+        self.log.info(f"audio flowing from {self.source.name}")
+        t = self.transcriber
+        self.emit(
+            events.Ready(
+                self.source.name, str(t.path), round(t.load_s, 3), list(self.registry.plugins)
+            )
+        )
+        self.notifier.ready(self.status_line())
 
     async def _on_transition(
         self,
@@ -246,7 +300,11 @@ class Pipeline:
                 self.log.exception(f"failed on utterance at {job.start_s:.2f} s: {exc}")
 
     async def _handle(self, job: UtteranceJob) -> None:
-        t = await self.transcriber.transcribe(job.audio)
+        self.busy = True
+        try:
+            t = await self.transcriber.transcribe(job.audio)
+        finally:
+            self.busy = False
         self.emit(
             events.Transcript(
                 t.text, t.raw, round(t.asr_ms, 1), round(job.start_s, 3), round(job.end_s, 3)
@@ -257,10 +315,16 @@ class Pipeline:
             self.log.debug(f"rejected transcript {t.raw!r}: {why}")
             self.emit(events.Rejected(t.raw, why))
             return
+        heard_from = job.speech_end_at - (job.end_s - job.start_s) - self.pre_roll / RATE
+        if self.output.overlaps(heard_from, job.speech_end_at):
+            self.log.debug(f"ignored while the agent was making sound: {t.text!r}")
+            self.emit(events.Ignored(t.text, "agent_output"))
+            return
         assert self.gate is not None
         decision = self.gate.feed(words(t.text), job.start_s, job.end_s)
         if decision.phrase is not None:
             self.emit(events.Wake(decision.phrase, decision.score or 0.0, round(job.start_s, 3)))
+            self.feedback.wake()
         if decision.kind == "ignored":
             self.log.debug(f"no wake phrase: {t.text!r}")
             self.emit(events.Ignored(t.text, "no_wake_phrase"))

@@ -12,14 +12,16 @@ import shutil
 from typing import Any
 
 from agent.config import SpeechConfig
+from agent.feedback import OutputLog
 
 QUEUE = 8
 
 
 class Speaker:
-    def __init__(self, cfg: SpeechConfig, log: Any) -> None:
+    def __init__(self, cfg: SpeechConfig, log: Any, output: OutputLog | None = None) -> None:
         self.cfg = cfg
         self.log = log
+        self.output = output or OutputLog()
         self.binary = shutil.which("espeak-ng") if cfg.enabled else None
         if cfg.enabled and self.binary is None:
             log.warning("speech.enabled is true but espeak-ng is not installed; printing only")
@@ -44,6 +46,7 @@ class Speaker:
         while True:
             text = await self._queue.get()
             self.speaking = True
+            self.output.begin(id(self))
             try:
                 proc = await asyncio.create_subprocess_exec(
                     self.binary,
@@ -60,6 +63,7 @@ class Speaker:
             except OSError as exc:
                 self.log.error(f"espeak-ng failed: {exc}")
             finally:
+                self.output.end(id(self))
                 self.speaking = self._queue.qsize() > 0
 
     async def close(self) -> None:

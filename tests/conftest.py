@@ -154,6 +154,60 @@ def isolated_env(tmp_path: Path) -> dict[str, str]:
     return env
 
 
+class StdinAgent:
+    """``voiceflow run --input - --json`` with stdin held open, so it runs until signalled.
+
+    100 ms of silence is written at once, so audio flows and the agent becomes ready.
+    """
+
+    def __init__(self, env: dict[str, str], config: Path | None = None) -> None:
+        pre = ("--config", str(config)) if config is not None else ()
+        self.proc = subprocess.Popen(
+            voiceflow_cmd(*pre, "run", "--input", "-", "--json"),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env,
+            cwd=REPO,
+        )
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.stdin = self.proc.stdin
+        os.set_blocking(self.proc.stdout.fileno(), False)
+        self.buf = b""
+        self.feed(0.1)
+
+    def feed(self, seconds: float) -> None:
+        """Write ``seconds`` of silence."""
+        self.stdin.write(b"\0\0" * int(16000 * seconds))
+        self.stdin.flush()
+
+    def events(self, timeout: float, until: str) -> list[dict[str, Any]]:
+        deadline = time.monotonic() + timeout
+        found: list[dict[str, Any]] = []
+        while time.monotonic() < deadline:
+            chunk = self.proc.stdout.read() if self.proc.stdout else None
+            if chunk:
+                self.buf += chunk
+            *lines, self.buf = self.buf.split(b"\n")
+            for line in lines:
+                if line.startswith(b"{"):
+                    e = json.loads(line)
+                    found.append(e)
+                    if e["event"] == until:
+                        return found
+            time.sleep(0.05)
+        raise AssertionError(f"no {until!r}; got {found}")
+
+    def stop(self, sig: int = signal.SIGTERM) -> int:
+        self.proc.send_signal(sig)
+        try:
+            return self.proc.wait(10)
+        finally:
+            if self.proc.poll() is None:
+                self.proc.kill()
+            self.stdin.close()
+
+
 # --------------------------------------------------------------------------- PulseAudio
 class Pulse:
     def __init__(self, runtime: Path, env: dict[str, str]) -> None:

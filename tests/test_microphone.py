@@ -24,9 +24,10 @@ from tests.conftest import REPO, Fixtures, Pulse, voiceflow_cmd
 class Agent:
     """``voiceflow run --json`` as a subprocess, its events read as they come."""
 
-    def __init__(self, env: dict[str, str], *args: str) -> None:
+    def __init__(self, env: dict[str, str], *args: str, config: Path | None = None) -> None:
+        pre = ("--config", str(config)) if config is not None else ()
         self.proc = subprocess.Popen(
-            voiceflow_cmd("run", "--json", *args),
+            voiceflow_cmd(*pre, "run", "--json", *args),
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             env=env,

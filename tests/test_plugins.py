@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import time
@@ -17,7 +16,7 @@ from agent.loader import load_plugin_file, load_plugins
 from agent.matching import compile_template, match_template
 from agent.testing import PluginTester
 from agent.text import words
-from tests.conftest import REPO, Fixtures, of, run_agent, run_cli, voiceflow_cmd
+from tests.conftest import REPO, Fixtures, StdinAgent, of, run_agent, run_cli
 
 PLUGINS = REPO / "plugins"
 
@@ -265,48 +264,6 @@ GREET_V1 = "from agent.plugin import command\n@command('greet me')\nasync def gr
 GREET_V2 = "from agent.plugin import command\n@command('greet me')\nasync def greet(ctx): return 'hello v2'\n"
 
 
-class LiveAgent:
-    """The agent reading raw PCM on stdin (kept open), so it runs until signalled."""
-
-    def __init__(self, env: dict, config: Path) -> None:
-        self.proc = subprocess.Popen(
-            voiceflow_cmd("--config", str(config), "run", "--input", "-", "--json"),
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            env=env,
-            cwd=REPO,
-        )
-        os.set_blocking(self.proc.stdout.fileno(), False)  # type: ignore[union-attr]
-        self.buf = b""
-
-    def events(self, timeout: float, until: str) -> list[dict]:
-        deadline = time.monotonic() + timeout
-        found: list[dict] = []
-        while time.monotonic() < deadline:
-            chunk = self.proc.stdout.read() if self.proc.stdout else None  # type: ignore[union-attr]
-            if chunk:
-                self.buf += chunk
-            *lines, self.buf = self.buf.split(b"\n")
-            for line in lines:
-                if line.startswith(b"{"):
-                    e = json.loads(line)
-                    found.append(e)
-                    if e["event"] == until:
-                        return found
-            time.sleep(0.05)
-        raise AssertionError(f"no {until!r}; got {found}")
-
-    def stop(self) -> int:
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            return self.proc.wait(10)
-        finally:
-            if self.proc.poll() is None:
-                self.proc.kill()
-            self.proc.stdin.close()  # type: ignore[union-attr]
-
-
 def test_reload_on_sighup_and_on_file_change(tmp_path: Path, isolated_env: dict) -> None:
     plugin_dir = tmp_path / "plugins"
     plugin_dir.mkdir()
@@ -314,7 +271,7 @@ def test_reload_on_sighup_and_on_file_change(tmp_path: Path, isolated_env: dict)
     greet.write_text(GREET_V1)
     cfg = tmp_path / "config.yaml"
     cfg.write_text(f"plugins:\n  dirs: ['{plugin_dir}']\n")
-    agent = LiveAgent(isolated_env, cfg)
+    agent = StdinAgent(isolated_env, config=cfg)
     try:
         ready = agent.events(60, "ready")[-1]
         assert ready["plugins"] == ["greet"]
