@@ -118,12 +118,7 @@ def _transcribe(config: Config, path: str, as_json: bool) -> int:
     audio = np.concatenate(blocks) if len(blocks) > 1 else blocks[0]
     model = Transcriber(config.model)
     try:
-        segments, _info = model.model.transcribe(
-            audio,
-            language=config.model.language,
-            beam_size=config.model.transcribe_beam_size,
-            vad_filter=True,
-        )
+        segments = model.transcribe_file_sync(audio)
         for s in segments:
             if as_json:
                 print(

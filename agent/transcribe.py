@@ -7,6 +7,7 @@ single-thread executor, where the segment generator is consumed, and awaits the 
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -17,6 +18,8 @@ import numpy as np
 
 from agent.config import ModelConfig
 from agent.text import clean
+
+SAMPLE_RATE = 16000
 
 
 class ModelError(Exception):
@@ -80,30 +83,93 @@ class Transcriber:
             )
         except Exception as exc:
             raise ModelError(f"model.path: cannot load {self.path}: {exc}") from None
+        from faster_whisper.tokenizer import Tokenizer
+
+        multilingual = self.model.model.is_multilingual
+        self._tokenizer = Tokenizer(
+            self.model.hf_tokenizer,
+            multilingual,
+            task="transcribe",
+            language=cfg.language if multilingual else None,
+        )
+        self._prompt = [*self._tokenizer.sot_sequence, self._tokenizer.no_timestamps]
+        self._eot = self._tokenizer.eot
+        self._batched_pipeline: Any = None
         self.load_s = time.perf_counter() - started
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="asr")
 
-    def transcribe_sync(self, audio: np.ndarray, *, beam_size: int | None = None) -> Transcript:
-        """Transcribe one utterance on the calling thread (the worker, or a CLI)."""
+    def window_frames(self, samples: int) -> int:
+        """Encoder window for an utterance: the audio plus 1 s, rounded up to 5 s, at least
+        ``model.window_s``, at most Whisper's 30 s (100 feature frames per second)."""
+        if self.cfg.window_s >= 30:
+            return 3000
+        seconds = samples / SAMPLE_RATE + 1.0
+        window = min(30.0, max(self.cfg.window_s, math.ceil(seconds / 5.0) * 5.0))
+        return int(window * 100)
+
+    def transcribe_sync(self, audio: np.ndarray) -> Transcript:
+        """Transcribe one spoken command on the calling thread (the worker, or a CLI).
+
+        Encodes only a window fitted to the utterance (``window_frames``) instead of
+        Whisper's padded 30 s, then decodes greedily with a length cap. The encoder is most
+        of the cost, so this is about 3x faster on a short command, with no loss of
+        accuracy measured on the project's spoken fixtures (docs/PERFORMANCE.md).
+        """
+        import ctranslate2
+        from faster_whisper.transcribe import get_compression_ratio
+
         started = time.perf_counter()
-        segments, _info = self.model.transcribe(
-            audio,
-            language=self.cfg.language,
-            beam_size=beam_size or self.cfg.beam_size,
-            vad_filter=False,
-            without_timestamps=True,
-            condition_on_previous_text=False,
+        frames = self.window_frames(audio.shape[0])
+        window = np.zeros(frames * 160, dtype=np.float32)
+        n = min(audio.shape[0], window.shape[0])
+        window[:n] = audio[:n]
+        features = self.model.feature_extractor(window)[:, :frames]
+        encoded = self.model.model.encode(
+            ctranslate2.StorageView.from_array(
+                np.ascontiguousarray(features[None], dtype=np.float32)
+            ),
+            to_cpu=False,
         )
-        kept: list[Any] = list(segments)  # the generator does the work: consume it here
-        raw = "".join(s.text for s in kept).strip()
+        seconds = n / SAMPLE_RATE
+        result = self.model.model.generate(
+            encoded,
+            [self._prompt],
+            beam_size=self.cfg.beam_size,
+            max_length=min(224, 24 + int(8 * seconds)),
+            return_scores=True,
+            return_no_speech_prob=True,
+            suppress_blank=True,
+        )[0]
+        tokens = [t for t in result.sequences_ids[0] if t < self._eot]
+        raw = self._tokenizer.decode(tokens).strip()
         return Transcript(
             raw=raw,
             text=clean(raw),
             asr_ms=(time.perf_counter() - started) * 1000.0,
-            no_speech_prob=max((s.no_speech_prob for s in kept), default=1.0),
-            avg_logprob=min((s.avg_logprob for s in kept), default=0.0),
-            compression_ratio=max((s.compression_ratio for s in kept), default=0.0),
+            no_speech_prob=float(result.no_speech_prob),
+            avg_logprob=float(result.scores[0]) if result.scores else 0.0,
+            compression_ratio=get_compression_ratio(raw) if raw else 0.0,
         )
+
+    def transcribe_file_sync(self, audio: np.ndarray) -> Any:
+        """Long-form transcription of a file: faster-whisper's own loop with VAD and beam
+        search, batched over VAD-cut chunks. Yields segments."""
+        segments, _info = self._batched().transcribe(
+            audio,
+            language=self.cfg.language,
+            beam_size=self.cfg.transcribe_beam_size,
+            batch_size=8,
+            vad_filter=True,
+            without_timestamps=False,
+        )
+        return segments
+
+    def _batched(self) -> Any:
+        from faster_whisper import BatchedInferencePipeline
+
+        if self._batched_pipeline is None:
+            self._batched_pipeline = BatchedInferencePipeline(model=self.model)
+        return self._batched_pipeline
 
     async def transcribe(self, audio: np.ndarray) -> Transcript:
         loop = asyncio.get_running_loop()
