@@ -66,6 +66,10 @@ class VadConfig:
     max_utterance_s: float = field(default=15.0, metadata=_bounds(1, 30))
     """An utterance is cut here even if speech goes on (Whisper's window is 30 s)."""
 
+    speculative_ms: int = field(default=160, metadata=_bounds(0, 10000))
+    """After this much silence, start transcribing speculatively instead of waiting for
+    ``min_silence_ms``; kept if speech does not resume (0 turns this off)."""
+
 
 @dataclass(frozen=True)
 class ModelConfig:
@@ -127,6 +131,10 @@ class PluginsConfig:
 
     match_threshold: float = field(default=80.0, metadata=_bounds(1, 100))
     """Score (0-100) a fuzzy command match needs; an exact template match scores 100."""
+
+    early_dispatch_score: float = field(default=95.0, metadata=_bounds(1, 101))
+    """A speculative transcript (see ``vad.speculative_ms``) whose command matches at least
+    this well is acted on at once, without waiting out the silence (101 turns this off)."""
 
     fallback: str = "sorry"
     """After the wake phrase, a command nothing matches: ``sorry`` says "Sorry, I didn't

@@ -24,6 +24,9 @@ class EndpointParams:
     """Voiced samples an utterance needs not to be discarded."""
     max_length: int
     """An utterance is ended here even while speech goes on."""
+    pause: int = 0
+    """Silence after which ``SpeechPaused`` is reported once (0: never); the pipeline
+    starts transcribing then, speculatively, instead of waiting for ``min_silence``."""
 
     @classmethod
     def from_ms(
@@ -34,9 +37,11 @@ class EndpointParams:
         min_silence_ms: int,
         min_speech_ms: int,
         max_utterance_s: float,
+        pause_ms: int = 0,
         rate: int = 16000,
     ) -> EndpointParams:
         return cls(
+            pause=rate * pause_ms // 1000,
             threshold=threshold,
             neg_threshold=neg_threshold,
             min_silence=rate * min_silence_ms // 1000,
@@ -62,13 +67,21 @@ class SpeechEnded:
 
 
 @dataclass(frozen=True)
+class SpeechPaused:
+    start: int
+    """Position of the first voiced chunk."""
+    end: int
+    """End of the voiced audio so far: where speech paused."""
+
+
+@dataclass(frozen=True)
 class SpeechDiscarded:
     start: int
     end: int
     """Too little voiced audio (a click, a cough): not an utterance."""
 
 
-Transition = SpeechStarted | SpeechEnded | SpeechDiscarded
+Transition = SpeechStarted | SpeechPaused | SpeechEnded | SpeechDiscarded
 
 
 class Endpointer:
@@ -84,6 +97,11 @@ class Endpointer:
         self._last_voiced_end = 0
         self._voiced = 0
         self._silence = 0
+
+    @property
+    def last_voiced_end(self) -> int:
+        """End of the newest voiced chunk of the current utterance."""
+        return self._last_voiced_end
 
     @property
     def silence(self) -> int:
@@ -111,10 +129,17 @@ class Endpointer:
             self._silence += samples
         if self._silence >= p.min_silence:
             return self._finish("silence")
+        crossed = self._silence >= p.pause > self._silence - samples
+        if p.pause and crossed and self._voiced >= p.min_speech:
+            return SpeechPaused(self._start, self._last_voiced_end)
         # Cut before the next chunk (of the same size) would take it past max_length.
         if self.position - self._start + samples > p.max_length:
             return self._finish("max_length")
         return None
+
+    def cut(self) -> SpeechEnded | SpeechDiscarded | None:
+        """End the utterance now (its command was already acted on during a pause)."""
+        return self._finish("early") if self.in_speech else None
 
     def flush(self) -> Transition | None:
         """The stream ended: close an utterance in progress."""

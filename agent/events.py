@@ -137,6 +137,10 @@ class Stopped(Event):
     commands: int
     dropped_blocks: int
     dropped_utterances: int
+    transcriptions: int
+    """Model runs, speculative ones included."""
+    early: int
+    """Commands dispatched at a pause, before the utterance's silence was over."""
 
 
 class EventSink:

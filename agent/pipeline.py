@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -23,7 +24,14 @@ from agent.buffer import StreamHistory
 from agent.capture import RATE, AudioSource
 from agent.config import Config, ConfigError, load_config
 from agent.dispatch import Dispatcher
-from agent.endpoint import Endpointer, EndpointParams, SpeechDiscarded, SpeechEnded, SpeechStarted
+from agent.endpoint import (
+    Endpointer,
+    EndpointParams,
+    SpeechDiscarded,
+    SpeechPaused,
+    SpeechStarted,
+    Transition,
+)
 from agent.feedback import Feedback, OutputLog
 from agent.loader import Registry
 from agent.plugin import Timings
@@ -47,6 +55,20 @@ class UtteranceJob:
     start_s: float
     end_s: float
     speech_end_at: float
+    transcript: asyncio.Task[Transcript] | None = None
+    """A speculative transcription of exactly this audio, started at the pause, to reuse."""
+
+
+@dataclass
+class Speculation:
+    """A transcription started when speech paused, before the utterance was over."""
+
+    job: UtteranceJob
+    end: int
+    """Stream position where speech paused; valid while no voiced audio follows it."""
+    task: asyncio.Task[Transcript] | None = None
+    claimed: bool = False
+    """Its command was dispatched early; the utterance is finished."""
 
 
 def trusted(t: Transcript) -> str | None:
@@ -86,6 +108,7 @@ class Pipeline:
             min_silence_ms=v.min_silence_ms,
             min_speech_ms=v.min_speech_ms,
             max_utterance_s=v.max_utterance_s,
+            pause_ms=v.speculative_ms,
         )
         self.pre_roll = RATE * v.pre_roll_ms // 1000
         self.gate: WakeGate | None = None
@@ -107,6 +130,11 @@ class Pipeline:
         """True while an utterance is being transcribed."""
         self._stopping = False
         self._listener: asyncio.Task[None] | None = None
+        self._ep = Endpointer(self.params)
+        self._spec: Speculation | None = None
+        self.early = 0
+        """Commands dispatched at a pause, before the end of the utterance."""
+        self.transcriptions = 0
 
     def emit(self, event: events.Event) -> None:
         self.sink.emit(event)
@@ -191,7 +219,12 @@ class Pipeline:
             await self.dispatcher.drain(grace_s=3.0)
             await self.speaker.close()
         stopped = events.Stopped(
-            self.utterances, self.dispatcher.commands, self.source.dropped, self.dropped_utterances
+            self.utterances,
+            self.dispatcher.commands,
+            self.source.dropped,
+            self.dropped_utterances,
+            self.transcriptions,
+            self.early,
         )
         self.emit(stopped)
         return stopped
@@ -223,7 +256,7 @@ class Pipeline:
     # ------------------------------------------------------------------ listener
     async def _listen(self, queue: asyncio.Queue[UtteranceJob | None]) -> None:
         vad = SileroVad()
-        ep = Endpointer(self.params)
+        ep = self._ep
         history = StreamHistory(self.params.max_length + self.pre_roll + RATE * 2)
         chunk = np.zeros(CHUNK, dtype=np.float32)
         fill = 0
@@ -265,7 +298,7 @@ class Pipeline:
 
     async def _on_transition(
         self,
-        tr: SpeechStarted | SpeechEnded | SpeechDiscarded,
+        tr: Transition,
         history: StreamHistory,
         queue: asyncio.Queue[UtteranceJob | None],
         speech_end_at: float,
@@ -276,11 +309,19 @@ class Pipeline:
         if isinstance(tr, SpeechDiscarded):
             self.log.debug(f"discarded {((tr.end - tr.start) / RATE):.2f} s blip")
             return
+        if isinstance(tr, SpeechPaused):
+            self._speculate(tr, history, speech_end_at)
+            return
+        spec, self._spec = self._spec, None
+        reuse = spec.task if spec is not None and spec.end == tr.end else None
         self.utterances += 1
         start_s, end_s = tr.start / RATE, tr.end / RATE
         self.emit(events.Utterance(round(start_s, 3), round(end_s, 3), tr.reason))
-        audio = history.read(tr.start - self.pre_roll, tr.end + RATE * TAIL_MS // 1000)
-        job = UtteranceJob(audio, start_s, end_s, speech_end_at)
+        if reuse is not None:
+            job = dataclasses.replace(spec.job, transcript=reuse)  # type: ignore[union-attr]
+        else:
+            audio = history.read(tr.start - self.pre_roll, tr.end + RATE * TAIL_MS // 1000)
+            job = UtteranceJob(audio, start_s, end_s, speech_end_at)
         if not self.source.live:
             await queue.put(job)
             return
@@ -291,6 +332,50 @@ class Pipeline:
             self.emit(events.Dropped(self.source.dropped, self.dropped_utterances))
         queue.put_nowait(job)
 
+    # ------------------------------------------------------------------ speculation
+    def _speculate(self, tr: SpeechPaused, history: StreamHistory, speech_end_at: float) -> None:
+        """Speech paused: transcribe what there is now. One speculation at a time, so a
+        talker's many short pauses cannot queue up work in front of the real endpoint."""
+        if self._spec is not None and self._spec.task is not None and not self._spec.task.done():
+            return
+        audio = history.read(tr.start - self.pre_roll, history.end)
+        job = UtteranceJob(audio, tr.start / RATE, tr.end / RATE, speech_end_at)
+        spec = Speculation(job, tr.end)
+        self._spec = spec
+        spec.task = asyncio.get_running_loop().create_task(self._transcribe(job))
+        spec.task.add_done_callback(lambda task: self._maybe_dispatch_early(spec, task))
+
+    def _maybe_dispatch_early(self, spec: Speculation, task: asyncio.Task[Transcript]) -> None:
+        """The speculative text is back while speech is still paused: if it is the wake
+        phrase and a command matched with a high score, act now instead of waiting."""
+        ep = self._ep
+        if (
+            task.cancelled()
+            or task.exception() is not None
+            or self._spec is not spec
+            or not ep.in_speech
+            or ep.last_voiced_end != spec.end
+        ):
+            return
+        t = task.result()
+        if trusted(t) is not None:
+            return
+        assert self.gate is not None
+        wake = self.gate.matcher.match(words(t.text))
+        if wake is None or not wake.command:
+            return
+        best = self.registry.match(wake.command, self.config.plugins.match_threshold).best
+        if best is None or best.score < self.config.plugins.early_dispatch_score:
+            return
+        spec.claimed = True
+        self._spec = None
+        ep.cut()
+        self.utterances += 1
+        self.early += 1
+        job = spec.job
+        self.emit(events.Utterance(round(job.start_s, 3), round(job.end_s, 3), "early"))
+        self._act(job, t)
+
     # ------------------------------------------------------------------ recognizer
     async def _recognize(self, queue: asyncio.Queue[UtteranceJob | None]) -> None:
         while (job := await queue.get()) is not None:
@@ -299,12 +384,20 @@ class Pipeline:
             except Exception as exc:  # a bug in one utterance must not stop the agent
                 self.log.exception(f"failed on utterance at {job.start_s:.2f} s: {exc}")
 
-    async def _handle(self, job: UtteranceJob) -> None:
+    async def _transcribe(self, job: UtteranceJob) -> Transcript:
+        self.transcriptions += 1
         self.busy = True
         try:
-            t = await self.transcriber.transcribe(job.audio)
+            return await self.transcriber.transcribe(job.audio)
         finally:
             self.busy = False
+
+    async def _handle(self, job: UtteranceJob) -> None:
+        t = await (job.transcript if job.transcript is not None else self._transcribe(job))
+        self._act(job, t)
+
+    def _act(self, job: UtteranceJob, t: Transcript) -> None:
+        """From a transcript to a handler: guard, wake gate, match, dispatch."""
         self.emit(
             events.Transcript(
                 t.text, t.raw, round(t.asr_ms, 1), round(job.start_s, 3), round(job.end_s, 3)

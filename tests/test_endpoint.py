@@ -5,6 +5,7 @@ from agent.endpoint import (
     EndpointParams,
     SpeechDiscarded,
     SpeechEnded,
+    SpeechPaused,
     SpeechStarted,
 )
 
@@ -83,3 +84,43 @@ def test_flush_closes_open_utterance() -> None:
     end = ep.flush()
     assert isinstance(end, SpeechEnded) and end.reason == "end_of_stream"
     assert ep.flush() is None
+
+
+def test_pause_is_reported_once_before_the_end() -> None:
+    params = EndpointParams.from_ms(
+        threshold=0.5,
+        neg_threshold=0.35,
+        min_silence_ms=500,
+        min_speech_ms=120,
+        max_utterance_s=10,
+        pause_ms=160,
+    )
+    ep = Endpointer(params)
+    out = feed(ep, [0.9] * 20 + [0.0] * 30)
+    assert [type(t) for t in out] == [SpeechStarted, SpeechPaused, SpeechEnded]
+    assert out[1] == SpeechPaused(0, 20 * C)
+    assert out[2].end == out[1].end  # nothing new: the speculative result stands
+
+
+def test_speech_resuming_after_a_pause_moves_the_end() -> None:
+    params = EndpointParams.from_ms(
+        threshold=0.5,
+        neg_threshold=0.35,
+        min_silence_ms=500,
+        min_speech_ms=120,
+        max_utterance_s=10,
+        pause_ms=160,
+    )
+    ep = Endpointer(params)
+    out = feed(ep, [0.9] * 20 + [0.0] * 6 + [0.9] * 10 + [0.0] * 30)
+    pauses = [t for t in out if isinstance(t, SpeechPaused)]
+    assert [p.end for p in pauses] == [20 * C, 36 * C]
+    assert out[-1].end == 36 * C
+
+
+def test_cut_ends_the_utterance_early() -> None:
+    ep = Endpointer(PARAMS)
+    feed(ep, [0.9] * 10 + [0.0] * 3)
+    end = ep.cut()
+    assert isinstance(end, SpeechEnded) and end.reason == "early"
+    assert not ep.in_speech and ep.cut() is None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -143,3 +144,86 @@ def test_transcribe_file(fixtures: Fixtures, isolated_env: dict) -> None:
     assert proc.returncode == 0, proc.stderr
     text = proc.stdout.lower()
     assert "today" in text and "walk" in text
+
+
+# ------------------------------------------------------------------ speculative transcription
+@pytest.fixture(scope="module")
+def no_comma(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """No comma, so no pause inside the utterance: one pause, at its end."""
+    from tests.conftest import speak
+
+    return speak("hey computer what time is it", tmp_path_factory.mktemp("nc") / "nc.wav")
+
+
+def test_paced_command_is_dispatched_at_the_pause(no_comma: Path, isolated_env: dict) -> None:
+    code, events, err = run_agent("run", "--input", str(no_comma), "--json", env=isolated_env)
+    assert code == 0, err
+    assert [u["reason"] for u in of(events, "utterance")] == ["early"]
+    assert [c["command"] for c in of(events, "command")] == ["time_now"]
+    stopped = of(events, "stopped")[0]
+    assert stopped["early"] == 1 and stopped["transcriptions"] == 1
+
+
+def test_speculative_transcript_is_reused_not_redone(
+    no_comma: Path, isolated_env: dict, tmp_path: Path
+) -> None:
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("plugins:\n  early_dispatch_score: 101\n")  # no early dispatch
+    code, events, err = run_agent(
+        "--config", str(cfg), "run", "--input", str(no_comma), "--json", env=isolated_env
+    )
+    assert code == 0, err
+    assert [u["reason"] for u in of(events, "utterance")] == ["silence"]
+    assert [c["command"] for c in of(events, "command")] == ["time_now"]
+    assert of(events, "stopped")[0]["transcriptions"] == 1  # the pause's transcript, reused
+
+
+def test_speech_resuming_after_a_pause_is_not_cut(isolated_env: dict, tmp_path: Path) -> None:
+    """'set a timer for' ... 0.3 s ... 'five minutes': the pause's partial text matches
+    nothing, so the agent waits and acts on the whole utterance."""
+    from tests.conftest import need
+
+    parts = []
+    for i, text in enumerate(["hey computer set a timer for", "five minutes"]):
+        raw = tmp_path / f"raw{i}.wav"
+        subprocess.run(["espeak-ng", "-v", "en-us", "-s", "150", "-w", str(raw), text], check=True)
+        trimmed = tmp_path / f"t{i}.wav"  # espeak's own leading/trailing silence removed
+        subprocess.run(
+            [
+                need("sox"),
+                str(raw),
+                "-r",
+                "16000",
+                "-c",
+                "1",
+                "-b",
+                "16",
+                str(trimmed),
+                "silence",
+                "1",
+                "0.02",
+                "1%",
+                "reverse",
+                "silence",
+                "1",
+                "0.02",
+                "1%",
+                "reverse",
+            ],
+            check=True,
+        )
+        parts.append(str(trimmed))
+    joined = tmp_path / "joined.wav"
+    gap = tmp_path / "gap.wav"
+    subprocess.run(
+        [need("sox"), "-n", "-r", "16000", "-c", "1", "-b", "16", str(gap), "trim", "0", "0.3"],
+        check=True,
+    )
+    subprocess.run(
+        [need("sox"), parts[0], str(gap), parts[1], str(joined), "pad", "0.4", "1.0"], check=True
+    )
+    code, events, err = run_agent("run", "--input", str(joined), "--json", env=isolated_env)
+    assert code == 0, err
+    assert len(of(events, "utterance")) == 1, events
+    cmds = of(events, "command")
+    assert [(c["command"], c["slots"]) for c in cmds] == [("set_timer", {"minutes": 5})]
