@@ -66,6 +66,10 @@ class VadConfig:
     max_utterance_s: float = field(default=15.0, metadata=_bounds(1, 30))
     """An utterance is cut here even if speech goes on (Whisper's window is 30 s)."""
 
+    energy_gate_db: float = field(default=3.0, metadata=_bounds(0, 30))
+    """Chunks within this many dB of the learnt noise floor skip the VAD model (silence
+    and steady noise then cost almost nothing); 0 runs the model on every chunk."""
+
     speculative_ms: int = field(default=160, metadata=_bounds(0, 10000))
     """After this much silence, start transcribing speculatively instead of waiting for
     ``min_silence_ms``; kept if speech does not resume (0 turns this off)."""
@@ -91,6 +95,11 @@ class ModelConfig:
 
     language: str = "en"
     """Spoken language code (tiny.en knows only English)."""
+
+    max_transcriptions_per_s: float = field(default=2.0, metadata=_bounds(0.01, 100))
+    """Upper bound on model runs per second on average (bursts of 3), so a talk or a TV
+    without the wake phrase cannot keep the CPU busy; utterances over it are dropped and
+    counted."""
 
     window_s: float = field(default=10.0, metadata=_bounds(5, 30))
     """Shortest encoder window for a spoken command, in seconds. Whisper pads every input

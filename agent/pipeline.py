@@ -40,7 +40,7 @@ from agent.service import Notifier, watchdog
 from agent.speech import Speaker
 from agent.text import words
 from agent.transcribe import Transcriber, Transcript
-from agent.vad import CHUNK, SileroVad
+from agent.vad import CHUNK, EnergyGate, SileroVad
 from agent.wake import WakeGate, WakeMatcher
 
 UTTERANCE_QUEUE = 4
@@ -57,6 +57,25 @@ class UtteranceJob:
     speech_end_at: float
     transcript: asyncio.Task[Transcript] | None = None
     """A speculative transcription of exactly this audio, started at the pause, to reuse."""
+
+
+class RateLimiter:
+    """A token bucket: at most ``rate`` transcriptions per second on average, bursts of 3."""
+
+    def __init__(self, rate: float, burst: float = 3.0) -> None:
+        self.rate = rate
+        self.burst = burst
+        self._tokens = burst
+        self._at = time.monotonic()
+
+    def take(self) -> bool:
+        now = time.monotonic()
+        self._tokens = min(self.burst, self._tokens + (now - self._at) * self.rate)
+        self._at = now
+        if self._tokens >= 1.0:
+            self._tokens -= 1.0
+            return True
+        return False
 
 
 @dataclass
@@ -135,6 +154,9 @@ class Pipeline:
         self.early = 0
         """Commands dispatched at a pause, before the end of the utterance."""
         self.transcriptions = 0
+        self.energy: EnergyGate | None = None
+        # Only a live source is bounded: a file read --fast must be processed whole.
+        self._limiter = RateLimiter(config.model.max_transcriptions_per_s if source.live else 1e9)
 
     def emit(self, event: events.Event) -> None:
         self.sink.emit(event)
@@ -256,6 +278,7 @@ class Pipeline:
     # ------------------------------------------------------------------ listener
     async def _listen(self, queue: asyncio.Queue[UtteranceJob | None]) -> None:
         vad = SileroVad()
+        gate = self.energy = EnergyGate(self.config.vad.energy_gate_db)
         ep = self._ep
         history = StreamHistory(self.params.max_length + self.pre_roll + RATE * 2)
         chunk = np.zeros(CHUNK, dtype=np.float32)
@@ -277,7 +300,8 @@ class Pipeline:
                 if fill < CHUNK:
                     break
                 fill = 0
-                transition = ep.feed(CHUNK, vad(chunk))
+                loud = gate.loud(chunk)
+                transition = ep.feed(CHUNK, vad(chunk) if loud or ep.in_speech else 0.0)
                 if ep.in_speech and ep.silence == 0:
                     speech_end_at = captured
                 if transition is not None:
@@ -338,6 +362,8 @@ class Pipeline:
         talker's many short pauses cannot queue up work in front of the real endpoint."""
         if self._spec is not None and self._spec.task is not None and not self._spec.task.done():
             return
+        if not self._limiter.take():
+            return
         audio = history.read(tr.start - self.pre_roll, history.end)
         job = UtteranceJob(audio, tr.start / RATE, tr.end / RATE, speech_end_at)
         spec = Speculation(job, tr.end)
@@ -393,6 +419,11 @@ class Pipeline:
             self.busy = False
 
     async def _handle(self, job: UtteranceJob) -> None:
+        if job.transcript is None and not self._limiter.take():
+            self.dropped_utterances += 1
+            self.log.warning("more speech than model.max_transcriptions_per_s allows: dropped")
+            self.emit(events.Dropped(self.source.dropped, self.dropped_utterances))
+            return
         t = await (job.transcript if job.transcript is not None else self._transcribe(job))
         self._act(job, t)
 

@@ -36,3 +36,34 @@ class SileroVad:
         out, self._h, self._c = self._session.run(None, {"input": x, "h": self._h, "c": self._c})
         x[0, :_CONTEXT] = x[0, -_CONTEXT:]  # context for the next chunk
         return float(out.ravel()[0])
+
+
+class EnergyGate:
+    """A cheap test in front of Silero: is this chunk louder than the noise floor?
+
+    The floor follows the quietest recent chunks (down fast, up slowly), so steady room
+    noise is learnt and then costs only a dot product per chunk. Chunks within
+    ``margin_db`` of the floor are taken as non-speech without running the model. While an
+    utterance is in progress the pipeline runs the model on every chunk regardless.
+    """
+
+    def __init__(self, margin_db: float) -> None:
+        self.enabled = margin_db > 0
+        self.ratio = 10 ** (margin_db / 10)  # on mean square (power)
+        self.floor = -1.0
+        self.passed = 0
+        self.gated = 0
+
+    def loud(self, chunk: np.ndarray) -> bool:
+        power = float(np.dot(chunk, chunk)) / chunk.shape[0]
+        if self.floor < 0:
+            self.floor = power
+        elif power < self.floor:
+            self.floor += 0.2 * (power - self.floor)
+        else:
+            self.floor += 0.002 * (power - self.floor)
+        if not self.enabled or power > self.floor * self.ratio + 1e-10:
+            self.passed += 1
+            return True
+        self.gated += 1
+        return False
