@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import math
 import os
 import sys
@@ -127,21 +128,14 @@ def _av_reason(exc: BaseException) -> str:
     return text.split(": '")[0].strip() or type(exc).__name__
 
 
-class FileSource:
-    """Audio from a file, paced at real time like a microphone unless ``fast``."""
+class ChunkSource:
+    """Audio from an iterator of 16 kHz mono chunks, paced at real time unless ``fast``."""
 
-    def __init__(self, path: str | Path, *, fast: bool = False, block: int = 512) -> None:
-        self.path = str(path)
-        self.name = f"file {self.path}"
+    def __init__(self, chunks: Iterator[np.ndarray], name: str, *, fast: bool = False) -> None:
+        self.name = name
         self.fast = fast
         self.live = not fast
-        self.block = block
-        # Decoding starts here so that an unreadable file fails before anything else starts.
-        self._frames = decode_file(self.path, block=block)
-        try:
-            self._first: np.ndarray | None = next(self._frames)
-        except StopIteration:  # pragma: no cover - decode_file raises first
-            self._first = None
+        self._chunks = chunks
 
     @property
     def dropped(self) -> int:
@@ -150,12 +144,7 @@ class FileSource:
     async def blocks(self) -> AsyncIterator[tuple[np.ndarray, float]]:
         start = time.monotonic()
         position = 0
-        first, self._first = self._first, None
-        chunks = self._frames
-        if first is not None:
-            yield first, time.monotonic()
-            position += first.shape[0]
-        for samples in chunks:
+        for samples in self._chunks:
             if self.fast:
                 # Yield to the loop now and then so other tasks run.
                 if position % (RATE * 2) < samples.shape[0]:
@@ -166,6 +155,25 @@ class FileSource:
                     await asyncio.sleep(delay)
             yield samples, time.monotonic()
             position += samples.shape[0]
+
+
+class FileSource(ChunkSource):
+    """Audio from a file (any format PyAV decodes)."""
+
+    def __init__(self, path: str | Path, *, fast: bool = False, block: int = 512) -> None:
+        self.path = str(path)
+        frames = decode_file(self.path, block=block)
+        # Decode the first block now, so that an unreadable file fails before anything starts.
+        first = next(frames)
+        super().__init__(itertools.chain([first], frames), f"file {self.path}", fast=fast)
+
+
+class ArraySource(ChunkSource):
+    """Audio from an array already in memory (16 kHz mono float32)."""
+
+    def __init__(self, samples: np.ndarray, *, fast: bool = False, block: int = 512) -> None:
+        chunks = (samples[i : i + block] for i in range(0, samples.shape[0], block))
+        super().__init__(chunks, f"array ({samples.shape[0] / RATE:.1f} s)", fast=fast)
 
 
 # --------------------------------------------------------------------------- live hand-off

@@ -63,6 +63,10 @@ def _parser() -> argparse.ArgumentParser:
     tri.add_argument("--run", action="store_true", help="also run the handler")
     tri.add_argument("--json", action="store_true", help="JSON output")
 
+    bench = sub.add_parser("bench", help="measure latency, CPU, memory and throughput")
+    bench.add_argument("--tiny", action="store_true", help="a few seconds per section (for tests)")
+    bench.add_argument("--json", action="store_true", help="JSON output")
+
     svc = sub.add_parser("service", help="install or remove the systemd user service")
     svc.add_argument("action", choices=("install", "uninstall"))
     svc.add_argument("--print", action="store_true", help="show the unit file; write nothing")
@@ -89,6 +93,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(_try(config, args.text, args.run, args.json))
         if cmd == "plugins":
             return _plugins(config, args.json)
+        if cmd == "bench":
+            from agent.bench import run as run_bench
+
+            return run_bench(config, args.tiny, args.json)
         if cmd == "service":
             return _service(args.action, args.print, args.config)
         return _run(config, args)

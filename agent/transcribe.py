@@ -158,9 +158,9 @@ class Transcriber:
             audio,
             language=self.cfg.language,
             beam_size=self.cfg.transcribe_beam_size,
-            batch_size=8,
+            batch_size=16,
             vad_filter=True,
-            without_timestamps=False,
+            without_timestamps=True,  # segment times come from the VAD chunks
         )
         return segments
 
