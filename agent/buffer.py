@@ -53,7 +53,9 @@ class BlockQueue:
 
     # -- producer side (audio thread) -------------------------------------------------
     def put(self, indata: np.ndarray) -> None:
-        """Copy one ``(frames, channels)`` float32 block in, downmixing to mono. Never blocks."""
+        """Copy one ``(frames, channels)`` block in, downmixing to mono and scaling integer
+        samples to [-1, 1]. Never blocks. NaN/Inf and range are left to the loop side
+        (``agent.sanitize``), so the callback does no more than copy."""
         self.received += 1
         ready = self._ready
         slot = -1
@@ -83,6 +85,8 @@ class BlockQueue:
                 weights = np.full(indata.shape[1], 1.0 / indata.shape[1], dtype=np.float32)
                 self._weights[indata.shape[1]] = weights
             np.matmul(indata[:n], weights, out=buf[:n])
+        if indata.dtype.kind == "i":  # an integer stream: scale to [-1, 1]
+            buf[:n] *= 1.0 / -np.iinfo(indata.dtype).min
         self._lengths[slot] = n
         now = self._clock()
         self._times[slot] = now

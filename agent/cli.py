@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import signal
 import sys
 from collections.abc import Sequence
@@ -156,11 +157,18 @@ def _run(config: Config, args: argparse.Namespace) -> int:
     transcriber = Transcriber(config.model)
     registry = _load(config)
     try:
-        return asyncio.run(
+        code, stuck = asyncio.run(
             _serve(config, args.config, source, transcriber, registry, args.json, level)
         )
     finally:
         transcriber.close()
+    if stuck:
+        # A plugin thread that hangs forever would block the interpreter's exit (it joins
+        # pool threads); everything is flushed, so leave now.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    return code
 
 
 def _load(config: Config) -> Registry:
@@ -176,7 +184,8 @@ async def _serve(
     registry: Registry,
     as_json: bool,
     level: str,
-) -> int:
+) -> tuple[int, bool]:
+    """Run the pipeline until the source ends or a signal; (exit code, handler stuck)."""
     from agent.pipeline import Pipeline
 
     log = make_logger(level)
@@ -207,7 +216,7 @@ async def _serve(
     finally:
         notifier.close()
         await close_logger(log)
-    return code
+    return code, pipeline.dispatcher.stuck
 
 
 def _service(action: str, show: bool, config_path: str | None) -> int:

@@ -16,6 +16,7 @@ import functools
 import inspect
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -23,7 +24,13 @@ from typing import Any
 from agent import events
 from agent.loader import Match
 from agent.plugin import Context, Later, Timings
+from agent.ratelimit import RateLimiter
 from agent.speech import Speaker
+
+SAY_BURST = 10
+"""Things a plugin may say at once."""
+SAY_RATE = 2.0
+"""Things a plugin may say per second after a burst."""
 
 
 class Dispatcher:
@@ -42,8 +49,17 @@ class Dispatcher:
         self.speaker = speaker
         self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="plugin")
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._running_async: dict[int, tuple[str, float]] = {}
+        self._ran_async: deque[tuple[str, float, float]] = deque(maxlen=32)
         self._timers: set[Later] = set()
         self._state: dict[str, dict[str, Any]] = {}
+        self._say_limits: dict[str, RateLimiter] = {}
+        self._spamming: set[str] = set()
+        self._threads_lock = threading.Lock()
+        self.threads_busy = 0
+        """Plain ``def`` handlers (and timers) running in the plugin pool right now."""
+        self.said_dropped = 0
+        """``ctx.say`` calls dropped because a plugin said too much too fast."""
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread = 0
         self.commands = 0
@@ -89,6 +105,19 @@ class Dispatcher:
         )
 
     def say(self, plugin: str, message: str) -> None:
+        """Print, log and speak ``message``. Each plugin may say ``SAY_BURST`` things at once
+        and ``SAY_RATE`` a second after that; the rest is dropped, counted and logged once
+        per burst, so a runaway plugin cannot flood the output, the log or the speaker."""
+        limit = self._say_limits.get(plugin)
+        if limit is None:
+            limit = self._say_limits[plugin] = RateLimiter(SAY_RATE, SAY_BURST)
+        if not limit.take():
+            self.said_dropped += 1
+            if plugin not in self._spamming:
+                self._spamming.add(plugin)
+                self.log.warning(f"plugin {plugin} says too much; dropping what it says")
+            return
+        self._spamming.discard(plugin)
         message = str(message)
         self.emit(events.Say(message, plugin))
         self.log.info(f"[{plugin}] says: {message}")
@@ -120,9 +149,7 @@ class Dispatcher:
             return await asyncio.wait_for(fn(*args), self.timeout_s)
         if isinstance(getattr(fn, "__self__", None), Context):
             return fn(*args)  # ctx.say and friends: cheap, and meant for the loop
-        loop = asyncio.get_running_loop()
-        call = functools.partial(fn, *args)
-        return await asyncio.wait_for(loop.run_in_executor(self._pool, call), self.timeout_s)
+        return await asyncio.wait_for(self._in_thread(fn, *args), self.timeout_s)
 
     async def _guard(self, plugin: str, what: str, work: Any) -> Any:
         try:
@@ -152,11 +179,45 @@ class Dispatcher:
         cmd = match.command
         if cmd.is_async:
             return await asyncio.wait_for(cmd.handler(ctx, **match.slots), self.timeout_s)
-        loop = asyncio.get_running_loop()
         call = functools.partial(cmd.handler, ctx, **match.slots)
-        return await asyncio.wait_for(loop.run_in_executor(self._pool, call), self.timeout_s)
+        return await asyncio.wait_for(self._in_thread(call), self.timeout_s)
+
+    def _in_thread(self, fn: Callable[..., Any], *args: Any) -> asyncio.Future[Any]:
+        """Run a plain ``def`` in the plugin pool, counting it while it runs (a thread that
+        overran its timeout keeps running: see ``stuck``)."""
+
+        def run() -> Any:
+            with self._threads_lock:
+                self.threads_busy += 1
+            try:
+                return fn(*args)
+            finally:
+                with self._threads_lock:
+                    self.threads_busy -= 1
+
+        return asyncio.get_running_loop().run_in_executor(self._pool, run)
+
+    def async_handlers_between(self, start: float, end: float) -> list[str]:
+        """``plugin.command`` of the async handlers (they share the loop) that ran at some
+        time between ``start`` and ``end`` (``time.monotonic()``)."""
+        names = {name for name, t0 in self._running_async.values() if t0 <= end}
+        names.update(name for name, t0, t1 in self._ran_async if t0 <= end and t1 >= start)
+        return sorted(names)
 
     async def _run(self, match: Match, ctx: Context, follow_up: bool) -> None:
+        cmd = match.command
+        if not cmd.is_async:
+            await self._run_handler(match, ctx, follow_up)
+            return
+        key, name, started = id(ctx), f"{cmd.plugin}.{cmd.name}", time.monotonic()
+        self._running_async[key] = (name, started)
+        try:
+            await self._run_handler(match, ctx, follow_up)
+        finally:
+            del self._running_async[key]
+            self._ran_async.append((name, started, time.monotonic()))
+
+    async def _run_handler(self, match: Match, ctx: Context, follow_up: bool) -> None:
         cmd = match.command
         started = time.monotonic()
         latency_ms = (
@@ -219,6 +280,17 @@ class Dispatcher:
             if pending:
                 await asyncio.gather(*pending, return_exceptions=True)
         self._pool.shutdown(wait=False, cancel_futures=True)
+        if self.threads_busy:
+            self.log.error(
+                f"{self.threads_busy} plain def handler(s) still running after the grace "
+                "period; a thread cannot be stopped, so the agent exits without waiting"
+            )
+
+    @property
+    def stuck(self) -> bool:
+        """A handler thread is still running (after ``drain``: the process must not wait
+        for it at exit, or a handler that hangs forever would hang the shutdown)."""
+        return self.threads_busy > 0
 
 
 class PluginLog:

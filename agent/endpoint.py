@@ -64,6 +64,8 @@ class SpeechEnded:
     """Position just after the last voiced chunk: the end of speech."""
     reason: str
     """``silence``, ``max_length`` or ``end_of_stream``."""
+    voiced: int = 0
+    """Samples the VAD called speech between ``start`` and ``end``."""
 
 
 @dataclass(frozen=True)
@@ -72,6 +74,8 @@ class SpeechPaused:
     """Position of the first voiced chunk."""
     end: int
     """End of the voiced audio so far: where speech paused."""
+    voiced: int = 0
+    """Samples the VAD called speech between ``start`` and ``end``."""
 
 
 @dataclass(frozen=True)
@@ -131,7 +135,7 @@ class Endpointer:
             return self._finish("silence")
         crossed = self._silence >= p.pause > self._silence - samples
         if p.pause and crossed and self._voiced >= p.min_speech:
-            return SpeechPaused(self._start, self._last_voiced_end)
+            return SpeechPaused(self._start, self._last_voiced_end, self._voiced)
         # Cut before the next chunk (of the same size) would take it past max_length.
         if self.position - self._start + samples > p.max_length:
             return self._finish("max_length")
@@ -150,4 +154,4 @@ class Endpointer:
         end = self._last_voiced_end
         if self._voiced < self.params.min_speech:
             return SpeechDiscarded(self._start, end)
-        return SpeechEnded(self._start, end, reason)
+        return SpeechEnded(self._start, end, reason, self._voiced)

@@ -119,6 +119,23 @@ class Dropped(Event):
 
 
 @dataclass(frozen=True)
+class AudioFixed(Event):
+    name: ClassVar[str] = "audio_fixed"
+    kind: str
+    """nonfinite (NaN/Inf replaced by silence), clipped, or converted (format/channels)."""
+    message: str
+
+
+@dataclass(frozen=True)
+class LoopBlocked(Event):
+    name: ClassVar[str] = "loop_blocked"
+    seconds: float
+    """How long the event loop did not run (something blocked it)."""
+    running: list[str]
+    """Async handlers (``plugin.command``) that were running at the time: the suspects."""
+
+
+@dataclass(frozen=True)
 class Reloaded(Event):
     name: ClassVar[str] = "reloaded"
     ok: bool
@@ -141,6 +158,10 @@ class Stopped(Event):
     """Model runs, speculative ones included."""
     early: int
     """Commands dispatched at a pause, before the utterance's silence was over."""
+    fixed_blocks: dict[str, int] = dataclasses.field(default_factory=dict)
+    """Blocks the sanitiser had to repair, by kind (see ``audio_fixed``)."""
+    loop_blocked: int = 0
+    """Times the event loop was blocked for longer than a second."""
 
 
 class EventSink:

@@ -28,6 +28,7 @@ from agent.endpoint import (
     Endpointer,
     EndpointParams,
     SpeechDiscarded,
+    SpeechEnded,
     SpeechPaused,
     SpeechStarted,
     Transition,
@@ -35,10 +36,12 @@ from agent.endpoint import (
 from agent.feedback import Feedback, OutputLog
 from agent.loader import Registry
 from agent.plugin import Timings
+from agent.ratelimit import RateLimiter
 from agent.reload import PluginWatcher, reload_plugins
+from agent.sanitize import Sanitizer
 from agent.service import Notifier, watchdog
 from agent.speech import Speaker
-from agent.text import words
+from agent.text import is_phantom, words
 from agent.transcribe import Transcriber, Transcript
 from agent.vad import CHUNK, EnergyGate, SileroVad
 from agent.wake import WakeGate, WakeMatcher
@@ -46,6 +49,13 @@ from agent.wake import WakeGate, WakeMatcher
 UTTERANCE_QUEUE = 4
 """Utterances that may wait for transcription."""
 TAIL_MS = 200
+MIN_SPEECH_RATIO = 0.3
+"""Utterances the VAD called speech for less than this share of are not acted on."""
+MIN_AVG_LOGPROB = -1.5
+"""Transcripts Whisper is less sure of than this (mean token log-probability) are dropped."""
+LOOP_TICK_S = 0.1
+LOOP_BLOCKED_S = 1.0
+"""A loop that did not run for this long was blocked (a plugin calling time.sleep...)."""
 """Trailing silence kept after the end of speech (Whisper finishes words better with it)."""
 
 
@@ -57,25 +67,8 @@ class UtteranceJob:
     speech_end_at: float
     transcript: asyncio.Task[Transcript] | None = None
     """A speculative transcription of exactly this audio, started at the pause, to reuse."""
-
-
-class RateLimiter:
-    """A token bucket: at most ``rate`` transcriptions per second on average, bursts of 3."""
-
-    def __init__(self, rate: float, burst: float = 3.0) -> None:
-        self.rate = rate
-        self.burst = burst
-        self._tokens = burst
-        self._at = time.monotonic()
-
-    def take(self) -> bool:
-        now = time.monotonic()
-        self._tokens = min(self.burst, self._tokens + (now - self._at) * self.rate)
-        self._at = now
-        if self._tokens >= 1.0:
-            self._tokens -= 1.0
-            return True
-        return False
+    speech_ratio: float = 1.0
+    """Share of the utterance (start to end of speech) the VAD called speech."""
 
 
 @dataclass
@@ -90,14 +83,27 @@ class Speculation:
     """Its command was dispatched early; the utterance is finished."""
 
 
-def trusted(t: Transcript) -> str | None:
-    """Why a transcript should not be acted on, or None when it is fine."""
+def _ratio(tr: SpeechEnded | SpeechPaused) -> float:
+    return min(1.0, tr.voiced / max(1, tr.end - tr.start))
+
+
+def trusted(t: Transcript, speech_ratio: float = 1.0) -> str | None:
+    """Why a transcript should not be acted on, or None when it is fine. The layers of the
+    hallucination guard: the VAD must have heard mostly speech, Whisper must think there
+    was speech and be fairly sure of its words, the text must not loop, and it must not be
+    one of the phrases Whisper invents for non-speech."""
     if not t.raw:
         return "empty"
+    if speech_ratio < MIN_SPEECH_RATIO:
+        return "little_speech"
     if t.no_speech_prob > 0.6 and t.avg_logprob < -1.0:
         return "no_speech"
+    if t.avg_logprob < MIN_AVG_LOGPROB:
+        return "unsure"
     if t.compression_ratio > 2.4:
         return "repetitive"
+    if is_phantom(t.raw):
+        return "phantom"
     return None
 
 
@@ -155,6 +161,12 @@ class Pipeline:
         """Commands dispatched at a pause, before the end of the utterance."""
         self.transcriptions = 0
         self.energy: EnergyGate | None = None
+        self.sanitizer = Sanitizer(self._audio_fixed)
+        self.loop_blocked = 0
+        self.queue_peak = 0
+        """Most utterances ever waiting for the model at once (bounded by UTTERANCE_QUEUE)."""
+        self._drops_reported_at = 0.0
+        """Times the loop was found blocked for more than ``LOOP_BLOCKED_S``."""
         # Only a live source is bounded: a file read --fast must be processed whole.
         self._limiter = RateLimiter(config.model.max_transcriptions_per_s if source.live else 1e9)
 
@@ -162,6 +174,10 @@ class Pipeline:
         self.sink.emit(event)
         if isinstance(event, (events.CommandError, events.NoMatch)):
             self.feedback.error()
+
+    def _audio_fixed(self, kind: str, message: str) -> None:
+        self.log.warning(f"{self.source.name}: {message}")
+        self.emit(events.AudioFixed(kind, message))
 
     def _apply(self, config: Config) -> None:
         """Take the parts of ``config`` that can change while running."""
@@ -221,6 +237,7 @@ class Pipeline:
         helpers = [
             asyncio.create_task(watchdog(self.notifier, self.alive), name="watchdog"),
             asyncio.create_task(self._report_status(), name="status"),
+            asyncio.create_task(self._watch_loop(), name="loop-monitor"),
         ]
         if self.config.plugins.watch:
             w = PluginWatcher(lambda: self.config.plugins.dirs, lambda: self.reload(False))
@@ -247,6 +264,8 @@ class Pipeline:
             self.dropped_utterances,
             self.transcriptions,
             self.early,
+            {k: n for k, n in self.sanitizer.counts.items() if n},
+            self.loop_blocked,
         )
         self.emit(stopped)
         return stopped
@@ -259,7 +278,7 @@ class Pipeline:
         state = "transcribing" if self.busy else "listening"
         return (
             f"{state}; {self.utterances} utterances, {self.dispatcher.commands} commands, "
-            f"{self.source.dropped} dropped blocks"
+            f"{self.source.dropped} dropped blocks, {self.dropped_utterances} dropped utterances"
         )
 
     async def _report_status(self) -> None:
@@ -267,6 +286,25 @@ class Pipeline:
             if self.last_audio > 0:
                 self.notifier.status(self.status_line())
             await asyncio.sleep(1.0)
+
+    async def _watch_loop(self) -> None:
+        """Notice when the loop stops running (a handler blocking it): log it, name the
+        async handlers that were running, and report it as an event. While the loop is
+        blocked nothing else runs, so the systemd watchdog pings stop too."""
+        while True:
+            before = time.monotonic()
+            await asyncio.sleep(LOOP_TICK_S)
+            after = time.monotonic()
+            late = after - before - LOOP_TICK_S
+            if late > LOOP_BLOCKED_S:
+                self.loop_blocked += 1
+                suspects = self.dispatcher.async_handlers_between(before, after)
+                who = f" while {', '.join(suspects)} ran" if suspects else ""
+                self.log.error(
+                    f"the event loop was blocked for {late:.1f} s{who}; handlers must not "
+                    "block (use async code, or a plain def handler, which runs in a thread)"
+                )
+                self.emit(events.LoopBlocked(round(late, 2), suspects))
 
     def stop(self) -> None:
         """Stop listening; handlers already running get a grace period."""
@@ -278,6 +316,7 @@ class Pipeline:
     # ------------------------------------------------------------------ listener
     async def _listen(self, queue: asyncio.Queue[UtteranceJob | None]) -> None:
         vad = SileroVad()
+        clean = self.sanitizer.clean
         gate = self.energy = EnergyGate(self.config.vad.energy_gate_db)
         ep = self._ep
         history = StreamHistory(self.params.max_length + self.pre_roll + RATE * 2)
@@ -285,11 +324,16 @@ class Pipeline:
         fill = 0
         speech_end_at = 0.0
         first = True
-        async for samples, captured in self.source.blocks():
+        source = self.source
+        reported_drops = 0
+        async for samples, captured in source.blocks():
             self.last_audio = time.monotonic()
             if first:
                 first = False
                 self._on_first_audio()
+            if source.dropped != reported_drops:
+                reported_drops = self._report_drops(reported_drops)
+            samples = clean(samples)
             history.write(samples)
             i, n = 0, samples.shape[0]
             while i < n:
@@ -309,6 +353,21 @@ class Pipeline:
         final = ep.flush()
         if final is not None:
             await self._on_transition(final, history, queue, speech_end_at)
+
+    def _report_drops(self, reported: int) -> int:
+        """Capture dropped blocks (the loop fell behind the audio): report it, at most once
+        a second; returns the count now reported."""
+        now = time.monotonic()
+        if now - self._drops_reported_at < 1.0:
+            return reported
+        self._drops_reported_at = now
+        dropped = self.source.dropped
+        self.log.warning(
+            f"capture dropped {dropped - reported} block(s) (oldest audio first): the event "
+            f"loop fell behind; {dropped} dropped in all"
+        )
+        self.emit(events.Dropped(dropped, self.dropped_utterances))
+        return dropped
 
     def _on_first_audio(self) -> None:
         self.log.info(f"audio flowing from {self.source.name}")
@@ -345,7 +404,7 @@ class Pipeline:
             job = dataclasses.replace(spec.job, transcript=reuse)  # type: ignore[union-attr]
         else:
             audio = history.read(tr.start - self.pre_roll, tr.end + RATE * TAIL_MS // 1000)
-            job = UtteranceJob(audio, start_s, end_s, speech_end_at)
+            job = UtteranceJob(audio, start_s, end_s, speech_end_at, speech_ratio=_ratio(tr))
         if not self.source.live:
             await queue.put(job)
             return
@@ -355,6 +414,7 @@ class Pipeline:
             self.log.warning("transcription is behind: dropped the oldest waiting utterance")
             self.emit(events.Dropped(self.source.dropped, self.dropped_utterances))
         queue.put_nowait(job)
+        self.queue_peak = max(self.queue_peak, queue.qsize())
 
     # ------------------------------------------------------------------ speculation
     def _speculate(self, tr: SpeechPaused, history: StreamHistory, speech_end_at: float) -> None:
@@ -365,7 +425,9 @@ class Pipeline:
         if not self._limiter.take():
             return
         audio = history.read(tr.start - self.pre_roll, history.end)
-        job = UtteranceJob(audio, tr.start / RATE, tr.end / RATE, speech_end_at)
+        job = UtteranceJob(
+            audio, tr.start / RATE, tr.end / RATE, speech_end_at, speech_ratio=_ratio(tr)
+        )
         spec = Speculation(job, tr.end)
         self._spec = spec
         spec.task = asyncio.get_running_loop().create_task(self._transcribe(job))
@@ -384,7 +446,7 @@ class Pipeline:
         ):
             return
         t = task.result()
-        if trusted(t) is not None:
+        if trusted(t, spec.job.speech_ratio) is not None:
             return
         assert self.gate is not None
         wake = self.gate.matcher.match(words(t.text))
@@ -434,7 +496,7 @@ class Pipeline:
                 t.text, t.raw, round(t.asr_ms, 1), round(job.start_s, 3), round(job.end_s, 3)
             )
         )
-        why = trusted(t)
+        why = trusted(t, job.speech_ratio)
         if why is not None:
             self.log.debug(f"rejected transcript {t.raw!r}: {why}")
             self.emit(events.Rejected(t.raw, why))

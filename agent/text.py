@@ -44,3 +44,51 @@ def words(text: str) -> list[str]:
 def normalize(text: str) -> str:
     """``words`` joined by single spaces."""
     return " ".join(words(text))
+
+
+# What Whisper writes for non-speech (music, noise, breathing, silence): captions and
+# sign-offs from its training subtitles. Matched against the whole normalised transcript.
+PHANTOMS = frozenset(
+    {
+        "you",
+        "thank you",
+        "thanks",
+        "thank you very much",
+        "thank you so much",
+        "thanks for watching",
+        "thank you for watching",
+        "thank you so much for watching",
+        "thank you for watching and ill see you next time",
+        "please subscribe",
+        "subscribe",
+        "like and subscribe",
+        "please like and subscribe",
+        "bye",
+        "bye bye",
+        "goodbye",
+        "see you next time",
+        "ill see you next time",
+        "music",
+        "applause",
+        "laughter",
+        "silence",
+        "sigh",
+        "breathing",
+        "the end",
+        "so",
+        "oh",
+        "uh",
+        "um",
+        "hmm",
+        "mm",
+        "ah",
+    }
+)
+# Bracketed captions ("[Music]", "(upbeat music)", "*sighs*") and note signs.
+_CAPTIONS = re.compile(r"\[[^\]]*\]|\([^)]*\)|\*[^*]*\*|[\u266a\u266b\u266c]")
+
+
+def is_phantom(raw: str) -> bool:
+    """True when a transcript is only captions, or a phrase Whisper invents for non-speech."""
+    rest = normalize(_CAPTIONS.sub(" ", raw))
+    return not rest or rest in PHANTOMS

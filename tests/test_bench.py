@@ -22,10 +22,11 @@ def test_bench_tiny_runs_and_reports_every_figure(isolated_env: dict) -> None:
         "audio callback, 16 kHz mono",
         "audio callback, 48 kHz stereo",
         "dropped blocks while the model is busy",
-        "resident memory, steady",
+        "resident memory of `voiceflow run`",
         "memory growth over",
         "cold start to READY",
         "text cleaning",
+        "audio validation per 512-sample block",
     ):
         assert any(f.startswith(expected) for f in figures), expected
     latency = report["rows"][0]

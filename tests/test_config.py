@@ -118,3 +118,23 @@ def test_cli_exits_2_with_the_message(tmp_path: Path, isolated_env: dict[str, st
     assert code == 2
     assert f"{bad}: vad.min_silence_ms: must be a positive integer" in err
     assert "Traceback" not in err
+
+
+def _every_key() -> list[tuple[str, str, object]]:
+    keys = []
+    for section in dataclasses.fields(Config):
+        default = getattr(Config(), section.name)
+        for f in dataclasses.fields(default):
+            value = getattr(default, f.name)
+            # A value of the wrong shape for every field: a list where a mapping is
+            # wanted, a mapping everywhere else.
+            bad: object = [1, 2] if isinstance(value, dict) else {"bad": [1]}
+            keys.append((section.name, f.name, bad))
+    return keys
+
+
+@pytest.mark.parametrize(("section", "key", "bad"), _every_key())
+def test_every_key_rejects_a_bad_value_by_its_path(section: str, key: str, bad: object) -> None:
+    with pytest.raises(ConfigError) as info:
+        parse_config(yaml.safe_dump({section: {key: bad}}))
+    assert str(info.value).startswith(f"config.yaml: {section}.{key}"), str(info.value)

@@ -98,7 +98,8 @@ def test_pause_is_reported_once_before_the_end() -> None:
     ep = Endpointer(params)
     out = feed(ep, [0.9] * 20 + [0.0] * 30)
     assert [type(t) for t in out] == [SpeechStarted, SpeechPaused, SpeechEnded]
-    assert out[1] == SpeechPaused(0, 20 * C)
+    assert out[1] == SpeechPaused(0, 20 * C, voiced=20 * C)
+    assert out[2].voiced == 20 * C
     assert out[2].end == out[1].end  # nothing new: the speculative result stands
 
 
