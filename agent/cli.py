@@ -64,6 +64,11 @@ def _parser() -> argparse.ArgumentParser:
     tri.add_argument("--run", action="store_true", help="also run the handler")
     tri.add_argument("--json", action="store_true", help="JSON output")
 
+    ev = sub.add_parser("eval", help="measure wake, command and word accuracy on a manifest")
+    ev.add_argument("manifest", help="a manifest of clips (see agent/evaluate.py, eval/)")
+    ev.add_argument("--json", action="store_true", help="JSON output")
+    ev.add_argument("--details", action="store_true", help="also each clip's transcripts")
+
     bench = sub.add_parser("bench", help="measure latency, CPU, memory and throughput")
     bench.add_argument("--tiny", action="store_true", help="a few seconds per section (for tests)")
     bench.add_argument("--json", action="store_true", help="JSON output")
@@ -94,6 +99,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(_try(config, args.text, args.run, args.json))
         if cmd == "plugins":
             return _plugins(config, args.json)
+        if cmd == "eval":
+            from agent.evaluate import run as run_eval
+
+            return run_eval(args.manifest, args.config, args.json, args.details)
         if cmd == "bench":
             from agent.bench import run as run_bench
 

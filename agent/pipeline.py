@@ -13,7 +13,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -81,6 +83,35 @@ class Speculation:
     task: asyncio.Task[Transcript] | None = None
     claimed: bool = False
     """Its command was dispatched early; the utterance is finished."""
+
+
+_SLOTS = re.compile(r"\{[^}]*\}")
+_WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")
+
+
+def bias_words(config: Config, registry: Registry, rare: Callable[[str], bool]) -> str:
+    """The prompt that biases recognition (``model.bias``, ``model.hotwords``), written
+    as Whisper's previous text. Command words come first and the wake phrases last, as
+    sentences ("Hey mycroft. Okay nabu."): a long prompt is cut from the front, and this
+    form measured best (a comma list made tiny.en repeat itself; docs/ACCURACY.md).
+    ``rare(word)`` says whether Whisper's vocabulary lacks the word whole (for ``auto``)."""
+    bias = config.model.bias
+    phrases = config.wake.phrases
+    if bias == "auto":
+        bias = "wake" if any(rare(w) for p in phrases for w in words(p)) else "none"
+    parts: list[str] = []
+    if bias == "commands":
+        seen: dict[str, None] = {}
+        for cmd in registry.commands:
+            for t in cmd.templates:
+                literal = _SLOTS.sub(" ", t.source)
+                seen.update(dict.fromkeys(w.lower() for w in _WORD.findall(literal)))
+        parts.append(" ".join(seen) + ".")
+    if config.model.hotwords.strip():
+        parts.append(config.model.hotwords.strip())
+    if bias in ("wake", "commands"):
+        parts.extend(p.strip().capitalize() + "." for p in phrases)
+    return " ".join(parts)
 
 
 def _ratio(tr: SpeechEnded | SpeechPaused) -> float:
@@ -184,8 +215,12 @@ class Pipeline:
         w = config.wake
         if self.gate is None or w != self.config.wake:
             self.gate = WakeGate(
-                WakeMatcher(w.phrases, w.threshold, w.max_leading_words), w.follow_up_s
+                WakeMatcher(w.phrases, w.threshold, w.max_leading_words, w.phonetic_threshold),
+                w.follow_up_s,
             )
+        hotwords = bias_words(config, self.registry, self.transcriber.is_rare)
+        if hotwords != getattr(self.transcriber, "hotwords", hotwords):
+            self.transcriber.set_hotwords(hotwords)
         self.config = config
         self.dispatcher.settings = config.plugins.settings
         self.dispatcher.timeout_s = config.plugins.timeout_s

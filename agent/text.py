@@ -92,3 +92,18 @@ def is_phantom(raw: str) -> bool:
     """True when a transcript is only captions, or a phrase Whisper invents for non-speech."""
     rest = normalize(_CAPTIONS.sub(" ", raw))
     return not rest or rest in PHANTOMS
+
+
+def collapse_repeats(text: str) -> str:
+    """Whisper sometimes loops, writing a phrase two or more times ("what time is it? what
+    time is it? what"): keep it once. Only a text that is nothing but repeats of its opening
+    words (the last one may be cut short) is changed."""
+    tokens = text.split()
+    n = len(tokens)
+    if n < 4:
+        return text
+    keys = [normalize(t) for t in tokens]
+    for p in range(2, n // 2 + 1):
+        if all(keys[i] == keys[i % p] for i in range(p, n)):
+            return " ".join(tokens[:p])
+    return text

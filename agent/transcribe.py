@@ -17,9 +17,11 @@ from typing import Any
 import numpy as np
 
 from agent.config import ModelConfig
-from agent.text import clean
+from agent.text import clean, collapse_repeats
 
 SAMPLE_RATE = 16000
+MAX_PROMPT_TOKENS = 64
+"""At most this many hotword tokens go in front of a spoken command."""
 
 
 class ModelError(Exception):
@@ -93,10 +95,30 @@ class Transcriber:
             language=cfg.language if multilingual else None,
         )
         self._prompt = [*self._tokenizer.sot_sequence, self._tokenizer.no_timestamps]
+        self.hotwords = ""
         self._eot = self._tokenizer.eot
         self._batched_pipeline: Any = None
         self.load_s = time.perf_counter() - started
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="asr")
+
+    def set_hotwords(self, hotwords: str) -> None:
+        """Bias spoken-command decoding toward these words (the wake phrases, the command
+        vocabulary): they go in as Whisper's "previous text" prompt, as faster-whisper's
+        ``hotwords`` do. An empty string removes the bias. Safe to call between runs."""
+        tok = self._tokenizer
+        base = [*tok.sot_sequence, tok.no_timestamps]
+        hotwords = " ".join(hotwords.split())
+        if hotwords:
+            previous = tok.encode(" " + hotwords)[-(MAX_PROMPT_TOKENS - 1) :]
+            base = [tok.sot_prev, *previous, *base]
+        self._prompt = base  # one assignment: the worker sees the old or the new list
+        self.hotwords = hotwords
+
+    def is_rare(self, word: str) -> bool:
+        """True when Whisper's vocabulary has no single token for `` word`` (in lower case
+        or capitalised): a word it is likely to spell as something it knows."""
+        tok = self._tokenizer
+        return all(len(tok.encode(" " + w)) > 1 for w in (word.lower(), word.capitalize()))
 
     def window_frames(self, samples: int) -> int:
         """Encoder window for an utterance: the audio plus 1 s, rounded up to 5 s, at least
@@ -131,11 +153,12 @@ class Transcriber:
             to_cpu=False,
         )
         seconds = n / SAMPLE_RATE
+        prompt = self._prompt
         result = self.model.model.generate(
             encoded,
-            [self._prompt],
+            [prompt],
             beam_size=self.cfg.beam_size,
-            max_length=min(224, 24 + int(8 * seconds)),
+            max_length=len(prompt) + min(224, 24 + int(8 * seconds)),  # counts the prompt
             return_scores=True,
             return_no_speech_prob=True,
             suppress_blank=True,
@@ -144,7 +167,7 @@ class Transcriber:
         raw = self._tokenizer.decode(tokens).strip()
         return Transcript(
             raw=raw,
-            text=clean(raw),
+            text=collapse_repeats(clean(raw)),
             asr_ms=(time.perf_counter() - started) * 1000.0,
             no_speech_prob=float(result.no_speech_prob),
             avg_logprob=float(result.scores[0]) if result.scores else 0.0,

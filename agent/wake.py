@@ -4,6 +4,14 @@ Whisper writes "hey computer" as "Hey, computer.", "Hey computer's", "Hey Comput
 "heycomputer". Both sides are reduced to lower-case words; the opening words are compared
 to each phrase with spaces removed (so splits and merges cost nothing) by a normalised
 edit-distance score (rapidfuzz). The longest phrase scoring at or above the threshold wins.
+A one-word phrase ("computer") after other words must be spelt exactly: near misses in the
+middle of a sentence ("the commuter trains", "to compute") are how talk would wake it.
+
+Whisper also writes an unusual phrase as a word it knows ("hey mycroft" as "Hey
+Minecraft", "hey rhasspy" as "Hey Raspid"). With ``phonetic_threshold`` set, the opening
+words are also compared by how they sound: their Metaphone keys (jellyfish) are compared
+by the same edit-distance score, and a candidate passes if either score reaches its
+threshold. docs/ACCURACY.md has the measured trade-off.
 
 ``WakeGate`` adds the follow-up window: the phrase alone ("hey computer" ... pause ...
 "what time is it") arms it, and the next utterance that starts within ``follow_up_s`` of
@@ -16,6 +24,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import jellyfish
 from rapidfuzz.distance import Indel
 
 from agent.text import words
@@ -31,14 +40,57 @@ class WakeMatch:
     """The words after the phrase."""
 
 
+MERGE_PENALTY = 10.0
+"""Taken off the score of opening words that had to be run together or split to compare
+("heycomputer", "hey com puter"): such a comparison is looser, so it needs more."""
+
+
+def similarity(heard: Sequence[str], phrase: Sequence[str]) -> float:
+    """0-100. Word for word, the weakest word decides ("the commuter" is not "hey
+    computer": "the" is far from "hey"); with a different word count, the words are run
+    together and compared whole, less ``MERGE_PENALTY``."""
+    if len(heard) == len(phrase):
+        return (
+            min(Indel.normalized_similarity(h, p) for h, p in zip(heard, phrase, strict=True))
+            * 100.0
+        )
+    whole = Indel.normalized_similarity("".join(heard), "".join(phrase)) * 100.0
+    return max(0.0, whole - MERGE_PENALTY)
+
+
+def sounds(ws: Sequence[str]) -> list[str]:
+    """Metaphone keys, word by word ("hey minecraft" -> ["H", "MNKRFT"])."""
+    return [jellyfish.metaphone(w) for w in ws]
+
+
 class WakeMatcher:
-    def __init__(self, phrases: Sequence[str], threshold: float = 80.0, max_leading_words: int = 2):
+    def __init__(
+        self,
+        phrases: Sequence[str],
+        threshold: float = 80.0,
+        max_leading_words: int = 2,
+        phonetic_threshold: float = 0.0,
+    ):
         # Longest first: "hey computer" must win over "computer".
         self._phrases = sorted(
             ((p, words(p)) for p in phrases), key=lambda item: -len("".join(item[1]))
         )
+        self._sounds = {p: sounds(pw) for p, pw in self._phrases}
         self.threshold = threshold
         self.max_leading_words = max_leading_words
+        self.phonetic_threshold = phonetic_threshold
+
+    def _score(self, candidate: Sequence[str], phrase: str, pw: Sequence[str]) -> float:
+        """The spelling similarity if it reaches ``threshold``; else, with phonetic
+        matching on, the similarity of the Metaphone keys if it reaches
+        ``phonetic_threshold``; else 0."""
+        score = similarity(candidate, pw)
+        if score >= self.threshold:
+            return score
+        if self.phonetic_threshold <= 0:
+            return 0.0
+        phonetic = similarity(sounds(candidate), self._sounds[phrase])
+        return phonetic if phonetic >= self.phonetic_threshold else 0.0
 
     def match(self, text_words: Sequence[str]) -> WakeMatch | None:
         best: WakeMatch | None = None
@@ -50,9 +102,11 @@ class WakeMatcher:
                 for span in (k, k - 1, k + 1):
                     if span < 1 or lead + span > len(text_words):
                         continue
-                    candidate = "".join(text_words[lead : lead + span])
-                    score = Indel.normalized_similarity(candidate, target) * 100.0
-                    if score < self.threshold:
+                    score = self._score(text_words[lead : lead + span], phrase, pw)
+                    if score <= 0 or (lead and k == 1 and score < 100):
+                        # One word after others ("the commuter", "to compute") is ordinary
+                        # talk unless it is the very word: only the opening word of an
+                        # utterance may be a near miss of a one-word phrase.
                         continue
                     # Prefer the better score (a little less for a later spot), then the
                     # longer phrase: "computer, ..." is "computer", not "hey computer".

@@ -27,6 +27,7 @@ from agent.config import Config
 from agent.loader import Registry, load_plugins
 from agent.log import close_logger, make_logger
 from agent.pipeline import Pipeline
+from agent.ratelimit import RateLimiter
 from agent.sanitize import Sanitizer
 from agent.service import Notifier
 from agent.transcribe import Transcriber
@@ -771,3 +772,31 @@ def test_guard_rejects_what_the_model_invents_without_vad(model: Transcriber, ki
 
     t = model.transcribe_sync(NON_SPEECH[kind]()[: RATE * 4])
     assert trusted(t) is not None, t
+
+
+def test_rate_limiter_allows_bursts_then_the_rate() -> None:
+    now = [0.0]
+    limit = RateLimiter(2.0, burst=3, clock=lambda: now[0])
+    assert [limit.take() for _ in range(5)] == [True, True, True, False, False]
+    now[0] += 0.5
+    assert [limit.take() for _ in range(2)] == [True, False]
+    now[0] += 100
+    assert sum(limit.take() for _ in range(10)) == 3
+
+
+def test_a_talkative_room_is_bounded_by_max_transcriptions_per_s(
+    short_commands: dict[str, np.ndarray], model: Transcriber, registry: Registry
+) -> None:
+    """Eight utterances in 14 s from a live (paced) source, with at most 0.05 model runs a
+    second (bursts of 3): three are transcribed, the rest are dropped, counted, reported."""
+    gap = np.zeros(int(RATE * 0.7), dtype=np.float32)
+    audio = np.concatenate([gap] + [short_commands["time"], gap] * 8)
+    config = dataclasses.replace(
+        CONFIG, model=dataclasses.replace(CONFIG.model, max_transcriptions_per_s=0.05)
+    )
+    r = run_pipeline(config, audio, model, registry, fast=False)
+    s = stopped(r)
+    assert s.transcriptions == 3
+    assert len(commands(r)) == 3
+    assert s.dropped_utterances == 5
+    assert r.of(events.Dropped)[-1].utterances == 5

@@ -70,3 +70,50 @@ def test_words_normalise_for_matching() -> None:
     assert words("Set a 5-minute timer, please!") == ["set", "a", "5", "minute", "timer", "please"]
     assert words("What's the time?") == ["whats", "the", "time"]
     assert words("1,000 times 2.5") == ["1000", "times", "2.5"]
+
+
+# ------------------------------------------------------------------ phonetic matching
+OTHER = ["hey mycroft", "hey rhasspy", "okay nabu", "hey jarvis"]
+
+
+@pytest.mark.parametrize(
+    ("heard", "phrase"),
+    [
+        # What tiny.en wrote for espeak-ng saying these phrases (en-us, en-gb, en-us+f3).
+        ("Hey Minecraft, what time is it?", "hey mycroft"),
+        ("Hey me Croft, what time is it?", "hey mycroft"),
+        ("Hey Raspid, what time is it?", "hey rhasspy"),
+        ("Okay, Naboo, what time is it?", "okay nabu"),
+        ("Hey Jarvis, what time is it?", "hey jarvis"),
+    ],
+)
+def test_phonetic_matching_wakes_on_misspelt_phrases(heard: str, phrase: str) -> None:
+    phonetic = WakeMatcher(OTHER, threshold=80, phonetic_threshold=75)
+    m = phonetic.match(words(heard))
+    assert m is not None and m.phrase == phrase, heard
+    assert " ".join(m.command) == "what time is it"
+
+
+def test_spelling_alone_misses_what_phonetic_matching_catches() -> None:
+    assert WakeMatcher(OTHER, threshold=80).match(words("Hey Minecraft, what time")) is None
+    m = WakeMatcher(OTHER, threshold=80, phonetic_threshold=85).match(words("Hey Minecraft"))
+    assert m is not None and m.phrase == "hey mycroft" and m.score == 90.9
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The commuter trains were cancelled this morning.",
+        "Our main competitor launched a new phone.",
+        "Come here and look at this.",
+        "To compute the area of a circle, multiply.",
+        "Hey, can you pass me the salt?",
+    ],
+)
+def test_phonetic_matching_leaves_near_misses_alone(text: str) -> None:
+    m = WakeMatcher(["hey computer", "computer"], threshold=80, phonetic_threshold=90)
+    assert m.match(words(text)) is None, text
+
+
+def test_phonetic_off_by_default() -> None:
+    assert WakeMatcher(OTHER).match(words("Hey Minecraft, what time is it?")) is None

@@ -1,0 +1,433 @@
+"""``voiceflow eval MANIFEST.yaml``: how well the agent hears, measured on a set of clips.
+
+Every clip is replayed through the real pipeline (fast, in this process, one model load)
+and compared with what the manifest says it holds. Reported:
+
+- wake detection rate: clips with a wake phrase that woke the agent;
+- false wakes per hour: wakes on clips without one, per hour of such audio;
+- command accuracy: the right ``plugin.command`` with the right slots, exactly once;
+- word error rate of the transcripts, where a reference ``text`` is given;
+- end of speech -> handler start, p50/p95. Clips are replayed as fast as they decode, so
+  this is the processing part of the latency (``voiceflow bench`` measures it paced);
+- a threshold sweep: detection and false wakes recomputed from the same transcripts for
+  several spelling and phonetic wake thresholds (the gate is a pure function of the words).
+
+The manifest (paths are relative to it)::
+
+    wake_phrases: [hey computer, computer]   # optional: overrides wake.phrases
+    config: {wake: {phonetic_threshold: 85}}  # optional: overrides, as in config.yaml
+    clips:
+      - path: clips/time-en-us.wav
+        say: {text: "hey computer, what time is it", voice: en-us, speed: 150, snr_db: 20}
+        wake: hey computer          # the phrase it holds, or null
+        command: clock.time_now     # plugin.command it should run, or null
+        slots: {}                   # the slots that command should get (those given)
+        text: hey computer what time is it   # reference transcript, for the WER
+        tags: [en-us, snr20]        # optional: results are also broken down by tag
+
+A clip whose file is missing but which has ``say`` is made with espeak-ng (voice, speed in
+words per minute, white noise at ``snr_db``) the first time, and kept.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import shutil
+import subprocess
+import tempfile
+import wave
+import zlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+from rapidfuzz.distance import Levenshtein
+
+from agent import events
+from agent.capture import RATE, decode_file
+from agent.config import Config, ConfigError, build_config, merge
+from agent.loader import Registry, load_plugins
+from agent.text import words
+from agent.wake import WakeMatcher
+
+SPELLING_SWEEP = (90.0, 80.0, 70.0)
+PHONETIC_SWEEP = (0.0, 95.0, 90.0, 85.0, 80.0)
+
+
+class ManifestError(Exception):
+    """A manifest that cannot be used: the message names the file and the key."""
+
+
+@dataclass(frozen=True)
+class Say:
+    text: str
+    voice: str = "en-us"
+    speed: int = 150
+    snr_db: float | None = None
+
+
+@dataclass(frozen=True)
+class Clip:
+    path: Path
+    wake: str | None = None
+    command: str | None = None
+    slots: dict[str, Any] = field(default_factory=dict)
+    text: str | None = None
+    tags: tuple[str, ...] = ()
+    say: Say | None = None
+
+
+@dataclass(frozen=True)
+class Manifest:
+    path: Path
+    clips: tuple[Clip, ...]
+    wake_phrases: tuple[str, ...] | None = None
+    config: dict[str, Any] = field(default_factory=dict)
+
+
+# --------------------------------------------------------------------------- manifest
+def load_manifest(path: str | Path) -> Manifest:
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ManifestError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    except yaml.YAMLError as exc:
+        raise ManifestError(f"{path}: not valid YAML: {exc}") from None
+    if not isinstance(data, dict) or not isinstance(data.get("clips"), list):
+        raise ManifestError(f"{path}: clips: must be a list of clips")
+    unknown = set(data) - {"clips", "wake_phrases", "config"}
+    if unknown:
+        raise ManifestError(f"{path}: {sorted(unknown)[0]}: unknown key")
+    phrases = data.get("wake_phrases")
+    if phrases is not None and (
+        not isinstance(phrases, list) or not all(isinstance(p, str) and p for p in phrases)
+    ):
+        raise ManifestError(f"{path}: wake_phrases: must be a list of phrases")
+    config = data.get("config") or {}
+    if not isinstance(config, dict):
+        raise ManifestError(f"{path}: config: must be a mapping, as in config.yaml")
+    clips = tuple(_clip(path, i, c) for i, c in enumerate(data["clips"]))
+    return Manifest(path, clips, tuple(phrases) if phrases else None, config)
+
+
+def _clip(manifest: Path, i: int, data: Any) -> Clip:
+    where = f"{manifest}: clips[{i}]"
+    if not isinstance(data, dict):
+        raise ManifestError(f"{where}: must be a mapping")
+    known = {f.name for f in dataclasses.fields(Clip)}
+    for key in data:
+        if key not in known:
+            raise ManifestError(f"{where}.{key}: unknown key (known: {', '.join(sorted(known))})")
+    if not isinstance(data.get("path"), str) or not data["path"]:
+        raise ManifestError(f"{where}.path: must be a file path")
+    for key in ("wake", "command", "text"):
+        if data.get(key) is not None and not isinstance(data[key], str):
+            raise ManifestError(f"{where}.{key}: must be a string or null")
+    command = data.get("command")
+    if command is not None and command.count(".") != 1:
+        raise ManifestError(f"{where}.command: must be plugin.command or null")
+    slots = data.get("slots") or {}
+    if not isinstance(slots, dict):
+        raise ManifestError(f"{where}.slots: must be a mapping")
+    tags = data.get("tags") or []
+    if not isinstance(tags, list):
+        raise ManifestError(f"{where}.tags: must be a list")
+    say = None
+    if data.get("say") is not None:
+        s = data["say"]
+        if not isinstance(s, dict) or not isinstance(s.get("text"), str):
+            raise ManifestError(f"{where}.say: must be a mapping with text")
+        try:
+            say = Say(**s)
+        except TypeError as exc:
+            raise ManifestError(f"{where}.say: {exc}") from None
+    return Clip(
+        path=(manifest.parent / data["path"]).resolve(),
+        wake=data.get("wake"),
+        command=command,
+        slots=slots,
+        text=data.get("text"),
+        tags=tuple(str(t) for t in tags),
+        say=say,
+    )
+
+
+def eval_config(manifest: Manifest, base: dict[str, Any]) -> Config:
+    """The config the clips are heard with: the user's file, then the manifest's overrides."""
+    data = merge(base, manifest.config)
+    if manifest.wake_phrases is not None:
+        data = merge(data, {"wake": {"phrases": list(manifest.wake_phrases)}})
+    data = merge(data, {"plugins": {"watch": False, "fallback": "silent"}})
+    try:
+        return build_config(data, f"{manifest.path}: config")
+    except ConfigError as exc:
+        raise ManifestError(str(exc)) from None
+
+
+# --------------------------------------------------------------------------- clips
+def synthesize(clip: Clip) -> None:
+    """Make the clip's audio with espeak-ng: 0.4 s of silence, the speech, 1 s of silence,
+    white noise at ``snr_db`` (relative to the speech's power)."""
+    assert clip.say is not None
+    binary = shutil.which("espeak-ng")
+    if binary is None:
+        raise ManifestError(f"{clip.path}: missing, and espeak-ng is not installed to make it")
+    s = clip.say
+    with tempfile.TemporaryDirectory() as tmp:
+        raw = Path(tmp) / "say.wav"
+        subprocess.run(
+            [binary, "-v", s.voice, "-s", str(s.speed), "-w", str(raw), s.text],
+            check=True,
+            capture_output=True,
+        )
+        speech = np.concatenate(list(decode_file(raw, block=RATE * 60)))
+    audio = np.concatenate(
+        [np.zeros(int(RATE * 0.4), np.float32), speech, np.zeros(RATE, np.float32)]
+    )
+    if s.snr_db is not None:
+        power = float(np.mean(speech**2))
+        rng = np.random.default_rng(zlib.crc32(repr(s).encode()))  # same noise every time
+        noise = rng.standard_normal(audio.shape[0]) * np.sqrt(power / 10 ** (s.snr_db / 10))
+        audio = audio + noise.astype(np.float32)
+    clip.path.parent.mkdir(parents=True, exist_ok=True)
+    with wave.open(str(clip.path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(RATE)
+        w.writeframes((np.clip(audio, -1, 1) * 32767).astype("<i2").tobytes())
+
+
+def ensure_clips(manifest: Manifest) -> int:
+    """Make the clips that are missing and have a recipe; returns how many were made."""
+    made = 0
+    for clip in manifest.clips:
+        if not clip.path.exists():
+            if clip.say is None:
+                raise ManifestError(f"{clip.path}: no such file (and no say: to make it)")
+            synthesize(clip)
+            made += 1
+    return made
+
+
+# --------------------------------------------------------------------------- scoring
+@dataclass
+class ClipResult:
+    clip: Clip
+    seconds: float
+    transcripts: list[str]
+    woke: list[str]
+    commands: list[tuple[str, dict[str, Any]]]
+    latencies_ms: list[float]
+
+    @property
+    def command_ok(self) -> bool:
+        if len(self.commands) != 1:
+            return False
+        name, slots = self.commands[0]
+        return name == self.clip.command and all(
+            _same(slots.get(k), v) for k, v in self.clip.slots.items()
+        )
+
+    def errors(self) -> tuple[int, int]:
+        """(word edits, reference words) for the WER."""
+        if self.clip.text is None:
+            return 0, 0
+        ref = words(self.clip.text)
+        hyp = words(" ".join(self.transcripts))
+        return Levenshtein.distance(ref, hyp), len(ref)
+
+
+def _same(got: Any, want: Any) -> bool:
+    if isinstance(want, str) and isinstance(got, str):
+        return words(got) == words(want)
+    return bool(got == want)
+
+
+def run_clip(clip: Clip, config: Config, transcriber: Any, registry: Registry) -> ClipResult:
+    from agent.bench import run_pipeline  # the same in-process runner the benchmark uses
+
+    audio = np.concatenate(list(decode_file(clip.path, block=RATE * 60)))
+    r = run_pipeline(config, audio, transcriber, registry, fast=True)
+    return ClipResult(
+        clip=clip,
+        seconds=audio.shape[0] / RATE,
+        transcripts=[t.text for t in r.of(events.Transcript)],
+        woke=[w.phrase for w in r.of(events.Wake)],
+        commands=[(f"{c.plugin}.{c.command}", dict(c.slots)) for c in r.of(events.Command)],
+        latencies_ms=[c.latency_ms for c in r.of(events.Command)],
+    )
+
+
+def _pct(values: Sequence[float], q: float) -> float | None:
+    if not values:
+        return None
+    return float(np.percentile(np.asarray(values), q * 100))
+
+
+def summarize(results: Sequence[ClipResult], config: Config) -> dict[str, Any]:
+    wake = [r for r in results if r.clip.wake is not None]
+    other = [r for r in results if r.clip.wake is None]
+    cmd = [r for r in results if r.clip.command is not None]
+    hours = sum(r.seconds for r in other) / 3600
+    false_wakes = sum(len(r.woke) for r in other)
+    edits = [r.errors() for r in results]
+    ref_words = sum(n for _, n in edits)
+    latencies = [ms for r in results for ms in r.latencies_ms]
+    out: dict[str, Any] = {
+        "clips": len(results),
+        "wake_clips": len(wake),
+        "wake_detected": sum(1 for r in wake if r.woke),
+        "wake_rate": _ratio(sum(1 for r in wake if r.woke), len(wake)),
+        "non_wake_minutes": round(hours * 60, 2),
+        "false_wakes": false_wakes,
+        "false_wakes_per_hour": round(false_wakes / hours, 2) if hours else None,
+        "command_clips": len(cmd),
+        "command_correct": sum(1 for r in cmd if r.command_ok),
+        "command_accuracy": _ratio(sum(1 for r in cmd if r.command_ok), len(cmd)),
+        "wer": round(sum(e for e, _ in edits) / ref_words, 4) if ref_words else None,
+        "latency_ms_p50": _round(_pct(latencies, 0.5)),
+        "latency_ms_p95": _round(_pct(latencies, 0.95)),
+        "by_tag": _by_tag(results),
+        "sweep": sweep(results, config),
+    }
+    return out
+
+
+def _ratio(n: int, d: int) -> float | None:
+    return round(n / d, 4) if d else None
+
+
+def _round(x: float | None) -> float | None:
+    return None if x is None else round(x, 1)
+
+
+def _by_tag(results: Sequence[ClipResult]) -> dict[str, dict[str, Any]]:
+    tags = sorted({t for r in results for t in r.clip.tags})
+    out = {}
+    for tag in tags:
+        rs = [r for r in results if tag in r.clip.tags]
+        wake = [r for r in rs if r.clip.wake is not None]
+        cmd = [r for r in rs if r.clip.command is not None]
+        out[tag] = {
+            "clips": len(rs),
+            "wake_rate": _ratio(sum(1 for r in wake if r.woke), len(wake)),
+            "command_accuracy": _ratio(sum(1 for r in cmd if r.command_ok), len(cmd)),
+        }
+    return out
+
+
+def sweep(results: Sequence[ClipResult], config: Config) -> list[dict[str, Any]]:
+    """Detection and false wakes at other thresholds, from the same transcripts."""
+    w = config.wake
+    other_hours = sum(r.seconds for r in results if r.clip.wake is None) / 3600
+    rows = []
+    for spelling in SPELLING_SWEEP:
+        for phonetic in PHONETIC_SWEEP:
+            m = WakeMatcher(w.phrases, spelling, w.max_leading_words, phonetic)
+            detected = false = n = 0
+            for r in results:
+                hits = sum(1 for t in r.transcripts if m.match(words(t)) is not None)
+                if r.clip.wake is not None:
+                    n += 1
+                    detected += hits > 0
+                else:
+                    false += hits
+            rows.append(
+                {
+                    "threshold": spelling,
+                    "phonetic_threshold": phonetic,
+                    "wake_rate": _ratio(detected, n),
+                    "false_wakes_per_hour": round(false / other_hours, 2) if other_hours else None,
+                }
+            )
+    return rows
+
+
+# --------------------------------------------------------------------------- command
+def run(manifest_path: str, config_path: str | None, as_json: bool, verbose: bool) -> int:
+    from agent.transcribe import Transcriber
+
+    try:
+        manifest = load_manifest(manifest_path)
+        base: dict[str, Any] = {}
+        if config_path is not None:
+            base = yaml.safe_load(Path(config_path).read_text(encoding="utf-8")) or {}
+        config = eval_config(manifest, base)
+        ensure_clips(manifest)
+    except (ManifestError, OSError, yaml.YAMLError) as exc:
+        print(f"voiceflow eval: {exc}", flush=True)
+        return 2
+    p = config.plugins
+    registry = load_plugins(p.dirs, p.settings, p.entry_points)
+    transcriber = Transcriber(config.model)
+    try:
+        results = []
+        for clip in manifest.clips:
+            try:
+                results.append(run_clip(clip, config, transcriber, registry))
+            except Exception as exc:  # an unreadable clip is reported, the rest still run
+                print(f"voiceflow eval: {clip.path}: {exc}", flush=True)
+                return 1
+    finally:
+        transcriber.close()
+    report = summarize(results, config)
+    report["manifest"] = str(manifest.path)
+    report["bias"] = config.model.bias
+    report["threshold"] = config.wake.threshold
+    report["phonetic_threshold"] = config.wake.phonetic_threshold
+    if verbose:
+        report["details"] = [
+            {
+                "path": str(r.clip.path),
+                "wake": r.clip.wake,
+                "woke": r.woke,
+                "command": r.clip.command,
+                "got": r.commands,
+                "transcripts": r.transcripts,
+            }
+            for r in results
+        ]
+    print(json.dumps(report, indent=2) if as_json else human(report))
+    return 0
+
+
+def human(report: dict[str, Any]) -> str:
+    def pct(x: float | None) -> str:
+        return "n/a" if x is None else f"{100 * x:.1f} %"
+
+    lines = [
+        f"{report['manifest']}: {report['clips']} clips "
+        f"(bias {report['bias']}, threshold {report['threshold']:g}, "
+        f"phonetic {report['phonetic_threshold']:g})",
+        f"  wake detection     {pct(report['wake_rate'])} "
+        f"({report['wake_detected']}/{report['wake_clips']})",
+        f"  false wakes        {report['false_wakes']} in {report['non_wake_minutes']} min "
+        f"({report['false_wakes_per_hour']} per hour)",
+        f"  command accuracy   {pct(report['command_accuracy'])} "
+        f"({report['command_correct']}/{report['command_clips']})",
+        f"  word error rate    {pct(report['wer'])}",
+        f"  latency (fast)     p50 {report['latency_ms_p50']} ms, "
+        f"p95 {report['latency_ms_p95']} ms",
+    ]
+    if report["by_tag"]:
+        lines.append("  by tag:")
+        for tag, row in report["by_tag"].items():
+            lines.append(
+                f"    {tag:12} wake {pct(row['wake_rate']):>8}  "
+                f"command {pct(row['command_accuracy']):>8}  ({row['clips']} clips)"
+            )
+    lines.append("  threshold sweep (same transcripts):")
+    for row in report["sweep"]:
+        lines.append(
+            f"    spelling {row['threshold']:>4g}  phonetic {row['phonetic_threshold']:>4g}  "
+            f"wake {pct(row['wake_rate']):>8}  false wakes/h {row['false_wakes_per_hour']}"
+        )
+    if "details" in report:
+        for d in report["details"]:
+            lines.append(f"  {Path(d['path']).name}: {d['transcripts']} -> {d['got']}")
+    return "\n".join(lines)

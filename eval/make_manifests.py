@@ -1,0 +1,185 @@
+"""Write the evaluation manifests in this directory (run: python eval/make_manifests.py).
+
+The clips themselves are not committed: each entry carries a ``say`` recipe and
+``voiceflow eval`` makes the missing ones with espeak-ng into eval/clips/ (gitignored).
+
+- manifest.yaml: the bundled plugins' commands with the default wake phrases, 4 voices x
+  2 speeds x 3 noise levels (none, 20 dB, 10 dB SNR), plus ordinary speech without the
+  wake phrase (about 15 minutes, three voices) for false wakes.
+- tiny.yaml: a CI-sized subset (one voice and speed, clean and 15 dB, a minute of talk).
+- other_phrases.yaml: wake phrases Whisper misspells ("hey mycroft" -> "Hey Minecraft"),
+  with the same ordinary speech.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+HERE = Path(__file__).resolve().parent
+
+COMMANDS: list[tuple[str, str, dict[str, Any]]] = [
+    ("hey computer, what time is it", "clock.time_now", {}),
+    ("computer, what is the date", "clock.date_today", {}),
+    ("hey computer, what day is it today", "clock.day_of_week", {}),
+    ("hey computer, set a timer for five minutes", "timer.set_timer", {"minutes": 5}),
+    ("hey computer, start a ten minute timer", "timer.set_timer", {"minutes": 10}),
+    ("hey computer, cancel all timers", "timer.cancel_all", {}),
+    ("hey computer, repeat after me the rain in spain", "echo.echo", {"text": "the rain in spain"}),
+    (
+        "hey computer, remind me to call the doctor in twenty minutes",
+        "notify.remind",
+        {"text": "call the doctor", "duration": 1200},
+    ),
+]
+
+# Ordinary speech, as from a radio, a TV or a room: no wake phrase, but near misses
+# ("commuter", "compute", "competitor", "come here", "hey") on purpose.
+TALK = [
+    "Good evening and welcome to the news at six. Our top story tonight is the flooding in "
+    "the north, where rivers have burst their banks after three days of heavy rain.",
+    "The commuter trains were cancelled this morning, and thousands of people had to find "
+    "another way to get to work. Some walked, some cycled, and many simply stayed at home.",
+    "Hey, can you pass me the salt? Thanks. This soup is lovely, did you make it yourself, or "
+    "is it the one from the market on the corner?",
+    "Our main competitor launched a new phone last week, and the reviews have been mixed. "
+    "Battery life is better, but the camera seems to be a step backwards.",
+    "To compute the area of a circle, multiply the square of the radius by pi. For a radius "
+    "of three metres that gives a little over twenty eight square metres.",
+    "Come here and look at this. The birds have built a nest right under the roof, and you "
+    "can see three small eggs if you stand on the chair.",
+    "In the second half the home team pressed hard, and after seventy minutes their captain "
+    "finally scored with a header from a corner kick.",
+    "Preheat the oven to two hundred degrees. Mix the flour, the sugar and the butter, then "
+    "add two eggs and a little milk until the dough is smooth.",
+    "The museum is open every day except Monday, from ten in the morning until six in the "
+    "evening, and entry is free for children under twelve.",
+    "I think we should paint the kitchen a lighter colour. The green makes it feel small, "
+    "especially in the winter when there is not much daylight.",
+    "Scientists have found that regular walking can lower the risk of heart disease, and "
+    "that even ten minutes a day makes a measurable difference.",
+    "Hey, are you coming to the party on Saturday? Bring your sister if she is free, there "
+    "will be plenty of food and music until late.",
+    "The meeting has been moved to Thursday afternoon. Please read the report before then "
+    "and send me your comments by Wednesday evening.",
+    "Tomorrow will be mostly dry with sunny spells in the south, but cloud and showers will "
+    "spread from the west during the afternoon.",
+    "She picked up the guitar, tuned the strings one by one, and began to play a slow song "
+    "that her grandmother used to sing in the kitchen.",
+    "The library has thousands of old maps, some of them more than three hundred years old, "
+    "showing roads and villages that have long since disappeared.",
+    "Can you hear me at the back? Good. Today we are going to talk about the history of the "
+    "printing press and how it changed the way people shared ideas.",
+    "The garden needs a lot of work this year. The roses have to be cut back, the grass is "
+    "too long, and something has been eating the lettuce.",
+    "After the storm the power was out for six hours, so we lit candles, played cards and "
+    "listened to the radio until the lights came back on.",
+    "The new bridge will take four years to build and will carry two lanes of traffic, a "
+    "cycle path and a wide pavement for people on foot.",
+    "Remember to water the plants while I am away, and please feed the cat twice a day. The "
+    "food is in the cupboard next to the fridge.",
+    "The film starts at half past eight, so if we leave at eight we should have time to buy "
+    "popcorn and find good seats near the middle.",
+    "He complained that the computations took far too long, so the team rewrote the slowest "
+    "part and the whole job now finishes in minutes.",
+    "Thank you all for coming. It has been a wonderful evening, and I hope to see every one "
+    "of you again at the summer fair next year.",
+    "The price of coffee has gone up again, mostly because of a poor harvest and higher "
+    "shipping costs, and shops expect it to rise further.",
+    "Okay, now move the table a little to the left. A bit more. That is perfect, now it does "
+    "not block the door any more.",
+    "The children spent the whole afternoon building a sandcastle with towers, walls and a "
+    "moat that filled up every time a wave came in.",
+    "Our flight was delayed by two hours, and by the time we landed the car hire desk had "
+    "closed, so we took a taxi to the hotel.",
+    "Hello and thanks for calling. All our operators are busy at the moment, please stay on "
+    "the line and someone will be with you shortly.",
+    "If you compare the two maps, you will see that the coastline has moved almost a "
+    "kilometre inland over the last hundred years.",
+]
+
+VOICES = ["en-us", "en-gb", "en-us+f3", "en-gb+m3"]
+SPEEDS = [140, 180]
+NOISE: list[float | None] = [None, 20.0, 10.0]
+
+
+def _slug(text: str) -> str:
+    keep = "".join(c if c.isalnum() else "-" for c in text.lower())
+    return "-".join(p for p in keep.split("-") if p)[:40]
+
+
+def command_clip(
+    text: str, command: str, slots: dict[str, Any], voice: str, speed: int, snr: float | None
+) -> dict[str, Any]:
+    noise = "clean" if snr is None else f"snr{snr:g}"
+    wake = "hey computer" if text.startswith("hey computer") else "computer"
+    return {
+        "path": f"clips/{_slug(text)}-{voice.replace('+', '_')}-{speed}-{noise}.wav",
+        "say": {"text": text, "voice": voice, "speed": speed, "snr_db": snr},
+        "wake": wake,
+        "command": command,
+        "slots": slots,
+        "text": text,
+        "tags": [voice, f"speed{speed}", noise],
+    }
+
+
+def talk_clip(i: int, text: str, voice: str) -> dict[str, Any]:
+    return {
+        "path": f"clips/talk{i:02d}-{voice.replace('+', '_')}.wav",
+        "say": {"text": text, "voice": voice, "speed": 160, "snr_db": None},
+        "wake": None,
+        "command": None,
+        "text": text,
+        "tags": ["talk", voice],
+    }
+
+
+class _Dumper(yaml.SafeDumper):
+    def ignore_aliases(self, data: Any) -> bool:  # no &id001 anchors
+        return True
+
+
+def write(name: str, data: dict[str, Any], header: str) -> None:
+    text = yaml.dump(data, Dumper=_Dumper, sort_keys=False, width=120, default_flow_style=None)
+    (HERE / name).write_text(
+        f"# {header}\n# Made by eval/make_manifests.py; run: voiceflow eval eval/{name}\n{text}"
+    )
+
+
+def main() -> None:
+    talk = [talk_clip(i, t, v) for v in ("en-us", "en-gb", "en-us+f3") for i, t in enumerate(TALK)]
+    full = [
+        command_clip(t, c, s, v, sp, n)
+        for v in VOICES
+        for sp in SPEEDS
+        for n in NOISE
+        for t, c, s in COMMANDS
+    ]
+    write(
+        "manifest.yaml",
+        {"clips": full + talk},
+        "The bundled commands in 4 voices, 2 speeds, 3 noise levels, and ~12 min of talk.",
+    )
+    tiny = [command_clip(t, c, s, "en-us", 160, n) for n in (None, 15.0) for t, c, s in COMMANDS]
+    write("tiny.yaml", {"clips": tiny + talk[:5]}, "A CI-sized subset of manifest.yaml.")
+    phrases = ["hey mycroft", "hey rhasspy", "okay nabu", "hey jarvis"]
+    other = []
+    for p in phrases:
+        for v in ("en-us", "en-gb", "en-us+f3"):
+            for n in (None, 15.0):
+                clip = command_clip(f"{p}, what time is it", "clock.time_now", {}, v, 160, n)
+                clip["wake"] = p
+                clip["tags"] = [_slug(p), v, "clean" if n is None else "snr15"]
+                other.append(clip)
+    write(
+        "other_phrases.yaml",
+        {"wake_phrases": phrases, "clips": other + talk},
+        "Wake phrases Whisper misspells, and the same talk for false wakes.",
+    )
+
+
+if __name__ == "__main__":
+    main()
