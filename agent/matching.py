@@ -14,6 +14,11 @@ template (every choice of alternatives and optionals) is aligned with the text w
 word, slots captured by type, and scored by how closely its literal words match
 (rapidfuzz ratio, weighted by word length), ignoring "a"/"an"/"the" slips at a small cost.
 So "set a time for five minutes" still reaches "set a timer for {minutes:int} minute[s]".
+
+Last, for templates without slots, ``loose_score`` compares the whole text with each variant
+as one string, so a dropped or changed short word ("what is it today", "what time in it")
+still scores; the registry uses it only when nothing else matched, and only when one command
+is clearly ahead (see ``Registry.match``).
 """
 
 from __future__ import annotations
@@ -299,3 +304,12 @@ def _fuzzy(t: CompiledTemplate, text_words: Sequence[str]) -> TemplateMatch | No
         if best is None or score > best.score:
             best = TemplateMatch(t, converted[0], round(score, 1), (len(v.literals), -converted[1]))
     return best
+
+
+def loose_score(t: CompiledTemplate, text_words: Sequence[str]) -> float:
+    """0-100: the text against the template's variants as whole strings (articles left
+    out on both sides), for slot-less templates only (0 for the rest)."""
+    if t.slots or t.is_regex or not t.variants:
+        return 0.0
+    text = " ".join(w for w in text_words if w not in ARTICLES)
+    return max(fuzz.ratio(text, " ".join(v.literals)) for v in t.variants)
