@@ -160,6 +160,11 @@ class PluginsConfig:
     """A speculative transcript (see ``vad.speculative_ms``) whose command matches at least
     this well is acted on at once, without waiting out the silence (101 turns this off)."""
 
+    rescore: bool = True
+    """After the wake phrase, when no command matches the words, ask the model which of the
+    closest slot-less commands the audio says (forced decoding; ~150 ms, only then), and
+    run it if the audio supports it well (docs/ACCURACY.md)."""
+
     fallback: str = "sorry"
     """After the wake phrase, a command nothing matches: ``sorry`` says "Sorry, I didn't
     catch that"; ``silent`` only logs it."""

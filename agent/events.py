@@ -103,6 +103,19 @@ class NoMatch(Event):
 
 
 @dataclass(frozen=True)
+class Rescored(Event):
+    name: ClassVar[str] = "rescored"
+    heard: str
+    """The words after the wake phrase, which matched no command."""
+    text: str
+    """The command phrase the audio supports better (forced decoding)."""
+    plugin: str
+    command: str
+    logprob: float
+    """Its mean token log-probability under the model."""
+
+
+@dataclass(frozen=True)
 class Say(Event):
     name: ClassVar[str] = "say"
     text: str

@@ -36,17 +36,18 @@ from agent.endpoint import (
     Transition,
 )
 from agent.feedback import Feedback, OutputLog
-from agent.loader import Registry
+from agent.loader import Match, Registry
 from agent.plugin import Timings
 from agent.ratelimit import RateLimiter
 from agent.reload import PluginWatcher, reload_plugins
+from agent.rescore import candidates, choose
 from agent.sanitize import Sanitizer
 from agent.service import Notifier, watchdog
 from agent.speech import Speaker
 from agent.text import is_phantom, words
 from agent.transcribe import Transcriber, Transcript
 from agent.vad import CHUNK, EnergyGate, SileroVad
-from agent.wake import WakeGate, WakeMatcher
+from agent.wake import GateDecision, WakeGate, WakeMatcher
 
 UTTERANCE_QUEUE = 4
 """Utterances that may wait for transcription."""
@@ -195,6 +196,7 @@ class Pipeline:
         self.sanitizer = Sanitizer(self._audio_fixed)
         self.loop_blocked = 0
         self.queue_peak = 0
+        self._rescues: set[asyncio.Task[None]] = set()
         """Most utterances ever waiting for the model at once (bounded by UTTERANCE_QUEUE)."""
         self._drops_reported_at = 0.0
         """Times the loop was found blocked for more than ``LOOP_BLOCKED_S``."""
@@ -290,6 +292,8 @@ class Pipeline:
             self.notifier.stopping()
             for task in helpers:
                 task.cancel()
+            if self._rescues:
+                await asyncio.gather(*self._rescues, return_exceptions=True)
             await self.dispatcher.drain(grace_s=3.0)
             await self.speaker.close()
         stopped = events.Stopped(
@@ -557,10 +561,12 @@ class Pipeline:
         ranking = self.registry.match(decision.command, self.config.plugins.match_threshold)
         match = ranking.best
         if match is None:
-            self.log.info(f"no command matches {text!r}")
-            self.emit(events.NoMatch(text))
-            if self.config.plugins.fallback == "sorry":
-                self.dispatcher.say("voiceflow", "Sorry, I didn't catch that")
+            if self.config.plugins.rescore:
+                task = asyncio.get_running_loop().create_task(self._rescue(job, t, decision))
+                self._rescues.add(task)
+                task.add_done_callback(self._rescues.discard)
+            else:
+                self._no_match(text)
             return
         if ranking.ambiguous and ranking.runner_up is not None:
             other = ranking.runner_up.command
@@ -569,6 +575,45 @@ class Pipeline:
                 f"({match.score}) and {other.plugin}.{other.name} ({ranking.runner_up.score}); "
                 "running the first"
             )
+        self._dispatch(job, t, match, text, decision.follow_up)
+
+    def _dispatch(
+        self, job: UtteranceJob, t: Transcript, match: Match, text: str, follow_up: bool
+    ) -> None:
         timings = Timings(job.start_s, job.end_s, job.speech_end_at, t.asr_ms)
         ctx = self.dispatcher.context(match, text, t.raw, timings)
-        self.dispatcher.dispatch(match, ctx, decision.follow_up)
+        self.dispatcher.dispatch(match, ctx, follow_up)
+
+    def _no_match(self, text: str) -> None:
+        self.log.info(f"no command matches {text!r}")
+        self.emit(events.NoMatch(text))
+        if self.config.plugins.fallback == "sorry":
+            self.dispatcher.say("voiceflow", "Sorry, I didn't catch that")
+
+    async def _rescue(self, job: UtteranceJob, t: Transcript, decision: GateDecision) -> None:
+        """No command matched the words: ask the model which command the audio says
+        (``agent.rescore``); run it, or fall back as for any unmatched command."""
+        text = " ".join(decision.command)
+        found = candidates(self.registry, decision.command)
+        prefix = f"{decision.phrase.capitalize()}, " if decision.phrase else ""
+        chosen = None
+        if found:
+            try:
+                scores = await self.transcriber.rescore(
+                    job.audio, [t.raw, *(prefix + c.text for c in found)]
+                )
+                chosen = choose(scores[0], list(zip(scores[1:], found, strict=True)))
+            except Exception as exc:  # rescoring is a bonus: never lose the utterance to it
+                self.log.error(f"rescoring {text!r} failed: {exc}")
+                scores = []
+        if chosen is None:
+            self._no_match(text)
+            return
+        score = scores[1 + found.index(chosen)]
+        cmd = chosen.match.command
+        self.log.info(
+            f"heard {text!r}; the audio says {chosen.text!r} ({cmd.plugin}.{cmd.name}, "
+            f"{score:.2f} against {scores[0]:.2f} for the words as heard)"
+        )
+        self.emit(events.Rescored(text, chosen.text, cmd.plugin, cmd.name, round(score, 2)))
+        self._dispatch(job, t, chosen.match, chosen.text, decision.follow_up)

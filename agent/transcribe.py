@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import math
 import time
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -173,6 +174,45 @@ class Transcriber:
             avg_logprob=float(result.scores[0]) if result.scores else 0.0,
             compression_ratio=get_compression_ratio(raw) if raw else 0.0,
         )
+
+    def rescore_sync(self, audio: np.ndarray, texts: Sequence[str]) -> list[float]:
+        """How well the audio supports each text: the mean log-probability of its tokens
+        under forced decoding (CTranslate2's ``align``, which faster-whisper uses for word
+        timestamps). One encoder run, then all texts in one decoder batch."""
+        import ctranslate2
+
+        if not texts:
+            return []
+        frames = self.window_frames(audio.shape[0])
+        window = np.zeros(frames * 160, dtype=np.float32)
+        n = min(audio.shape[0], window.shape[0])
+        window[:n] = audio[:n]
+        features = self.model.feature_extractor(window)[:, :frames]
+        encoded = self.model.model.encode(
+            ctranslate2.StorageView.from_array(
+                np.ascontiguousarray(features[None], dtype=np.float32)
+            ),
+            to_cpu=True,
+        )
+        tok = self._tokenizer
+        tokens = [tok.encode(" " + t.strip()) for t in texts]
+        batch = np.ascontiguousarray(np.repeat(np.asarray(encoded), len(tokens), axis=0))
+        results = self.model.model.align(
+            ctranslate2.StorageView.from_array(batch),
+            [*tok.sot_sequence, tok.no_timestamps],
+            tokens,
+            [frames] * len(tokens),
+        )
+        return [
+            float(np.mean(np.log(np.maximum(np.asarray(r.text_token_probs), 1e-9))))
+            if len(r.text_token_probs)
+            else -99.0
+            for r in results
+        ]
+
+    async def rescore(self, audio: np.ndarray, texts: Sequence[str]) -> list[float]:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, self.rescore_sync, audio, texts)
 
     def transcribe_file_sync(self, audio: np.ndarray) -> Any:
         """Long-form transcription of a file: faster-whisper's own loop with VAD and beam

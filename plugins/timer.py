@@ -73,8 +73,8 @@ async def cancel_timer(ctx: Context, name: str) -> str:
 @command(
     "cancel [the|my] timer",
     "stop [the|my] timer",
-    "cancel all [the|my] timers",
-    "stop all [the|my] timers",
+    "cancel all [the|my] timer[s]",
+    "stop all [the|my] timer[s]",
     "cancel [the|my] timers",
 )
 async def cancel_all(ctx: Context) -> str:

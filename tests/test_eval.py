@@ -158,3 +158,70 @@ def test_repetition_loops_are_collapsed(text: str, once: str) -> None:
     from agent.text import collapse_repeats
 
     assert collapse_repeats(text) == once
+
+
+# ------------------------------------------------------------------ rescoring
+def _cand(plugin: str, name: str, text: str):  # type: ignore[no-untyped-def]
+    from agent.loader import Command, Match
+    from agent.rescore import Candidate
+
+    cmd = Command(plugin, name, lambda ctx: None, (), False, "")
+    return Candidate(Match(cmd, {}, text, 0.0, (0, 0)), text)
+
+
+def test_rescoring_takes_only_what_the_audio_clearly_supports() -> None:
+    from agent.rescore import choose
+
+    day, date, time_ = (
+        _cand("clock", "day_of_week", "what day is it today"),
+        _cand("clock", "date_today", "what is today"),
+        _cand("clock", "time_now", "what time is it"),
+    )
+    assert choose(-0.4, [(-1.0, day), (-1.8, date)]) is day
+    assert choose(-0.4, [(-2.6, time_), (-2.9, date)]) is None  # too unlikely ("play music")
+    assert choose(-0.1, [(-1.9, day), (-2.5, date)]) is None  # far below its own reading
+    assert choose(-0.4, [(-1.0, day), (-1.1, date)]) is None  # too close to call
+    assert choose(-0.4, []) is None
+
+
+def test_candidates_are_the_closest_slot_less_phrases() -> None:
+    from agent.loader import load_plugins
+    from agent.rescore import candidates
+
+    reg = load_plugins(["@bundled"], entry_points=False)
+    found = candidates(reg, ["what", "made", "it", "today"], k=4)
+    assert len(found) == 4 and all(not c.match.slots for c in found)
+    assert "what day is it today" in [c.text for c in found]
+
+
+@pytest.mark.parametrize("rescore", [True, False])
+def test_a_misheard_command_is_rescued_by_the_audio(
+    tmp_path: Path, isolated_env: dict, rescore: bool
+) -> None:
+    """espeak-ng's "hey computer, what day is it today" at 180 wpm: tiny.en writes "what
+    made it today", which no template matches; the audio, asked, says day_of_week."""
+    from agent.evaluate import Say, synthesize
+    from tests.conftest import of, run_agent
+
+    wav = tmp_path / "day.wav"
+    synthesize(Clip(path=wav, say=Say("hey computer, what day is it today", "en-us", 180)))
+    music = tmp_path / "music.wav"
+    synthesize(Clip(path=music, say=Say("hey computer, play some music", "en-us", 160)))
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(f"plugins:\n  rescore: {str(rescore).lower()}\n  fallback: silent\n")
+    code, evs, err = run_agent(
+        "--config", str(cfg), "run", "--input", str(wav), "--fast", "--json", env=isolated_env
+    )
+    assert code == 0, err
+    if rescore:
+        assert [(r["text"], r["command"]) for r in of(evs, "rescored")] == [
+            ("what day is it today", "day_of_week")
+        ]
+        assert [c["command"] for c in of(evs, "command")] == ["day_of_week"]
+    else:
+        assert of(evs, "command") == [] and of(evs, "no_match")
+    code, evs, err = run_agent(
+        "--config", str(cfg), "run", "--input", str(music), "--fast", "--json", env=isolated_env
+    )
+    assert code == 0, err
+    assert of(evs, "command") == [] and of(evs, "rescored") == [] and of(evs, "no_match")
