@@ -741,7 +741,8 @@ def _replay(
     growth = max(settled) - settled[0]
     print(
         f"{minutes} min replay: RSS {settled[0]:.0f} -> {max(settled):.0f} MB "
-        f"(+{growth:.1f}), {len(done)} commands, {p.transcriptions} model runs"
+        f"(+{growth:.1f}), {len(done)} commands, {p.transcriptions} model runs; "
+        f"every 5 min: {' '.join(f'{x:.0f}' for x in source.rss[::10])}"
     )
     assert growth <= 10.0, source.rss
 
