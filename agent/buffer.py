@@ -18,6 +18,8 @@ from collections.abc import Callable
 
 import numpy as np
 
+from agent.sanitize import sample_scale
+
 
 class BlockQueue:
     """Bounded, allocation-free, lock-free single-producer/single-consumer block hand-off."""
@@ -86,7 +88,7 @@ class BlockQueue:
                 self._weights[indata.shape[1]] = weights
             np.matmul(indata[:n], weights, out=buf[:n])
         if indata.dtype.kind == "i":  # an integer stream: scale to [-1, 1]
-            buf[:n] *= 1.0 / -np.iinfo(indata.dtype).min
+            buf[:n] *= sample_scale(indata.dtype)
         self._lengths[slot] = n
         now = self._clock()
         self._times[slot] = now

@@ -306,10 +306,16 @@ def _fuzzy(t: CompiledTemplate, text_words: Sequence[str]) -> TemplateMatch | No
     return best
 
 
-def loose_score(t: CompiledTemplate, text_words: Sequence[str]) -> float:
-    """0-100: the text against the template's variants as whole strings (articles left
-    out on both sides), for slot-less templates only (0 for the rest)."""
-    if t.slots or t.is_regex or not t.variants:
-        return 0.0
+def loose_variants(t: CompiledTemplate, text_words: Sequence[str]) -> list[tuple[float, str]]:
+    """(0-100 score, phrase) for each variant of a slot-less template, the text and the
+    phrase compared as whole strings with articles left out on both sides; [] for
+    templates with slots or a regex."""
+    if t.slots or t.is_regex:
+        return []
     text = " ".join(w for w in text_words if w not in ARTICLES)
-    return max(fuzz.ratio(text, " ".join(v.literals)) for v in t.variants)
+    return [(fuzz.ratio(text, p), p) for p in (" ".join(v.literals) for v in t.variants)]
+
+
+def loose_score(t: CompiledTemplate, text_words: Sequence[str]) -> float:
+    """The best ``loose_variants`` score of a template (0 when it has none)."""
+    return max((score for score, _ in loose_variants(t, text_words)), default=0.0)

@@ -52,14 +52,15 @@ from agent.wake import GateDecision, WakeGate, WakeMatcher
 UTTERANCE_QUEUE = 4
 """Utterances that may wait for transcription."""
 TAIL_MS = 200
+"""Trailing silence kept after the end of speech (Whisper finishes words better with it)."""
 MIN_SPEECH_RATIO = 0.3
 """Utterances the VAD called speech for less than this share of are not acted on."""
 MIN_AVG_LOGPROB = -1.5
 """Transcripts Whisper is less sure of than this (mean token log-probability) are dropped."""
 LOOP_TICK_S = 0.1
+"""How often the loop monitor wakes up."""
 LOOP_BLOCKED_S = 1.0
 """A loop that did not run for this long was blocked (a plugin calling time.sleep...)."""
-"""Trailing silence kept after the end of speech (Whisper finishes words better with it)."""
 
 
 @dataclass(frozen=True)
@@ -195,11 +196,13 @@ class Pipeline:
         self.energy: EnergyGate | None = None
         self.sanitizer = Sanitizer(self._audio_fixed)
         self.loop_blocked = 0
-        self.queue_peak = 0
-        self._rescues: set[asyncio.Task[None]] = set()
-        """Most utterances ever waiting for the model at once (bounded by UTTERANCE_QUEUE)."""
-        self._drops_reported_at = 0.0
         """Times the loop was found blocked for more than ``LOOP_BLOCKED_S``."""
+        self.queue_peak = 0
+        """Most utterances ever waiting for the model at once (bounded by UTTERANCE_QUEUE)."""
+        self._rescues: set[asyncio.Task[None]] = set()
+        """Rescoring of unmatched commands in progress (awaited before stopping)."""
+        self._drops_reported_at = 0.0
+        """``time.monotonic()`` of the last report of dropped capture blocks."""
         # Only a live source is bounded: a file read --fast must be processed whole.
         self._limiter = RateLimiter(config.model.max_transcriptions_per_s if source.live else 1e9)
 

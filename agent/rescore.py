@@ -18,10 +18,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from rapidfuzz import fuzz
-
 from agent.loader import Match, Registry
-from agent.matching import ARTICLES
+from agent.matching import loose_variants
 
 CANDIDATES = 8
 MIN_LOGPROB = -2.0
@@ -38,15 +36,10 @@ class Candidate:
 
 def candidates(registry: Registry, heard: Sequence[str], k: int = CANDIDATES) -> list[Candidate]:
     """The ``k`` slot-less command phrases closest to the heard words, best first."""
-    said = " ".join(w for w in heard if w not in ARTICLES)
     found: dict[str, tuple[float, Candidate]] = {}
     for cmd in registry.commands:
         for t in cmd.templates:
-            if t.slots or t.is_regex:
-                continue
-            for v in t.variants:
-                text = " ".join(v.literals)
-                score = fuzz.ratio(said, text)
+            for score, text in loose_variants(t, heard):
                 if text not in found or score > found[text][0]:
                     found[text] = (score, Candidate(Match(cmd, {}, t.source, 0.0, (0, 0)), text))
     ranked = sorted(found.values(), key=lambda item: -item[0])

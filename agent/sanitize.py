@@ -24,6 +24,7 @@ counted in ``counts``.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 
@@ -61,7 +62,7 @@ class Sanitizer:
         fmt = (block.dtype, block.ndim)
         if fmt != self._format:
             self._format = fmt
-            self._scale = _scale_for(block.dtype)
+            self._scale = sample_scale(block.dtype)
         if block.dtype != np.float32 or block.ndim != 1:
             self._note("converted", f"audio arrives as {block.dtype} {block.shape}: converting")
             block = _to_mono_float32(block, self._scale)
@@ -93,7 +94,10 @@ class Sanitizer:
         return block
 
 
-def _scale_for(dtype: np.dtype) -> float:
+@functools.cache
+def sample_scale(dtype: np.dtype) -> float:
+    """What integer samples of ``dtype`` are multiplied by to reach [-1, 1] (1 for floats).
+    Cached: the audio callback asks for it on every integer block."""
     if dtype.kind == "i":
         return 1.0 / float(-np.iinfo(dtype).min)
     if dtype.kind == "u":

@@ -2,8 +2,10 @@
 
 Whisper writes "hey computer" as "Hey, computer.", "Hey computer's", "Hey Computer!" or
 "heycomputer". Both sides are reduced to lower-case words; the opening words are compared
-to each phrase with spaces removed (so splits and merges cost nothing) by a normalised
-edit-distance score (rapidfuzz). The longest phrase scoring at or above the threshold wins.
+to each phrase word for word by a normalised edit-distance score (rapidfuzz), the weakest
+word deciding; words that must be run together or split to line up ("heycomputer") are
+compared whole, at a penalty (``similarity``). The longest phrase scoring at or above the
+threshold wins.
 A one-word phrase ("computer") after other words must be spelt exactly: near misses in the
 middle of a sentence ("the commuter trains", "to compute") are how talk would wake it.
 
