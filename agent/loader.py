@@ -72,6 +72,19 @@ class Ranking:
         return self.candidates[1] if len(self.candidates) > 1 else None
 
 
+SPECIFIC_SCORE = 90.0
+"""A fuzzy match this close, with more literal words, beats an exact one of the same command."""
+
+
+def _better(m: Match, than: Match) -> bool:
+    """Whether ``m`` is a better template match than ``than`` for the same command."""
+    if m.specificity[0] > than.specificity[0] and m.score >= SPECIFIC_SCORE:
+        return True
+    if than.specificity[0] > m.specificity[0] and than.score >= SPECIFIC_SCORE:
+        return False
+    return m.key > than.key
+
+
 AMBIGUITY_MARGIN = 2.0
 """Score points within which two different commands count as a near-tie."""
 
@@ -87,23 +100,34 @@ class Registry:
     """Plugin name -> where it came from (a file path or ``entry point NAME``)."""
 
     def rank(self, text_words: Sequence[str]) -> list[Match]:
-        """Every matching command's best template, best first; ties keep load order."""
+        """Every matching command's best template, best first; ties keep load order.
+
+        Within one command, a close fuzzy match (``SPECIFIC_SCORE``) of a template with more
+        literal words beats an exact match of a looser one: "repeat after meet the rain" is
+        "repeat after me {text}" with a slip, not "repeat {text}" = "after meet the rain".
+        """
         found: list[Match] = []
         for cmd in self.commands:
             best: Match | None = None
             for t in cmd.templates:
                 tm: TemplateMatch | None = match_template(t, text_words)
-                if tm is not None and (best is None or (tm.score, tm.specificity) > best.key):
-                    best = Match(cmd, tm.slots, t.source, tm.score, tm.specificity)
+                if tm is None:
+                    continue
+                m = Match(cmd, tm.slots, t.source, tm.score, tm.specificity)
+                if best is None or _better(m, best):
+                    best = m
             if best is not None:
                 found.append(best)
         found.sort(key=lambda m: m.key, reverse=True)  # stable: load order breaks ties
         return found
 
-    def match(self, text_words: Sequence[str], threshold: float = 80.0) -> Ranking:
+    def match(
+        self, text_words: Sequence[str], threshold: float = 80.0, loose: bool = True
+    ) -> Ranking:
+        """The best template match; failing that, if ``loose``, the ``loose`` one."""
         ranked = self.rank(text_words)
         best = ranked[0] if ranked and ranked[0].score >= threshold else None
-        if best is None:
+        if best is None and loose:
             loose = self.loose(text_words, threshold)
             if loose is not None:
                 return Ranking(loose, (loose, *ranked), False)

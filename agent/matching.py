@@ -160,6 +160,11 @@ class Variant:
     """Articles the path contains."""
     shape: re.Pattern[str]
     """Literal words as single-word wildcards, slots as their typed patterns."""
+    spoken: str = ""
+    """The path as said, articles included and each slot as ``{name}``: "what is the date"."""
+    bare_slots: frozenset[str] = frozenset()
+    """Slots not preceded by an article of the path: an article heard just before one
+    belongs to the slot ("remind me to {text}": "the doctor")."""
 
 
 @dataclass(frozen=True)
@@ -218,7 +223,14 @@ def _variants(elements: list[Element]) -> tuple[Variant, ...]:
             elif e not in ARTICLES:
                 shape_parts.append(f"(?P<_l{len(shape_parts)}>\\S+) ")
         articles = sum(1 for e in seq if isinstance(e, str) and e in ARTICLES)
-        out.append(Variant(lits, articles, re.compile("".join(shape_parts))))
+        spoken = " ".join(f"{{{e.name}}}" if isinstance(e, Slot) else str(e) for e in seq)
+        bare = frozenset(
+            e.name
+            for i, e in enumerate(seq)
+            if isinstance(e, Slot)
+            and not (i and isinstance(seq[i - 1], str) and seq[i - 1] in ARTICLES)
+        )
+        out.append(Variant(lits, articles, re.compile("".join(shape_parts)), spoken, bare))
     return tuple(out)
 
 
@@ -241,14 +253,18 @@ class TemplateMatch:
     """(literal words, -slot words): more literal and fewer slot words is more specific."""
 
 
-def _convert(t: CompiledTemplate, m: re.Match[str]) -> tuple[dict[str, Any], int] | None:
+def _convert(
+    t: CompiledTemplate, m: re.Match[str], heard: Callable[[str], list[str]] | None = None
+) -> tuple[dict[str, Any], int] | None:
+    """Typed slot values from a match; ``heard(name)`` gives a slot's words when they are
+    not simply the matched group (the fuzzy path, which matched without articles)."""
     slots: dict[str, Any] = {}
     slot_words = 0
     for name, kind in t.slots.items():
         value = m.group(name)
         if value is None:
             continue
-        ws = value.split()
+        ws = heard(name) if heard is not None else value.split()
         slot_words += len(ws)
         converted = _CONVERTERS[kind](ws)
         if converted is None:
@@ -279,9 +295,11 @@ def match_template(
 
 
 def _fuzzy(t: CompiledTemplate, text_words: Sequence[str]) -> TemplateMatch | None:
-    kept = [w for w in text_words if w not in ARTICLES]
+    where = [i for i, w in enumerate(text_words) if w not in ARTICLES]
+    kept = [text_words[i] for i in where]
     text_articles = len(text_words) - len(kept)
     text = " ".join(kept) + " "
+    starts = list(itertools.accumulate((len(w) + 1 for w in kept), initial=0))
     best: TemplateMatch | None = None
     for v in t.variants:
         m = v.shape.fullmatch(text)
@@ -298,7 +316,7 @@ def _fuzzy(t: CompiledTemplate, text_words: Sequence[str]) -> TemplateMatch | No
         if worst < WORD_FLOOR:  # one word entirely different: not this command
             continue
         score = total / weight - ARTICLE_PENALTY * abs(text_articles - v.articles)
-        converted = _convert(t, m)
+        converted = _convert(t, m, _slot_words(m, v, text_words, where, starts))
         if converted is None:
             continue
         if best is None or score > best.score:
@@ -307,15 +325,41 @@ def _fuzzy(t: CompiledTemplate, text_words: Sequence[str]) -> TemplateMatch | No
 
 
 def loose_variants(t: CompiledTemplate, text_words: Sequence[str]) -> list[tuple[float, str]]:
-    """(0-100 score, phrase) for each variant of a slot-less template, the text and the
-    phrase compared as whole strings with articles left out on both sides; [] for
+    """(0-100 score, phrase as said) for each variant of a slot-less template, the text
+    and the variant compared as whole strings with articles left out on both sides; [] for
     templates with slots or a regex."""
     if t.slots or t.is_regex:
         return []
     text = " ".join(w for w in text_words if w not in ARTICLES)
-    return [(fuzz.ratio(text, p), p) for p in (" ".join(v.literals) for v in t.variants)]
+    return [(fuzz.ratio(text, " ".join(v.literals)), v.spoken) for v in t.variants]
 
 
 def loose_score(t: CompiledTemplate, text_words: Sequence[str]) -> float:
     """The best ``loose_variants`` score of a template (0 when it has none)."""
     return max((score for score, _ in loose_variants(t, text_words)), default=0.0)
+
+
+def _slot_words(
+    m: re.Match[str],
+    v: Variant,
+    text_words: Sequence[str],
+    where: Sequence[int],
+    starts: Sequence[int],
+) -> Callable[[str], list[str]]:
+    """A slot's words in the heard text, articles included: the fuzzy match ran on the text
+    without them, so map the group back ("call doctor" -> "call the doctor")."""
+
+    def heard(name: str) -> list[str]:
+        a, b = m.span(name)
+        first, last = starts.index(a), starts.index(b) - 1
+        lo, hi = where[first], where[last]
+        if name in v.bare_slots:
+            while (
+                lo > 0
+                and text_words[lo - 1] in ARTICLES
+                and (first == 0 or lo - 1 > where[first - 1])
+            ):
+                lo -= 1
+        return list(text_words[lo : hi + 1])
+
+    return heard

@@ -127,3 +127,63 @@ def test_most_specific_command_wins(tmp_path: Path) -> None:
     match = reg.match(words("set a timer for 5 minutes")).best
     assert match is not None and match.command.name == "timer"
     assert reg.match(words("set the table")).best.command.name == "generic"
+
+
+def test_each_variant_knows_how_it_is_said() -> None:
+    t = compile_template("(what is|whats) the date [today]")
+    assert [v.spoken for v in t.variants] == [
+        "what is the date today",
+        "what is the date",
+        "whats the date today",
+        "whats the date",
+    ]
+    assert compile_template("cancel [the|my] {name} timer").variants[0].spoken == (
+        "cancel the {name} timer"
+    )
+
+
+@pytest.mark.parametrize(
+    ("template", "text", "slots"),
+    [
+        # a slip ("reminds") sends the match down the fuzzy path, which aligns the words
+        # without their articles; the slot still gets the words as heard
+        (
+            "remind me to {text} in {duration:duration}",
+            "reminds me to call the doctor in 20 minutes",
+            {"text": "call the doctor", "duration": 1200.0},
+        ),
+        (
+            "repeat after me {text}",
+            "repeat after meet the rain in spain",
+            {"text": "the rain in spain"},
+        ),
+        # an article the template itself says is not the slot's
+        (
+            "set a {name} timer for {duration:duration}",
+            "sat a pasta timer for 5 minutes",
+            {"name": "pasta", "duration": 300.0},
+        ),
+        ("cancel [the|my] {name} timer", "cancel the kitchen timers", {"name": "kitchen"}),
+    ],
+)
+def test_fuzzy_slots_keep_their_articles(template: str, text: str, slots: dict) -> None:
+    r = match_template(compile_template(template), words(text))
+    assert r is not None and r.score < 100
+    assert r.slots == slots
+
+
+def test_a_close_match_of_a_longer_template_beats_a_looser_exact_one() -> None:
+    reg = load_plugins(["@bundled"], entry_points=False)
+    best = reg.match(words("repeat after meet the rain in spain")).best
+    assert best is not None and best.template == "repeat after me {text}"
+    assert best.slots == {"text": "the rain in spain"}
+    best = reg.match(words("repeat the rain")).best  # nothing close: the exact one
+    assert best is not None and best.template == "repeat {text}"
+
+
+def test_loose_matching_can_be_left_to_rescoring() -> None:
+    reg = load_plugins(["@bundled"], entry_points=False)
+    heard = words("what time in it")
+    loose = reg.match(heard).best
+    assert loose is not None and loose.command.name == "time_now"
+    assert reg.match(heard, loose=False).best is None
