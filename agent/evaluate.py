@@ -6,6 +6,8 @@ and compared with what the manifest says it holds. Reported:
 - wake detection rate: clips with a wake phrase that woke the agent;
 - false wakes per hour: wakes on clips without one, per hour of such audio;
 - command accuracy: the right ``plugin.command`` with the right slots, exactly once;
+- false commands: clips with the wake phrase and ``command: null`` (a request no plugin
+  serves, "hey computer, play some music") that ran a command anyway;
 - word error rate of the transcripts, where a reference ``text`` is given;
 - end of speech -> handler start, p50/p95. Clips are replayed as fast as they decode, so
   this is the processing part of the latency (``voiceflow bench`` measures it paced);
@@ -273,6 +275,7 @@ def summarize(results: Sequence[ClipResult], config: Config) -> dict[str, Any]:
     wake = [r for r in results if r.clip.wake is not None]
     other = [r for r in results if r.clip.wake is None]
     cmd = [r for r in results if r.clip.command is not None]
+    requests = [r for r in results if r.clip.wake is not None and r.clip.command is None]
     hours = sum(r.seconds for r in other) / 3600
     false_wakes = sum(len(r.woke) for r in other)
     edits = [r.errors() for r in results]
@@ -289,6 +292,8 @@ def summarize(results: Sequence[ClipResult], config: Config) -> dict[str, Any]:
         "command_clips": len(cmd),
         "command_correct": sum(1 for r in cmd if r.command_ok),
         "command_accuracy": _ratio(sum(1 for r in cmd if r.command_ok), len(cmd)),
+        "request_clips": len(requests),
+        "false_commands": sum(1 for r in requests if r.commands),
         "wer": round(sum(e for e, _ in edits) / ref_words, 4) if ref_words else None,
         "latency_ms_p50": _round(_pct(latencies, 0.5)),
         "latency_ms_p95": _round(_pct(latencies, 0.95)),
@@ -410,6 +415,8 @@ def human(report: dict[str, Any]) -> str:
         f"({report['false_wakes_per_hour']} per hour)",
         f"  command accuracy   {pct(report['command_accuracy'])} "
         f"({report['command_correct']}/{report['command_clips']})",
+        f"  false commands     {report['false_commands']} of {report['request_clips']} "
+        "requests no command serves",
         f"  word error rate    {pct(report['wer'])}",
         f"  latency (fast)     p50 {report['latency_ms_p50']} ms, "
         f"p95 {report['latency_ms_p95']} ms",

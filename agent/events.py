@@ -28,6 +28,8 @@ class Ready(Event):
     model: str
     load_s: float
     plugins: list[str]
+    wake: str = "hey computer"
+    """The first wake phrase, for the hint."""
 
 
 @dataclass(frozen=True)
@@ -197,7 +199,7 @@ class EventSink:
 
 def _human(event: Event) -> str | None:
     if isinstance(event, Ready):
-        return f'Listening ({event.source}). Say "hey computer, what time is it".'
+        return f'Listening ({event.source}). Say "{event.wake}, what time is it".'
     if isinstance(event, Command):
         return f"[{event.plugin}] {event.reply}" if event.reply else None
     if isinstance(event, Say):

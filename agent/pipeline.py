@@ -15,7 +15,7 @@ import contextlib
 import dataclasses
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,14 +40,22 @@ from agent.loader import Match, Registry
 from agent.plugin import Timings
 from agent.ratelimit import RateLimiter
 from agent.reload import PluginWatcher, reload_plugins
-from agent.rescore import candidates, choose
+from agent.rescore import (
+    WAKE_CANDIDATES,
+    WAKE_MAX_LOSS,
+    WAKE_NEAR,
+    candidates,
+    choose,
+    sentence,
+    with_phrase,
+)
 from agent.sanitize import Sanitizer
 from agent.service import Notifier, watchdog
 from agent.speech import Speaker
-from agent.text import is_phantom, words
+from agent.text import collapse_repeats, is_phantom, words
 from agent.transcribe import Transcriber, Transcript
 from agent.vad import CHUNK, EnergyGate, SileroVad
-from agent.wake import GateDecision, WakeGate, WakeMatcher
+from agent.wake import GateDecision, WakeGate, WakeMatch, WakeMatcher
 
 UTTERANCE_QUEUE = 4
 """Utterances that may wait for transcription."""
@@ -223,6 +231,12 @@ class Pipeline:
                 WakeMatcher(w.phrases, w.threshold, w.max_leading_words, w.phonetic_threshold),
                 w.follow_up_s,
             )
+        self._check_phrases = frozenset(
+            p
+            for p in w.phrases
+            if w.rescore == "all"
+            or (w.rescore == "auto" and any(self.transcriber.is_rare(x) for x in words(p)))
+        )
         hotwords = bias_words(config, self.registry, self.transcriber.is_rare)
         if hotwords != getattr(self.transcriber, "hotwords", hotwords):
             self.transcriber.set_hotwords(hotwords)
@@ -295,8 +309,8 @@ class Pipeline:
             self.notifier.stopping()
             for task in helpers:
                 task.cancel()
-            if self._rescues:
-                await asyncio.gather(*self._rescues, return_exceptions=True)
+            while self._rescues:  # a checked wake phrase may start a rescue of its own
+                await asyncio.gather(*list(self._rescues), return_exceptions=True)
             await self.dispatcher.drain(grace_s=3.0)
             await self.speaker.close()
         stopped = events.Stopped(
@@ -416,7 +430,11 @@ class Pipeline:
         t = self.transcriber
         self.emit(
             events.Ready(
-                self.source.name, str(t.path), round(t.load_s, 3), list(self.registry.plugins)
+                self.source.name,
+                str(t.path),
+                round(t.load_s, 3),
+                list(self.registry.plugins),
+                self.config.wake.phrases[0],
             )
         )
         self.notifier.ready(self.status_line())
@@ -549,7 +567,53 @@ class Pipeline:
             self.emit(events.Ignored(t.text, "agent_output"))
             return
         assert self.gate is not None
-        decision = self.gate.feed(words(t.text), job.start_s, job.end_s)
+        heard = words(t.text)
+        decision = self.gate.feed(heard, job.start_s, job.end_s)
+        if decision.kind == "ignored" and self._check_phrases:
+            near = [
+                m
+                for m in self.gate.matcher.near(heard, WAKE_NEAR)
+                if m.phrase in self._check_phrases
+            ]
+            if near:
+                self._background(self._check_wake(job, t, near[:WAKE_CANDIDATES]))
+                return
+        self._woken(job, t, decision)
+
+    def _background(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run rescoring work as a task the agent waits for when it stops."""
+        task = asyncio.get_running_loop().create_task(work)
+        self._rescues.add(task)
+        task.add_done_callback(self._rescues.discard)
+
+    async def _check_wake(self, job: UtteranceJob, t: Transcript, near: list[WakeMatch]) -> None:
+        """The opening words came near a wake phrase without matching it ("okay now move"
+        for "okay nabu"): put each phrase in their place and ask the audio which reading
+        it supports (``agent.rescore``). Heard: carry on as for a matched phrase."""
+        heard = words(t.text)
+        own = collapse_repeats(t.raw)
+        tried = [(m, with_phrase(own, m.phrase, len(heard) - len(m.command))) for m in near]
+        tried = [(m, text) for m, text in tried if text is not None]
+        best: tuple[float, WakeMatch] | None = None
+        if tried:
+            try:
+                lps = await self.transcriber.logprobs(job.audio, [own, *(x for _, x in tried)])
+                losses = [float(lps[0].sum() - lp.sum()) for lp in lps[1:]]
+                best = min(
+                    zip(losses, (m for m, _ in tried), strict=True), key=lambda item: item[0]
+                )
+            except Exception as exc:  # a bonus: never lose the utterance to it
+                self.log.error(f"checking the wake phrase in {t.text!r} failed: {exc}")
+        if best is None or best[0] > WAKE_MAX_LOSS:
+            self._woken(job, t, GateDecision("ignored", heard))
+            return
+        loss, m = best
+        self.log.info(f"heard {t.text!r}; the audio says {m.phrase!r} (loses {loss:.1f})")
+        assert self.gate is not None
+        self._woken(job, t, self.gate.accept(m, job.end_s))
+
+    def _woken(self, job: UtteranceJob, t: Transcript, decision: GateDecision) -> None:
+        """After the wake gate: report the wake, then match and dispatch the command."""
         if decision.phrase is not None:
             self.emit(events.Wake(decision.phrase, decision.score or 0.0, round(job.start_s, 3)))
             self.feedback.wake()
@@ -561,13 +625,17 @@ class Pipeline:
             self.log.info(f"wake phrase {decision.phrase!r}; waiting for a command")
             return
         text = " ".join(decision.command)
-        ranking = self.registry.match(decision.command, self.config.plugins.match_threshold)
+        # With rescoring on, a near-miss is judged by the audio, not by whole-string
+        # similarity alone ("how long is the film" is not "how long is left").
+        ranking = self.registry.match(
+            decision.command,
+            self.config.plugins.match_threshold,
+            loose=not self.config.plugins.rescore,
+        )
         match = ranking.best
         if match is None:
             if self.config.plugins.rescore:
-                task = asyncio.get_running_loop().create_task(self._rescue(job, t, decision))
-                self._rescues.add(task)
-                task.add_done_callback(self._rescues.discard)
+                self._background(self._rescue(job, t, decision))
             else:
                 self._no_match(text)
             return
@@ -602,9 +670,9 @@ class Pipeline:
         chosen = None
         if found:
             try:
-                scores = await self.transcriber.rescore(
-                    job.audio, [t.raw, *(prefix + c.text for c in found)]
-                )
+                own = collapse_repeats(t.raw)  # a loop would score its own copies as likely
+                texts = [own, *(prefix + sentence(c.text) for c in found)]
+                scores = await self.transcriber.rescore(job.audio, texts)
                 chosen = choose(scores[0], list(zip(scores[1:], found, strict=True)))
             except Exception as exc:  # rescoring is a bonus: never lose the utterance to it
                 self.log.error(f"rescoring {text!r} failed: {exc}")

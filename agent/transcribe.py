@@ -182,10 +182,10 @@ class Transcriber:
             compression_ratio=get_compression_ratio(raw) if raw else 0.0,
         )
 
-    def rescore_sync(self, audio: np.ndarray, texts: Sequence[str]) -> list[float]:
-        """How well the audio supports each text: the mean log-probability of its tokens
-        under forced decoding (CTranslate2's ``align``, which faster-whisper uses for word
-        timestamps). One encoder run, then all texts in one decoder batch."""
+    def token_logprobs(self, audio: np.ndarray, texts: Sequence[str]) -> list[np.ndarray]:
+        """Each text's token log-probabilities given the audio, under forced decoding
+        (CTranslate2's ``align``, which faster-whisper uses for word timestamps) after the
+        same prompt as transcription. One encoder run, then all texts in one batch."""
         import ctranslate2
 
         if not texts:
@@ -196,16 +196,22 @@ class Transcriber:
         batch = np.ascontiguousarray(np.repeat(np.asarray(encoded), len(tokens), axis=0))
         results = self.model.model.align(
             ctranslate2.StorageView.from_array(batch),
-            [*tok.sot_sequence, tok.no_timestamps],
+            self._prompt,  # with the bias prompt, if any, as the transcript was made
             tokens,
             [frames] * len(tokens),
         )
+        return [np.log(np.maximum(np.asarray(r.text_token_probs), 1e-9)) for r in results]
+
+    def rescore_sync(self, audio: np.ndarray, texts: Sequence[str]) -> list[float]:
+        """How well the audio supports each text: the mean of its token log-probabilities
+        (``token_logprobs``); -99 for a text without tokens."""
         return [
-            float(np.mean(np.log(np.maximum(np.asarray(r.text_token_probs), 1e-9))))
-            if len(r.text_token_probs)
-            else -99.0
-            for r in results
+            float(np.mean(lp)) if len(lp) else -99.0 for lp in self.token_logprobs(audio, texts)
         ]
+
+    async def logprobs(self, audio: np.ndarray, texts: Sequence[str]) -> list[np.ndarray]:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, self.token_logprobs, audio, texts)
 
     async def rescore(self, audio: np.ndarray, texts: Sequence[str]) -> list[float]:
         loop = asyncio.get_running_loop()

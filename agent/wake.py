@@ -118,6 +118,26 @@ class WakeMatcher:
                         best = WakeMatch(phrase, round(score, 1), list(text_words[lead + span :]))
         return best
 
+    def near(self, text_words: Sequence[str], floor: float) -> list[WakeMatch]:
+        """Phrases the opening one, two or three words come close to, compared whole by
+        spelling or by sound, at ``floor`` or above (best first; a phrase may come with
+        several spans): what Whisper may have made of an unusual phrase ("okay now move",
+        "okay armu" for "okay nabu"), for the audio to settle (``agent.rescore``)."""
+        found: list[WakeMatch] = []
+        for phrase, pw in self._phrases:
+            k, target, sound = len(pw), "".join(pw), "".join(self._sounds[phrase])
+            for span in (k - 1, k, k + 1):
+                if span < 1 or span > len(text_words):
+                    continue
+                heard = text_words[:span]
+                score = 100.0 * max(
+                    Indel.normalized_similarity("".join(heard), target),
+                    Indel.normalized_similarity("".join(sounds(heard)), sound),
+                )
+                if score >= floor:
+                    found.append(WakeMatch(phrase, round(score, 1), list(text_words[span:])))
+        return sorted(found, key=lambda m: -m.score)
+
 
 @dataclass(frozen=True)
 class GateDecision:
@@ -141,14 +161,20 @@ class WakeGate:
     def feed(self, text_words: Sequence[str], start_s: float, end_s: float) -> GateDecision:
         m = self.matcher.match(text_words)
         if m is not None:
-            if m.command:
-                self._armed_until = None
-                return GateDecision("command", m.command, m.phrase, m.score)
-            self._armed_until = end_s + self.follow_up_s
-            return GateDecision("wake_only", [], m.phrase, m.score)
+            return self.accept(m, end_s)
         if self._armed_until is not None and start_s <= self._armed_until and text_words:
             self._armed_until = None
             return GateDecision("command", list(text_words), follow_up=True)
         if self._armed_until is not None and start_s > self._armed_until:
             self._armed_until = None
         return GateDecision("ignored", list(text_words))
+
+    def accept(self, m: WakeMatch, end_s: float) -> GateDecision:
+        """The decision for a wake phrase heard in an utterance ending at ``end_s``: from
+        ``feed``, or later, once the audio has confirmed a phrase the words only came
+        near (``WakeMatcher.near``)."""
+        if m.command:
+            self._armed_until = None
+            return GateDecision("command", m.command, m.phrase, m.score)
+        self._armed_until = end_s + self.follow_up_s
+        return GateDecision("wake_only", [], m.phrase, m.score)

@@ -4,8 +4,9 @@ The clips themselves are not committed: each entry carries a ``say`` recipe and
 ``voiceflow eval`` makes the missing ones with espeak-ng into eval/clips/ (gitignored).
 
 - manifest.yaml: the bundled plugins' commands with the default wake phrases, 4 voices x
-  2 speeds x 3 noise levels (none, 20 dB, 10 dB SNR), plus ordinary speech without the
-  wake phrase (about 15 minutes, three voices) for false wakes.
+  2 speeds x 3 noise levels (none, 20 dB, 10 dB SNR); requests after the wake phrase that
+  no command serves (4 voices, clean and 10 dB) for false commands; ordinary speech
+  without the wake phrase (about 15 minutes, three voices) for false wakes.
 - tiny.yaml: a CI-sized subset (one voice and speed, clean and 15 dB, a minute of talk).
 - other_phrases.yaml: wake phrases Whisper misspells ("hey mycroft" -> "Hey Minecraft"),
   with the same ordinary speech.
@@ -33,6 +34,24 @@ COMMANDS: list[tuple[str, str, dict[str, Any]]] = [
         "notify.remind",
         {"text": "call the doctor", "duration": 1200},
     ),
+]
+
+# Requests after the wake phrase that no bundled plugin serves: the agent should say it
+# did not understand, not run the nearest command. Several are near misses on purpose
+# ("what is my name" / "what is the date", "cancel my appointment" / "cancel my timer").
+REQUESTS = [
+    "hey computer, what is the weather like",
+    "hey computer, play some music",
+    "hey computer, turn off the lights",
+    "hey computer, open the garage door",
+    "hey computer, what is the capital of france",
+    "hey computer, tell me a joke",
+    "hey computer, what is my name",
+    "hey computer, what day was it yesterday",
+    "hey computer, set an alarm for seven",
+    "hey computer, cancel my dentist appointment",
+    "hey computer, what is the news today",
+    "hey computer, how long is the film",
 ]
 
 # Ordinary speech, as from a radio, a TV or a room: no wake phrase, but near misses
@@ -126,6 +145,13 @@ def command_clip(
     }
 
 
+def request_clip(text: str, voice: str, snr: float | None) -> dict[str, Any]:
+    clip = command_clip(text, "", {}, voice, 160, snr)
+    clip.update(command=None, tags=["request", voice, "clean" if snr is None else f"snr{snr:g}"])
+    del clip["slots"]
+    return clip
+
+
 def talk_clip(i: int, text: str, voice: str) -> dict[str, Any]:
     return {
         "path": f"clips/talk{i:02d}-{voice.replace('+', '_')}.wav",
@@ -158,10 +184,12 @@ def main() -> None:
         for n in NOISE
         for t, c, s in COMMANDS
     ]
+    requests = [request_clip(t, v, n) for v in VOICES for n in (None, 10.0) for t in REQUESTS]
     write(
         "manifest.yaml",
-        {"clips": full + talk},
-        "The bundled commands in 4 voices, 2 speeds, 3 noise levels, and ~12 min of talk.",
+        {"clips": full + requests + talk},
+        "The bundled commands in 4 voices, 2 speeds, 3 noise levels; requests no command "
+        "serves; ~15 min of talk.",
     )
     tiny = [command_clip(t, c, s, "en-us", 160, n) for n in (None, 15.0) for t, c, s in COMMANDS]
     write("tiny.yaml", {"clips": tiny + talk[:5]}, "A CI-sized subset of manifest.yaml.")

@@ -69,6 +69,7 @@ def test_empty_file_gives_defaults() -> None:
         ("wake:\n  phrases: []\n", "config.yaml: wake.phrases: must list at least one phrase"),
         ("wake:\n  phrases: [ok, 3]\n", "config.yaml: wake.phrases[1]: must be a non-empty string"),
         ("logging:\n  level: loud\n", "config.yaml: logging.level: must be one of debug"),
+        ("wake:\n  rescore: sometimes\n", "config.yaml: wake.rescore: must be one of auto"),
         (
             "audio:\n  device: [1]\n",
             "config.yaml: audio.device: must be a device index, a name, or null",

@@ -11,6 +11,7 @@ import pytest
 
 from agent.config import Config
 from agent.evaluate import Clip, ClipResult, ManifestError, load_manifest, summarize
+from agent.text import words
 from tests.conftest import REPO, run_cli
 
 
@@ -192,6 +193,28 @@ def test_candidates_are_the_closest_slot_less_phrases() -> None:
     found = candidates(reg, ["what", "made", "it", "today"], k=4)
     assert len(found) == 4 and all(not c.match.slots for c in found)
     assert "what day is it today" in [c.text for c in found]
+    # said as a person says it, articles and all: "what is date" would score as nonsense
+    said = [c.text for c in candidates(reg, words("what is the maid"))]
+    assert {"what is the date", "what is the day", "what is the time"} == set(said[:3])
+
+
+def test_number_slots_are_filled_with_the_numbers_heard() -> None:
+    from agent.loader import load_plugins
+    from agent.rescore import candidates, heard_numbers, sentence
+
+    assert heard_numbers(words("set a timer for twenty five minutes and 10 seconds")) == [25, 10]
+    assert heard_numbers(words("a timer for an hour")) == []
+    reg = load_plugins(["@bundled"], entry_points=False)
+    best = candidates(reg, words("sense a timer for five minutes"))[0]
+    assert best.text == "set a timer for 5 minutes"
+    assert (best.match.command.name, best.match.slots) == ("set_timer", {"minutes": 5})
+    # durations are not filled: "10 minutes" as one command's duration and another's minutes
+    # would be two candidates too close to call
+    found = candidates(reg, words("start at 10 minutes timer"))
+    assert ("start a 10 minute timer", {"minutes": 10}) in [(c.text, c.match.slots) for c in found]
+    assert not any("duration" in c.match.slots for c in found)
+    assert sentence("what day is it") == "what day is it?"
+    assert sentence("cancel all timers") == "cancel all timers."
 
 
 @pytest.mark.parametrize("rescore", [True, False])
@@ -207,6 +230,8 @@ def test_a_misheard_command_is_rescued_by_the_audio(
     synthesize(Clip(path=wav, say=Say("hey computer, what day is it today", "en-us", 180)))
     music = tmp_path / "music.wav"
     synthesize(Clip(path=music, say=Say("hey computer, play some music", "en-us", 160)))
+    name = tmp_path / "name.wav"  # near "what is the date": still not a command
+    synthesize(Clip(path=name, say=Say("hey computer, what is my name", "en-gb", 160)))
     cfg = tmp_path / "c.yaml"
     cfg.write_text(f"plugins:\n  rescore: {str(rescore).lower()}\n  fallback: silent\n")
     code, evs, err = run_agent(
@@ -220,8 +245,49 @@ def test_a_misheard_command_is_rescued_by_the_audio(
         assert [c["command"] for c in of(evs, "command")] == ["day_of_week"]
     else:
         assert of(evs, "command") == [] and of(evs, "no_match")
-    code, evs, err = run_agent(
-        "--config", str(cfg), "run", "--input", str(music), "--fast", "--json", env=isolated_env
+    for request in (music, name):
+        code, evs, err = run_agent(
+            "--config",
+            str(cfg),
+            "run",
+            "--input",
+            str(request),
+            "--fast",
+            "--json",
+            env=isolated_env,
+        )
+        assert code == 0, err
+        assert of(evs, "command") == [] and of(evs, "rescored") == [] and of(evs, "no_match")
+
+
+@pytest.mark.parametrize("check", ["auto", "none"])
+def test_a_misspelt_wake_phrase_is_confirmed_by_the_audio(
+    tmp_path: Path, isolated_env: dict, check: str
+) -> None:
+    """espeak-ng's "okay nabu, what time is it": tiny.en writes "Okay now move. What time
+    is it?" even with the bias prompt. The opening words come near "okay nabu"; the audio,
+    asked, supports it. Talk that opens the same way does not wake the agent."""
+    from agent.evaluate import Say, synthesize
+    from tests.conftest import of, run_agent
+
+    said = tmp_path / "nabu.wav"
+    synthesize(Clip(path=said, say=Say("okay nabu, what time is it", "en-us", 160)))
+    talk = tmp_path / "talk.wav"
+    text = "Okay, now move the table a little to the left. A bit more. That is perfect."
+    synthesize(Clip(path=talk, say=Say(text, "en-us", 160)))
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(
+        "wake:\n  phrases: [hey mycroft, hey rhasspy, okay nabu, hey jarvis]\n"
+        f"  rescore: {check}\nplugins:\n  fallback: silent\n"
     )
+    run = ("--config", str(cfg), "run", "--fast", "--json", "--input")
+    code, evs, err = run_agent(*run, str(said), env=isolated_env)
     assert code == 0, err
-    assert of(evs, "command") == [] and of(evs, "rescored") == [] and of(evs, "no_match")
+    if check == "auto":
+        assert [w["phrase"] for w in of(evs, "wake")] == ["okay nabu"]
+        assert [c["command"] for c in of(evs, "command")] == ["time_now"]
+    else:
+        assert of(evs, "wake") == [] and of(evs, "command") == []
+    code, evs, err = run_agent(*run, str(talk), env=isolated_env)
+    assert code == 0, err
+    assert of(evs, "wake") == [] and of(evs, "command") == []

@@ -117,3 +117,41 @@ def test_phonetic_matching_leaves_near_misses_alone(text: str) -> None:
 
 def test_phonetic_off_by_default() -> None:
     assert WakeMatcher(OTHER).match(words("Hey Minecraft, what time is it?")) is None
+
+
+def test_near_lists_the_phrases_the_opening_words_come_close_to() -> None:
+    m = WakeMatcher(OTHER, threshold=80)
+    assert m.match(words("Okay armu. What time is it?")) is None
+    near = m.near(words("Okay armu. What time is it?"), 60)
+    assert (near[0].phrase, near[0].command) == ("okay nabu", ["what", "time", "is", "it"])
+    # a phrase comes with each span that is near: "okay now move" may be "okay nabu" + "move"
+    spans = {tuple(n.command[:1]) for n in m.near(words("Okay now move what time"), 60)}
+    assert {("move",), ("what",)} <= spans
+    assert m.near(words("Hello and thanks for calling"), 60) == []
+
+
+def test_a_checked_phrase_is_accepted_like_a_matched_one() -> None:
+    from agent.wake import WakeMatch
+
+    gate = WakeGate(WakeMatcher(OTHER), follow_up_s=5.0)
+    d = gate.accept(WakeMatch("okay nabu", 70.0, ["what", "time", "is", "it"]), end_s=2.0)
+    assert (d.kind, d.phrase, d.command) == ("command", "okay nabu", ["what", "time", "is", "it"])
+    d = gate.accept(WakeMatch("okay nabu", 70.0, []), end_s=2.0)
+    assert d.kind == "wake_only"
+    follow = gate.feed(words("what time is it"), 4.0, 5.0)  # within the window
+    assert follow.kind == "command" and follow.follow_up
+
+
+@pytest.mark.parametrize(
+    ("raw", "span", "said"),
+    [
+        ("Okay, now move. What time is it?", 3, "Okay nabu, What time is it?"),
+        ("Okay armu. What time is it?", 2, "Okay nabu, What time is it?"),
+        ("Okay armu.", 2, "Okay nabu."),
+        ("Okay-armu what", 1, None),  # one token of two words: cannot split after the first
+    ],
+)
+def test_the_phrase_is_put_in_place_of_the_words(raw: str, span: int, said: str | None) -> None:
+    from agent.rescore import with_phrase
+
+    assert with_phrase(raw, "okay nabu", span) == said
