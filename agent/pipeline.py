@@ -575,7 +575,9 @@ class Pipeline:
                 for m in self.gate.matcher.near(heard, WAKE_NEAR)
                 if m.phrase in self._check_phrases
             ]
-            if near:
+            # a model run, so under the same bound as transcription: a room whose talk keeps
+            # opening near the phrase costs no more than model.max_transcriptions_per_s
+            if near and self._limiter.take():
                 self._background(self._check_wake(job, t, near[:WAKE_CANDIDATES]))
                 return
         self._woken(job, t, decision)
