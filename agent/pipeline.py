@@ -47,6 +47,7 @@ from agent.rescore import (
     candidates,
     choose,
     sentence,
+    split_words,
     with_phrase,
 )
 from agent.sanitize import Sanitizer
@@ -668,11 +669,17 @@ class Pipeline:
         (``agent.rescore``); run it, or fall back as for any unmatched command."""
         text = " ".join(decision.command)
         found = candidates(self.registry, decision.command)
-        prefix = f"{decision.phrase.capitalize()}, " if decision.phrase else ""
+        own = collapse_repeats(t.raw)  # a loop would score its own copies as likely
+        # Each candidate keeps the wake phrase as it was heard ("A computer, ..."), so only
+        # the command part is compared.
+        cut = split_words(own, len(words(t.text)) - len(decision.command))
+        if cut is None or not cut[0]:
+            prefix = f"{decision.phrase.capitalize()}, " if decision.phrase else ""
+        else:
+            prefix = cut[0] + " "
         chosen = None
         if found:
             try:
-                own = collapse_repeats(t.raw)  # a loop would score its own copies as likely
                 texts = [own, *(prefix + sentence(c.text) for c in found)]
                 scores = await self.transcriber.rescore(job.audio, texts)
                 chosen = choose(scores[0], list(zip(scores[1:], found, strict=True)))

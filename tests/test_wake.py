@@ -155,3 +155,15 @@ def test_the_phrase_is_put_in_place_of_the_words(raw: str, span: int, said: str 
     from agent.rescore import with_phrase
 
     assert with_phrase(raw, "okay nabu", span) == said
+
+
+def test_a_transcript_is_cut_after_its_wake_words() -> None:
+    from agent.rescore import split_words
+
+    assert split_words("A computer, cancel all time in.", 2) == (
+        "A computer,",
+        "cancel all time in.",
+    )
+    assert split_words("what time is it", 0) == ("", "what time is it")
+    assert split_words("Hey, computer.", 2) == ("Hey, computer.", "")
+    assert split_words("Okay-armu what", 1) is None
