@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -324,13 +324,18 @@ def _fuzzy(t: CompiledTemplate, text_words: Sequence[str]) -> TemplateMatch | No
     return best
 
 
+def bare(text_words: Iterable[str]) -> str:
+    """The words joined without their articles: the form whole-string comparison uses."""
+    return " ".join(w for w in text_words if w not in ARTICLES)
+
+
 def loose_variants(t: CompiledTemplate, text_words: Sequence[str]) -> list[tuple[float, str]]:
     """(0-100 score, phrase as said) for each variant of a slot-less template, the text
     and the variant compared as whole strings with articles left out on both sides; [] for
     templates with slots or a regex."""
     if t.slots or t.is_regex:
         return []
-    text = " ".join(w for w in text_words if w not in ARTICLES)
+    text = bare(text_words)
     return [(fuzz.ratio(text, " ".join(v.literals)), v.spoken) for v in t.variants]
 
 

@@ -15,7 +15,7 @@ import contextlib
 import dataclasses
 import re
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -100,6 +100,12 @@ _SLOTS = re.compile(r"\{[^}]*\}")
 _WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")
 
 
+def unusual(phrases: Sequence[str], rare: Callable[[str], bool]) -> frozenset[str]:
+    """The wake phrases with a word Whisper's vocabulary lacks whole ("okay nabu", not
+    "hey computer"): those ``auto`` biases toward and checks against the audio."""
+    return frozenset(p for p in phrases if any(rare(w) for w in words(p)))
+
+
 def bias_words(config: Config, registry: Registry, rare: Callable[[str], bool]) -> str:
     """The prompt that biases recognition (``model.bias``, ``model.hotwords``), written
     as Whisper's previous text. Command words come first and the wake phrases last, as
@@ -109,7 +115,7 @@ def bias_words(config: Config, registry: Registry, rare: Callable[[str], bool]) 
     bias = config.model.bias
     phrases = config.wake.phrases
     if bias == "auto":
-        bias = "wake" if any(rare(w) for p in phrases for w in words(p)) else "none"
+        bias = "wake" if unusual(phrases, rare) else "none"
     parts: list[str] = []
     if bias == "commands":
         seen: dict[str, None] = {}
@@ -232,12 +238,10 @@ class Pipeline:
                 WakeMatcher(w.phrases, w.threshold, w.max_leading_words, w.phonetic_threshold),
                 w.follow_up_s,
             )
-        self._check_phrases = frozenset(
-            p
-            for p in w.phrases
-            if w.rescore == "all"
-            or (w.rescore == "auto" and any(self.transcriber.is_rare(x) for x in words(p)))
-        )
+        if w.rescore == "auto":
+            self._check_phrases = unusual(w.phrases, self.transcriber.is_rare)
+        else:
+            self._check_phrases = frozenset(w.phrases if w.rescore == "all" else ())
         hotwords = bias_words(config, self.registry, self.transcriber.is_rare)
         if hotwords != getattr(self.transcriber, "hotwords", hotwords):
             self.transcriber.set_hotwords(hotwords)
@@ -579,7 +583,7 @@ class Pipeline:
             # a model run, so under the same bound as transcription: a room whose talk keeps
             # opening near the phrase costs no more than model.max_transcriptions_per_s
             if near and self._limiter.take():
-                self._background(self._check_wake(job, t, near[:WAKE_CANDIDATES]))
+                self._background(self._check_wake(job, t, heard, near[:WAKE_CANDIDATES]))
                 return
         self._woken(job, t, decision)
 
@@ -589,11 +593,12 @@ class Pipeline:
         self._rescues.add(task)
         task.add_done_callback(self._rescues.discard)
 
-    async def _check_wake(self, job: UtteranceJob, t: Transcript, near: list[WakeMatch]) -> None:
+    async def _check_wake(
+        self, job: UtteranceJob, t: Transcript, heard: list[str], near: list[WakeMatch]
+    ) -> None:
         """The opening words came near a wake phrase without matching it ("okay now move"
         for "okay nabu"): put each phrase in their place and ask the audio which reading
         it supports (``agent.rescore``). Heard: carry on as for a matched phrase."""
-        heard = words(t.text)
         own = collapse_repeats(t.raw)
         tried = [(m, with_phrase(own, m.phrase, len(heard) - len(m.command))) for m in near]
         tried = [(m, text) for m, text in tried if text is not None]

@@ -32,7 +32,7 @@ from typing import Any
 from rapidfuzz import fuzz
 
 from agent.loader import Match, Registry
-from agent.matching import ARTICLES, CompiledTemplate, loose_variants
+from agent.matching import CompiledTemplate, bare, loose_variants
 from agent.numbers import NUMBER_WORDS, parse_int
 from agent.text import words
 
@@ -96,13 +96,13 @@ def _numeric_fills(
 
 
 def _phrasings(
-    t: CompiledTemplate, heard: Sequence[str], numbers: Sequence[int]
+    t: CompiledTemplate, heard: Sequence[str], plain: str, numbers: Sequence[int]
 ) -> Iterator[tuple[float, str, dict[str, Any]]]:
+    """(similarity to the heard words, phrase as said, slots) for each phrasing of a
+    template; ``plain`` is the heard words without articles (``matching.bare``)."""
     yield from ((score, text, {}) for score, text in loose_variants(t, heard))
-    plain = " ".join(w for w in heard if w not in ARTICLES)
     for said, slots in _numeric_fills(t, numbers):
-        bare = " ".join(w for w in said.split() if w not in ARTICLES)
-        yield fuzz.ratio(plain, bare), said, slots
+        yield fuzz.ratio(plain, bare(said.split())), said, slots
 
 
 def sentence(phrase: str) -> str:
@@ -116,10 +116,11 @@ def candidates(registry: Registry, heard: Sequence[str], k: int = CANDIDATES) ->
     a slot-less command, and of a template whose one slot is a number, filled with each
     number heard."""
     numbers = heard_numbers(heard)
+    plain = bare(heard)
     found: dict[str, tuple[float, Candidate]] = {}
     for cmd in registry.commands:
         for t in cmd.templates:
-            for score, said, slots in _phrasings(t, heard, numbers):
+            for score, said, slots in _phrasings(t, heard, plain, numbers):
                 if said not in found or score > found[said][0]:
                     found[said] = (score, Candidate(Match(cmd, slots, t.source, 0.0, (0, 0)), said))
     ranked = sorted(found.values(), key=lambda item: -item[0])
