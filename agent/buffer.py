@@ -147,9 +147,13 @@ class StreamHistory:
             self._buf[: n - first] = samples[first:]
         self.end += n
 
+    def held_from(self, start: int) -> int:
+        """``start``, or the oldest position still held if that is later."""
+        return max(start, self.end - self.capacity, 0)
+
     def read(self, start: int, stop: int) -> np.ndarray:
         """A copy of samples ``[start, stop)``, clipped to what is still held."""
-        start = max(start, self.end - self.capacity, 0)
+        start = self.held_from(start)
         stop = min(stop, self.end)
         if stop <= start:
             return np.zeros(0, dtype=np.float32)

@@ -45,6 +45,18 @@ class AudioConfig:
     """Seconds of audio the capture hand-off holds. When the consumer falls this far behind,
     the oldest block is dropped and counted (the drop policy)."""
 
+    denoise: str = "auto"
+    """Take steady noise (fans, hum, hiss) out of an utterance before it is transcribed
+    (``agent.denoise``): ``auto`` when its speech is less than ``denoise_below_db`` above
+    the noise floor, ``always``, or ``never``."""
+
+    denoise_below_db: float = field(default=15.0, metadata=_bounds(0, 60))
+    """With ``denoise: auto``, utterances whose mean power is less than this many dB above
+    the learnt noise floor are cleaned (a quiet room with a close talker is 30 dB or more)."""
+
+    denoise_level: int = field(default=3, metadata=_bounds(1, 4))
+    """How hard WebRTC's suppressor works: 1 (mild) to 4 (strongest)."""
+
 
 @dataclass(frozen=True)
 class VadConfig:
@@ -232,6 +244,7 @@ class Config:
 
 
 _CHOICES: dict[str, tuple[str, ...]] = {
+    "audio.denoise": ("auto", "always", "never"),
     "model.bias": ("auto", "wake", "commands", "none"),
     "wake.rescore": ("auto", "all", "none"),
     "plugins.fallback": ("sorry", "silent"),

@@ -225,6 +225,10 @@ class ClipResult:
     woke: list[str]
     commands: list[tuple[str, dict[str, Any]]]
     latencies_ms: list[float]
+    snr_db: list[float] = field(default_factory=list)
+    """Each utterance's speech above the noise floor."""
+    denoised: int = 0
+    """Utterances whose steady noise was taken out (``audio.denoise``)."""
 
     @property
     def command_ok(self) -> bool:
@@ -262,6 +266,8 @@ def run_clip(clip: Clip, config: Config, transcriber: Any, registry: Registry) -
         woke=[w.phrase for w in r.of(events.Wake)],
         commands=[(f"{c.plugin}.{c.command}", dict(c.slots)) for c in r.of(events.Command)],
         latencies_ms=[c.latency_ms for c in r.of(events.Command)],
+        snr_db=[u.snr_db for u in r.of(events.Utterance)],
+        denoised=sum(u.denoised for u in r.of(events.Utterance)),
     )
 
 
@@ -294,6 +300,7 @@ def summarize(results: Sequence[ClipResult], config: Config) -> dict[str, Any]:
         "command_accuracy": _ratio(sum(1 for r in cmd if r.command_ok), len(cmd)),
         "request_clips": len(requests),
         "false_commands": sum(1 for r in requests if r.commands),
+        "denoised_clips": sum(1 for r in results if r.denoised),
         "wer": round(sum(e for e, _ in edits) / ref_words, 4) if ref_words else None,
         "latency_ms_p50": _round(_pct(latencies, 0.5)),
         "latency_ms_p95": _round(_pct(latencies, 0.95)),
@@ -394,6 +401,8 @@ def run(manifest_path: str, config_path: str | None, as_json: bool, verbose: boo
                 "command": r.clip.command,
                 "got": r.commands,
                 "transcripts": r.transcripts,
+                "snr_db": r.snr_db,
+                "denoised": r.denoised,
             }
             for r in results
         ]
@@ -417,6 +426,7 @@ def human(report: dict[str, Any]) -> str:
         f"({report['command_correct']}/{report['command_clips']})",
         f"  false commands     {report['false_commands']} of {report['request_clips']} "
         "requests no command serves",
+        f"  noise taken out    in {report['denoised_clips']} clips",
         f"  word error rate    {pct(report['wer'])}",
         f"  latency (fast)     p50 {report['latency_ms_p50']} ms, "
         f"p95 {report['latency_ms_p95']} ms",
@@ -436,5 +446,8 @@ def human(report: dict[str, Any]) -> str:
         )
     if "details" in report:
         for d in report["details"]:
-            lines.append(f"  {Path(d['path']).name}: {d['transcripts']} -> {d['got']}")
+            noisy = f" [{', '.join(f'{x:g} dB' for x in d['snr_db'])}" + (
+                ", denoised]" if d["denoised"] else "]"
+            )
+            lines.append(f"  {Path(d['path']).name}{noisy}: {d['transcripts']} -> {d['got']}")
     return "\n".join(lines)

@@ -41,6 +41,10 @@ class Utterance(Event):
     """End of speech (end of the last voiced chunk)."""
     reason: str
     """Why it ended: silence, max_length or end_of_stream."""
+    snr_db: float = 0.0
+    """How far its speech stood above the noise floor (99 for digital silence)."""
+    denoised: bool = False
+    """Its steady noise was taken out before transcription (``audio.denoise``)."""
 
 
 @dataclass(frozen=True)

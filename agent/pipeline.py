@@ -25,6 +25,7 @@ from agent import events
 from agent.buffer import StreamHistory
 from agent.capture import RATE, AudioSource
 from agent.config import Config, ConfigError, load_config
+from agent.denoise import LEAD_S, Denoiser, noise_power, snr_db
 from agent.dispatch import Dispatcher
 from agent.endpoint import (
     Endpointer,
@@ -82,6 +83,10 @@ class UtteranceJob:
     """A speculative transcription of exactly this audio, started at the pause, to reuse."""
     speech_ratio: float = 1.0
     """Share of the utterance (start to end of speech) the VAD called speech."""
+    snr_db: float = 0.0
+    """How far its speech stood above the noise floor."""
+    denoised: bool = False
+    """Its steady noise was taken out (``audio.denoise``)."""
 
 
 @dataclass
@@ -208,6 +213,9 @@ class Pipeline:
         self.early = 0
         """Commands dispatched at a pause, before the end of the utterance."""
         self.transcriptions = 0
+        self.denoised = 0
+        """Utterances whose steady noise was taken out (``audio.denoise``)."""
+        self._lead = int(RATE * LEAD_S)
         self.energy: EnergyGate | None = None
         self.sanitizer = Sanitizer(self._audio_fixed)
         self.loop_blocked = 0
@@ -245,6 +253,8 @@ class Pipeline:
         hotwords = bias_words(config, self.registry, self.transcriber.is_rare)
         if hotwords != getattr(self.transcriber, "hotwords", hotwords):
             self.transcriber.set_hotwords(hotwords)
+        a = config.audio
+        self.denoiser = Denoiser(a.denoise, a.denoise_below_db, a.denoise_level)
         self.config = config
         self.dispatcher.settings = config.plugins.settings
         self.dispatcher.timeout_s = config.plugins.timeout_s
@@ -464,12 +474,15 @@ class Pipeline:
         reuse = spec.task if spec is not None and spec.end == tr.end else None
         self.utterances += 1
         start_s, end_s = tr.start / RATE, tr.end / RATE
-        self.emit(events.Utterance(round(start_s, 3), round(end_s, 3), tr.reason))
         if reuse is not None:
             job = dataclasses.replace(spec.job, transcript=reuse)  # type: ignore[union-attr]
         else:
-            audio = history.read(tr.start - self.pre_roll, tr.end + RATE * TAIL_MS // 1000)
-            job = UtteranceJob(audio, start_s, end_s, speech_end_at, speech_ratio=_ratio(tr))
+            job = self._job(history, tr, tr.end + RATE * TAIL_MS // 1000, speech_end_at)
+        self.emit(
+            events.Utterance(
+                round(start_s, 3), round(end_s, 3), tr.reason, round(job.snr_db, 1), job.denoised
+            )
+        )
         if not self.source.live:
             await queue.put(job)
             return
@@ -481,6 +494,37 @@ class Pipeline:
         queue.put_nowait(job)
         self.queue_peak = max(self.queue_peak, queue.qsize())
 
+    def _job(
+        self,
+        history: StreamHistory,
+        tr: SpeechEnded | SpeechPaused,
+        stop: int,
+        speech_end_at: float,
+    ) -> UtteranceJob:
+        """The utterance's audio (with pre-roll) read back from the stream; when the room
+        is noisy, with its steady noise taken out, learnt from the second before it."""
+        begin = tr.start - self.pre_roll
+        held = history.held_from(begin - self._lead)
+        audio = history.read(held, stop)
+        lead = max(0, min(begin, stop) - held)
+        speech_at = max(0, tr.start - held)
+        noise = noise_power(audio[:speech_at])
+        if noise is None:  # the stream has just started: the energy gate's floor
+            noise = self.energy.floor if self.energy is not None else 0.0
+        snr = snr_db(audio[speech_at : max(speech_at, tr.end - held)], noise)
+        denoised = self.denoiser.wanted(snr)
+        audio = self.denoiser(audio, lead) if denoised else audio[lead:]
+        self.denoised += denoised
+        return UtteranceJob(
+            audio,
+            tr.start / RATE,
+            tr.end / RATE,
+            speech_end_at,
+            speech_ratio=_ratio(tr),
+            snr_db=snr,
+            denoised=denoised,
+        )
+
     # ------------------------------------------------------------------ speculation
     def _speculate(self, tr: SpeechPaused, history: StreamHistory, speech_end_at: float) -> None:
         """Speech paused: transcribe what there is now. One speculation at a time, so a
@@ -489,10 +533,7 @@ class Pipeline:
             return
         if not self._limiter.take():
             return
-        audio = history.read(tr.start - self.pre_roll, history.end)
-        job = UtteranceJob(
-            audio, tr.start / RATE, tr.end / RATE, speech_end_at, speech_ratio=_ratio(tr)
-        )
+        job = self._job(history, tr, history.end, speech_end_at)
         spec = Speculation(job, tr.end)
         self._spec = spec
         spec.task = asyncio.get_running_loop().create_task(self._transcribe(job))
@@ -526,7 +567,15 @@ class Pipeline:
         self.utterances += 1
         self.early += 1
         job = spec.job
-        self.emit(events.Utterance(round(job.start_s, 3), round(job.end_s, 3), "early"))
+        self.emit(
+            events.Utterance(
+                round(job.start_s, 3),
+                round(job.end_s, 3),
+                "early",
+                round(job.snr_db, 1),
+                job.denoised,
+            )
+        )
         self._act(job, t)
 
     # ------------------------------------------------------------------ recognizer

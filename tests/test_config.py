@@ -70,6 +70,8 @@ def test_empty_file_gives_defaults() -> None:
         ("wake:\n  phrases: [ok, 3]\n", "config.yaml: wake.phrases[1]: must be a non-empty string"),
         ("logging:\n  level: loud\n", "config.yaml: logging.level: must be one of debug"),
         ("wake:\n  rescore: sometimes\n", "config.yaml: wake.rescore: must be one of auto"),
+        ("audio:\n  denoise: yes\n", "config.yaml: audio.denoise: must be"),
+        ("audio:\n  denoise_level: 5\n", "config.yaml: audio.denoise_level: must be"),
         (
             "audio:\n  device: [1]\n",
             "config.yaml: audio.device: must be a device index, a name, or null",
