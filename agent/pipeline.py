@@ -736,7 +736,12 @@ class Pipeline:
             try:
                 texts = [own, *(prefix + sentence(c.text) for c in found)]
                 scores = await self.transcriber.rescore(job.audio, texts)
-                chosen = choose(scores[0], list(zip(scores[1:], found, strict=True)))
+                scored = list(zip(scores[1:], found, strict=True))
+                chosen = choose(scores[0], scored)
+                self.log.debug(
+                    f"rescoring {text!r}: {scores[0]:.2f} as heard; "
+                    + ", ".join(f"{c.text!r} {x:.2f}" for x, c in scored)
+                )
             except Exception as exc:  # rescoring is a bonus: never lose the utterance to it
                 self.log.error(f"rescoring {text!r} failed: {exc}")
                 scores = []

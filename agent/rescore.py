@@ -37,6 +37,9 @@ from agent.numbers import NUMBER_WORDS, parse_int
 from agent.text import words
 
 CANDIDATES = 8
+PER_COMMAND = 3
+"""At most this many of the candidates are phrasings of one command, so a command with many
+("what time is it", "what is the time", ...) does not crowd the others out."""
 MIN_LOGPROB = -2.5
 """A candidate's mean token log-probability must reach this."""
 MAX_GAP = 1.2
@@ -112,9 +115,9 @@ def sentence(phrase: str) -> str:
 
 
 def candidates(registry: Registry, heard: Sequence[str], k: int = CANDIDATES) -> list[Candidate]:
-    """The ``k`` command phrases closest to the heard words, best first: every phrasing of
-    a slot-less command, and of a template whose one slot is a number, filled with each
-    number heard."""
+    """The ``k`` command phrases closest to the heard words, best first, at most
+    ``PER_COMMAND`` of one command: every phrasing of a slot-less command, and of a template
+    whose one slot is a number, filled with each number heard."""
     numbers = heard_numbers(heard)
     plain = bare(heard)
     found: dict[str, tuple[float, Candidate]] = {}
@@ -124,7 +127,16 @@ def candidates(registry: Registry, heard: Sequence[str], k: int = CANDIDATES) ->
                 if said not in found or score > found[said][0]:
                     found[said] = (score, Candidate(Match(cmd, slots, t.source, 0.0, (0, 0)), said))
     ranked = sorted(found.values(), key=lambda item: -item[0])
-    return [c for _, c in ranked[:k]]
+    out: list[Candidate] = []
+    per: dict[tuple[str, str], int] = {}
+    for _, c in ranked:
+        cmd = (c.match.command.plugin, c.match.command.name)
+        if per.get(cmd, 0) < PER_COMMAND:
+            per[cmd] = per.get(cmd, 0) + 1
+            out.append(c)
+            if len(out) == k:
+                break
+    return out
 
 
 def choose(own: float, scored: Sequence[tuple[float, Candidate]]) -> Candidate | None:
