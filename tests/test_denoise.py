@@ -72,19 +72,22 @@ def test_the_suppressor_takes_out_the_noise_and_keeps_the_speech(tmp_path: Path)
     assert max(corr) / np.sqrt(_power(c) * _power(out)) / c[500:-500].shape[0] > 0.8
 
 
+NOISY = ("hey computer, set a timer for five minutes", "en-gb", 180)
+"""A command tiny.en mishears at 10 dB SNR ("set a time of all I'm minutes") and hears once
+the noise is out, however much noise comes before it (0, 1 or 2 s, tried)."""
+
+
 @pytest.mark.parametrize("denoise", ["auto", "never"])
 def test_a_command_in_noise_is_heard_once_the_noise_is_out(
     tmp_path: Path, isolated_env: dict, denoise: str
 ) -> None:
-    """espeak-ng's "hey computer, remind me to call the doctor in twenty minutes" in white
-    noise at 10 dB SNR, through the real agent: as it is, tiny.en writes "call the not
-    turn 20 minutes", which no template matches; with the noise taken out it hears the
-    command. A clean command is left as it is."""
+    """NOISY in white noise at 10 dB SNR, through the real agent: as it is, no template
+    matches what tiny.en writes; with the noise taken out it hears the command. A clean
+    command is left as it is."""
     from tests.conftest import of, run_agent
 
-    text = "hey computer, remind me to call the doctor in twenty minutes"
     noisy = tmp_path / "noisy.wav"
-    synthesize(Clip(path=noisy, say=Say(text, "en-us", 140, snr_db=10.0)))
+    synthesize(Clip(path=noisy, say=Say(*NOISY, snr_db=10.0)))
     clean = tmp_path / "clean.wav"
     synthesize(Clip(path=clean, say=Say("hey computer, what time is it", "en-us", 160)))
     cfg = tmp_path / "c.yaml"
@@ -96,7 +99,7 @@ def test_a_command_in_noise_is_heard_once_the_noise_is_out(
     assert 9.5 < utt["snr_db"] < 12.0
     assert utt["denoised"] is (denoise == "auto")
     commands = [(c["command"], c["slots"]) for c in of(evs, "command")]
-    right = ("remind", {"text": "call the doctor", "duration": 1200.0})
+    right = ("set_timer", {"minutes": 5})
     if denoise == "auto":
         assert commands == [right]
     else:

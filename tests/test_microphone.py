@@ -120,3 +120,44 @@ def test_no_audio_server_is_a_clear_message(isolated_env: dict[str, str], tmp_pa
     assert "voiceflow: " in proc.stderr
     assert "microphone" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_microphone_in_a_noisy_room(
+    pulse: Pulse, isolated_env: dict[str, str], tmp_path: Path
+) -> None:
+    """Two seconds of steady white noise, then a command spoken over it at 10 dB SNR,
+    played into the null sink: the agent measures the noise before the speech, takes it out
+    of the utterance (``audio.denoise: auto``) and hears the command."""
+    import wave
+
+    import numpy as np
+
+    from agent.capture import RATE, decode_file
+    from agent.evaluate import Clip, Say, synthesize
+    from tests.test_denoise import NOISY
+
+    clip = tmp_path / "clip.wav"
+    synthesize(Clip(path=clip, say=Say(*NOISY, snr_db=10.0)))
+    audio = np.concatenate(list(decode_file(clip, block=RATE * 60)))
+    noise_rms = float(np.sqrt(np.mean(audio[: int(0.3 * RATE)] ** 2)))
+    rng = np.random.default_rng(7)
+    lead = (rng.standard_normal(2 * RATE) * noise_rms).astype(np.float32)
+    room = tmp_path / "room.wav"
+    with wave.open(str(room), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(RATE)
+        pcm = np.clip(np.concatenate([lead, audio]), -1, 1) * 32767
+        w.writeframes(pcm.astype("<i2").tobytes())
+    agent = Agent(agent_env(pulse, isolated_env))
+    try:
+        agent.wait_for("ready", timeout=60)
+        time.sleep(1.0)
+        pulse.play(room)
+        utt = agent.wait_for("utterance", timeout=30)
+        assert utt["denoised"] is True and 8.0 < utt["snr_db"] < 13.0
+        cmd = agent.wait_for("command", timeout=30)
+        assert (cmd["command"], cmd["slots"]) == ("set_timer", {"minutes": 5})
+    finally:
+        code = agent.stop(signal.SIGTERM)
+    assert code == 0, agent.stderr
