@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import re
 
+from rapidfuzz import fuzz
+
 # One alternation, one pass: runs of white space; white space before closing punctuation.
 _CLEAN = re.compile(r"\s+(?=[,.!?;:)\]}])|\s{2,}|[\u2018\u2019]")
 _QUOTES = {"\u2018": "'", "\u2019": "'"}
@@ -39,6 +41,10 @@ def words(text: str) -> list[str]:
         elif "," in w:
             out[i] = w.replace(",", "")
     return out
+
+
+NEAR_REPEAT = 90.0
+"""Two halves of a transcript this similar (rapidfuzz ratio, 0-100) are one phrase twice."""
 
 
 def normalize(text: str) -> str:
@@ -97,7 +103,8 @@ def is_phantom(raw: str) -> bool:
 def collapse_repeats(text: str) -> str:
     """Whisper sometimes loops, writing a phrase two or more times ("what time is it? what
     time is it? what"): keep it once. Only a text that is nothing but repeats of its opening
-    words (the last one may be cut short) is changed."""
+    words (the last one may be cut short), or two halves that differ in a few letters
+    (``NEAR_REPEAT``), is changed."""
     tokens = text.split()
     n = len(tokens)
     if n < 4:
@@ -105,5 +112,13 @@ def collapse_repeats(text: str) -> str:
     keys = [normalize(t) for t in tokens]
     for p in range(2, n // 2 + 1):
         if all(keys[i] == keys[i % p] for i in range(p, n)):
+            return " ".join(tokens[:p])
+    # Said twice, spelt differently the second time ("Hey mecroft. What time is it? Hey me
+    # craft. What time is it?"): both halves the same but for a few letters.
+    for p in range(3, n - 2):
+        first, second = " ".join(keys[:p]), " ".join(keys[p:])
+        if abs(len(first) - len(second)) <= 0.2 * len(first) and (
+            fuzz.ratio(first, second) >= NEAR_REPEAT
+        ):
             return " ".join(tokens[:p])
     return text

@@ -153,6 +153,13 @@ def model_transcriber() -> object:
             "the rain in spain stays mainly in the plain",
             "the rain in spain stays mainly in the plain",
         ),
+        # twice, spelt differently the second time
+        (
+            "Hey mecroft. What time is it? Hey me craft. What time is it?",
+            "Hey mecroft. What time is it?",
+        ),
+        ("repeat after me the rain in spain the rain in spain",) * 2,
+        ("hey computer what time is it hey computer what is the date",) * 2,
     ],
 )
 def test_repetition_loops_are_collapsed(text: str, once: str) -> None:
