@@ -42,13 +42,17 @@ from agent.plugin import Timings
 from agent.ratelimit import RateLimiter
 from agent.reload import PluginWatcher, reload_plugins
 from agent.rescore import (
+    MIN_LOGPROB,
+    SWAP_GAP,
     WAKE_CANDIDATES,
     WAKE_MAX_LOSS,
     WAKE_NEAR,
+    Candidate,
     candidates,
     choose,
     sentence,
     split_words,
+    swaps,
     with_phrase,
 )
 from agent.sanitize import Sanitizer
@@ -158,6 +162,15 @@ def trusted(t: Transcript, speech_ratio: float = 1.0) -> str | None:
     if is_phantom(t.raw):
         return "phantom"
     return None
+
+
+def _wake_part(own: str, t: Transcript, decision: GateDecision) -> str:
+    """The wake phrase as it was heard ("A computer, "), to open each phrase scored against
+    the model's own reading, so only the command part is compared."""
+    cut = split_words(own, len(words(t.text)) - len(decision.command))
+    if cut is None or not cut[0]:
+        return f"{decision.phrase.capitalize()}, " if decision.phrase else ""
+    return cut[0] + " "
 
 
 class Pipeline:
@@ -561,6 +574,8 @@ class Pipeline:
         best = self.registry.match(wake.command, self.config.plugins.match_threshold).best
         if best is None or best.score < self.config.plugins.early_dispatch_score:
             return
+        if self.config.plugins.rescore and best.slots and swaps(self.registry, wake.command, best):
+            return  # the audio must settle it first (_settle)
         spec.claimed = True
         self._spec = None
         ep.cut()
@@ -696,6 +711,11 @@ class Pipeline:
             else:
                 self._no_match(text)
             return
+        if self.config.plugins.rescore and match.slots:
+            alternatives = swaps(self.registry, decision.command, match)
+            if alternatives:
+                self._background(self._settle(job, t, decision, match, alternatives))
+                return
         if ranking.ambiguous and ranking.runner_up is not None:
             other = ranking.runner_up.command
             self.log.warning(
@@ -724,13 +744,7 @@ class Pipeline:
         text = " ".join(decision.command)
         found = candidates(self.registry, decision.command)
         own = collapse_repeats(t.raw)  # a loop would score its own copies as likely
-        # Each candidate keeps the wake phrase as it was heard ("A computer, ..."), so only
-        # the command part is compared.
-        cut = split_words(own, len(words(t.text)) - len(decision.command))
-        if cut is None or not cut[0]:
-            prefix = f"{decision.phrase.capitalize()}, " if decision.phrase else ""
-        else:
-            prefix = cut[0] + " "
+        prefix = _wake_part(own, t, decision)
         chosen = None
         if found:
             try:
@@ -753,6 +767,48 @@ class Pipeline:
         self.log.info(
             f"heard {text!r}; the audio says {chosen.text!r} ({cmd.plugin}.{cmd.name}, "
             f"{score:.2f} against {scores[0]:.2f} for the words as heard)"
+        )
+        self.emit(events.Rescored(text, chosen.text, cmd.plugin, cmd.name, round(score, 2)))
+        self._dispatch(job, t, chosen.match, chosen.text, decision.follow_up)
+
+    async def _settle(
+        self,
+        job: UtteranceJob,
+        t: Transcript,
+        decision: GateDecision,
+        match: Match,
+        alternatives: Sequence[Candidate],
+    ) -> None:
+        """A slot took the one word in which another command's phrase differs ("cancel
+        out timers": a timer named "out", or "cancel all timers"): ask the model which the
+        audio says, and run the other command only if the audio supports its phrase nearly
+        as well as the words heard (``rescore.SWAP_GAP``)."""
+        text = " ".join(decision.command)
+        own = collapse_repeats(t.raw)
+        prefix = _wake_part(own, t, decision)
+        chosen, score, heard = None, 0.0, 0.0
+        try:
+            texts = [own, *(prefix + sentence(c.text) for c in alternatives)]
+            scores = await self.transcriber.rescore(job.audio, texts)
+            heard = scores[0]
+            scored = list(zip(scores[1:], alternatives, strict=True))
+            self.log.debug(
+                f"{text!r} or: "
+                + ", ".join(f"{c.text!r} {x:.2f}" for x, c in scored)
+                + f"; {heard:.2f} as heard"
+            )
+            score, chosen = max(scored, key=lambda x: x[0])
+            if heard - score > SWAP_GAP or score < MIN_LOGPROB:
+                chosen = None
+        except Exception as exc:  # rescoring is a bonus: run what the words matched
+            self.log.error(f"rescoring {text!r} failed: {exc}")
+        if chosen is None:
+            self._dispatch(job, t, match, text, decision.follow_up)
+            return
+        cmd = chosen.match.command
+        self.log.info(
+            f"heard {text!r}; the audio says {chosen.text!r} ({cmd.plugin}.{cmd.name}, "
+            f"{score:.2f} against {heard:.2f} for the words as heard)"
         )
         self.emit(events.Rescored(text, chosen.text, cmd.plugin, cmd.name, round(score, 2)))
         self._dispatch(job, t, chosen.match, chosen.text, decision.follow_up)

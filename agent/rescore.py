@@ -46,6 +46,10 @@ MAX_GAP = 1.2
 """... and be at most this far below the model's own transcript."""
 MIN_MARGIN = 0.5
 """... and this far above the best candidate of any other command."""
+SWAP_GAP = 0.6
+"""A command matched with a slot gives way to another command's phrase that differs from
+the heard words only in the slot's one word (``swaps``) if the audio supports that phrase
+at most this much less than the words heard (mean token log-probability)."""
 WAKE_NEAR = 60.0
 """Opening words this close to a wake phrase (``WakeMatcher.near``) are checked."""
 WAKE_CANDIDATES = 4
@@ -53,6 +57,8 @@ WAKE_CANDIDATES = 4
 WAKE_MAX_LOSS = 8.0
 """A phrase is heard if the transcript with it in place of the opening words loses at most
 this much total log-probability against the transcript as heard."""
+DETERMINERS = frozenset({"the", "a", "an", "my", "your", "this", "that"})
+"""Words too slight to stand for a word that filled a slot (``swaps``)."""
 QUESTION_WORDS = frozenset(
     {"what", "whats", "which", "how", "when", "where", "who", "can", "could", "do", "is", "are"}
 )
@@ -137,6 +143,37 @@ def candidates(registry: Registry, heard: Sequence[str], k: int = CANDIDATES) ->
             if len(out) == k:
                 break
     return out
+
+
+def _stem(word: str) -> str:
+    return word[:-1] if len(word) > 3 and word.endswith("s") else word
+
+
+def swaps(registry: Registry, heard: Sequence[str], match: Match) -> list[Candidate]:
+    """Phrases of other commands, without slots, that are the heard words with the one
+    word a slot took replaced ("cancel out timers", which ran ``cancel_timer`` with the name
+    "out" -> "cancel all timers"). The words cannot tell the two apart; the audio may.
+    Plurals are not a difference; a phrase longer or shorter than the words is not a swap,
+    so "cancel the tea timer" is never "cancel the timer", and neither is a determiner in
+    the word's place ("cancel tea timer" is not "cancel the timer")."""
+    taken = [w for v in match.slots.values() if isinstance(v, str) for w in words(v)]
+    if len(taken) != 1:
+        return []
+    stems = [_stem(w) for w in heard]
+    found: dict[str, Candidate] = {}
+    for cmd in registry.commands:
+        if cmd is match.command:
+            continue
+        for t in cmd.templates:
+            for _, said in loose_variants(t, heard):
+                other = [_stem(w) for w in said.split()]
+                if len(other) != len(stems):
+                    continue
+                diff = [i for i, (a, b) in enumerate(zip(stems, other, strict=True)) if a != b]
+                i = diff[0] if len(diff) == 1 else -1
+                if i >= 0 and heard[i] == taken[0] and other[i] not in DETERMINERS:
+                    found.setdefault(said, Candidate(Match(cmd, {}, t.source, 0.0, (0, 0)), said))
+    return list(found.values())
 
 
 def choose(own: float, scored: Sequence[tuple[float, Candidate]]) -> Candidate | None:

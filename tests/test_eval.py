@@ -304,3 +304,61 @@ def test_a_misspelt_wake_phrase_is_confirmed_by_the_audio(
     code, evs, err = run_agent(*run, str(talk), env=isolated_env)
     assert code == 0, err
     assert of(evs, "wake") == [] and of(evs, "command") == []
+
+
+def test_swaps_are_phrases_that_differ_only_in_the_word_a_slot_took() -> None:
+    from agent.loader import load_plugins
+    from agent.rescore import swaps
+
+    reg = load_plugins(["@bundled"], entry_points=False)
+
+    def swapped(text: str) -> list[str]:
+        heard = words(text)
+        best = reg.match(heard, 80.0).best
+        assert best is not None
+        return sorted(c.text for c in swaps(reg, heard, best))
+
+    assert swapped("cancel out timers") == ["cancel all timer", "cancel all timers"]
+    assert swapped("stop oil timer") == ["stop all timer", "stop all timers"]
+    # a name beside an article is not in the place of a word: "cancel the timer" is shorter
+    assert swapped("cancel the tea timer") == [] and swapped("stop the pasta timer") == []
+    # a determiner is not a word to swap in ("cancel the timer" for "cancel tea timer")
+    assert "cancel the timer" not in swapped("cancel tea timer")
+    assert swapped("cancel big pasta timer") == []  # the slot took two words
+    assert swapped("cancel all timers") == []  # matched without a slot
+
+
+@pytest.mark.parametrize("rescore", [True, False])
+def test_a_slot_that_took_a_command_word_is_settled_by_the_audio(
+    tmp_path: Path, isolated_env: dict, rescore: bool
+) -> None:
+    """espeak-ng's "hey computer, cancel all timers" at 180 wpm: tiny.en writes "cancel out
+    timers", which matches "cancel {name} timer" with the name "out". The audio, asked,
+    says "cancel all timers". A timer that is named ("stop bread timer") stays named: the
+audio supports "stop all timer" far less than the name it heard."""
+    from agent.evaluate import Say, synthesize
+    from tests.conftest import of, run_agent
+
+    said = tmp_path / "all.wav"
+    synthesize(Clip(path=said, say=Say("hey computer, cancel all timers", "en-us", 180)))
+    named = tmp_path / "bread.wav"
+    synthesize(Clip(path=named, say=Say("hey computer, stop bread timer", "en-us", 160)))
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(f"plugins:\n  rescore: {str(rescore).lower()}\n  fallback: silent\n")
+    run = ("--config", str(cfg), "run", "--fast", "--json", "--input")
+    code, evs, err = run_agent(*run, str(said), env=isolated_env)
+    assert code == 0, err
+    assert [t["text"] for t in of(evs, "transcript")] == ["Hey computer, cancel out timers"]
+    commands = [(c["command"], c["slots"]) for c in of(evs, "command")]
+    if rescore:
+        assert [(r["heard"], r["text"]) for r in of(evs, "rescored")] == [
+            ("cancel out timers", "cancel all timers")
+        ]
+        assert commands == [("cancel_all", {})]
+    else:
+        assert commands == [("cancel_timer", {"name": "out"})]
+    code, evs, err = run_agent(*run, str(named), env=isolated_env)
+    assert code == 0, err
+    assert of(evs, "rescored") == []
+    # tiny.en hears "stop red timer"; whatever the name, it is a name
+    assert [c["command"] for c in of(evs, "command")] == ["cancel_timer"]
