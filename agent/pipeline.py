@@ -166,7 +166,7 @@ def trusted(t: Transcript, speech_ratio: float = 1.0) -> str | None:
 
 def _wake_part(own: str, t: Transcript, decision: GateDecision) -> str:
     """The wake phrase as it was heard ("A computer, "), to open each phrase scored against
-    the model's own reading, so only the command part is compared."""
+    the model's own reading ``own``."""
     cut = split_words(own, len(words(t.text)) - len(decision.command))
     if cut is None or not cut[0]:
         return f"{decision.phrase.capitalize()}, " if decision.phrase else ""
@@ -741,35 +741,13 @@ class Pipeline:
     async def _rescue(self, job: UtteranceJob, t: Transcript, decision: GateDecision) -> None:
         """No command matched the words: ask the model which command the audio says
         (``agent.rescore``); run it, or fall back as for any unmatched command."""
-        text = " ".join(decision.command)
         found = candidates(self.registry, decision.command)
-        own = collapse_repeats(t.raw)  # a loop would score its own copies as likely
-        prefix = _wake_part(own, t, decision)
-        chosen = None
-        if found:
-            try:
-                texts = [own, *(prefix + sentence(c.text) for c in found)]
-                scores = await self.transcriber.rescore(job.audio, texts)
-                scored = list(zip(scores[1:], found, strict=True))
-                chosen = choose(scores[0], scored)
-                self.log.debug(
-                    f"rescoring {text!r}: {scores[0]:.2f} as heard; "
-                    + ", ".join(f"{c.text!r} {x:.2f}" for x, c in scored)
-                )
-            except Exception as exc:  # rescoring is a bonus: never lose the utterance to it
-                self.log.error(f"rescoring {text!r} failed: {exc}")
-                scores = []
-        if chosen is None:
-            self._no_match(text)
+        scores = await self._scores(job, t, decision, [c.text for c in found]) if found else None
+        chosen = choose(scores[0], list(zip(scores[1:], found, strict=True))) if scores else None
+        if scores is None or chosen is None:
+            self._no_match(" ".join(decision.command))
             return
-        score = scores[1 + found.index(chosen)]
-        cmd = chosen.match.command
-        self.log.info(
-            f"heard {text!r}; the audio says {chosen.text!r} ({cmd.plugin}.{cmd.name}, "
-            f"{score:.2f} against {scores[0]:.2f} for the words as heard)"
-        )
-        self.emit(events.Rescored(text, chosen.text, cmd.plugin, cmd.name, round(score, 2)))
-        self._dispatch(job, t, chosen.match, chosen.text, decision.follow_up)
+        self._run_heard_as(job, t, decision, chosen, scores[1 + found.index(chosen)], scores[0])
 
     async def _settle(
         self,
@@ -783,28 +761,46 @@ class Pipeline:
         out timers": a timer named "out", or "cancel all timers"): ask the model which the
         audio says, and run the other command only if the audio supports its phrase nearly
         as well as the words heard (``rescore.SWAP_GAP``)."""
+        scores = await self._scores(job, t, decision, [c.text for c in alternatives])
+        if scores is not None:
+            score, chosen = max(zip(scores[1:], alternatives, strict=True), key=lambda x: x[0])
+            if scores[0] - score <= SWAP_GAP and score >= MIN_LOGPROB:
+                self._run_heard_as(job, t, decision, chosen, score, scores[0])
+                return
+        self._dispatch(job, t, match, " ".join(decision.command), decision.follow_up)
+
+    async def _scores(
+        self, job: UtteranceJob, t: Transcript, decision: GateDecision, phrases: Sequence[str]
+    ) -> list[float] | None:
+        """The model's own reading's score, then each command phrase's, said after the
+        wake phrase as it was heard ("A computer, ...") so that only the command part is
+        compared; None if scoring failed (logged: it is a bonus, never lose the utterance)."""
         text = " ".join(decision.command)
-        own = collapse_repeats(t.raw)
+        own = collapse_repeats(t.raw)  # a loop would score its own copies as likely
         prefix = _wake_part(own, t, decision)
-        chosen, score, heard = None, 0.0, 0.0
         try:
-            texts = [own, *(prefix + sentence(c.text) for c in alternatives)]
+            texts = [own, *(prefix + sentence(p) for p in phrases)]
             scores = await self.transcriber.rescore(job.audio, texts)
-            heard = scores[0]
-            scored = list(zip(scores[1:], alternatives, strict=True))
-            self.log.debug(
-                f"{text!r} or: "
-                + ", ".join(f"{c.text!r} {x:.2f}" for x, c in scored)
-                + f"; {heard:.2f} as heard"
-            )
-            score, chosen = max(scored, key=lambda x: x[0])
-            if heard - score > SWAP_GAP or score < MIN_LOGPROB:
-                chosen = None
-        except Exception as exc:  # rescoring is a bonus: run what the words matched
+        except Exception as exc:
             self.log.error(f"rescoring {text!r} failed: {exc}")
-        if chosen is None:
-            self._dispatch(job, t, match, text, decision.follow_up)
-            return
+            return None
+        self.log.debug(
+            f"rescoring {text!r}: {scores[0]:.2f} as heard; "
+            + ", ".join(f"{p!r} {x:.2f}" for p, x in zip(phrases, scores[1:], strict=True))
+        )
+        return scores
+
+    def _run_heard_as(
+        self,
+        job: UtteranceJob,
+        t: Transcript,
+        decision: GateDecision,
+        chosen: Candidate,
+        score: float,
+        heard: float,
+    ) -> None:
+        """Run the command whose phrase the audio supports, and say so (``rescored``)."""
+        text = " ".join(decision.command)
         cmd = chosen.match.command
         self.log.info(
             f"heard {text!r}; the audio says {chosen.text!r} ({cmd.plugin}.{cmd.name}, "
