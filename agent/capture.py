@@ -15,7 +15,7 @@ import os
 import sys
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol, runtime_checkable
 
@@ -46,8 +46,9 @@ class AudioSource(Protocol):
         """Blocks dropped under the drop-oldest policy so far."""
         ...
 
-    def blocks(self) -> AsyncIterator[tuple[np.ndarray, float]]:
-        """16 kHz mono float32 blocks with their capture time, until the source ends."""
+    def blocks(self) -> AsyncGenerator[tuple[np.ndarray, float], None]:
+        """16 kHz mono float32 blocks with their capture time, until the source ends (an
+        async generator: closing it stops the capture)."""
         ...
 
 
@@ -141,7 +142,7 @@ class ChunkSource:
     def dropped(self) -> int:
         return 0
 
-    async def blocks(self) -> AsyncIterator[tuple[np.ndarray, float]]:
+    async def blocks(self) -> AsyncGenerator[tuple[np.ndarray, float], None]:
         start = time.monotonic()
         position = 0
         for samples in self._chunks:
@@ -200,9 +201,14 @@ async def drain_queue(
                 queue.release(slot)
         if finished():
             return
-        # Also look once a second: a stream that died sends no more wake-ups.
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(wake.wait(), 1.0)
+        # Also look once a second: a stream that died sends no more wake-ups. Not
+        # asyncio.wait_for: before Python 3.12 it swallows a cancellation that arrives as
+        # the wait ends, and with a block every 32 ms that happened, and SIGTERM was lost.
+        timer = loop.call_later(1.0, wake.set)
+        try:
+            await wake.wait()
+        finally:
+            timer.cancel()
 
 
 # --------------------------------------------------------------------------- stdin
@@ -257,7 +263,7 @@ class StdinSource:
             if notify is not None:
                 notify()
 
-    async def blocks(self) -> AsyncIterator[tuple[np.ndarray, float]]:
+    async def blocks(self) -> AsyncGenerator[tuple[np.ndarray, float], None]:
         drained = drain_queue(self.queue, None, lambda: self._eof)
         threading.Thread(target=self._read, name="stdin-reader", daemon=True).start()
         async for item in drained:
@@ -442,7 +448,7 @@ class MicrophoneSource:
     def _lost(self, stream: Any) -> bool:
         return not stream.active or time.monotonic() - self.queue.last_put > STALL_S
 
-    async def blocks(self) -> AsyncIterator[tuple[np.ndarray, float]]:
+    async def blocks(self) -> AsyncGenerator[tuple[np.ndarray, float], None]:
         stream = self._open()  # the first open fails loudly: the user is there to see it
         while True:
             resample = Resampler(self.rate) if self.rate != RATE else None

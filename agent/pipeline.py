@@ -410,30 +410,33 @@ class Pipeline:
         first = True
         source = self.source
         reported_drops = 0
-        async for samples, captured in source.blocks():
-            self.last_audio = time.monotonic()
-            if first:
-                first = False
-                self._on_first_audio()
-            if source.dropped != reported_drops:
-                reported_drops = self._report_drops(reported_drops)
-            samples = clean(samples)
-            history.write(samples)
-            i, n = 0, samples.shape[0]
-            while i < n:
-                take = min(CHUNK - fill, n - i)
-                chunk[fill : fill + take] = samples[i : i + take]
-                fill += take
-                i += take
-                if fill < CHUNK:
+        async with contextlib.aclosing(source.blocks()) as blocks:
+            async for samples, captured in blocks:
+                if self._stopping:  # also if a cancellation was lost on the way
                     break
-                fill = 0
-                loud = gate.loud(chunk)
-                transition = ep.feed(CHUNK, vad(chunk) if loud or ep.in_speech else 0.0)
-                if ep.in_speech and ep.silence == 0:
-                    speech_end_at = captured
-                if transition is not None:
-                    await self._on_transition(transition, history, queue, speech_end_at)
+                self.last_audio = time.monotonic()
+                if first:
+                    first = False
+                    self._on_first_audio()
+                if source.dropped != reported_drops:
+                    reported_drops = self._report_drops(reported_drops)
+                samples = clean(samples)
+                history.write(samples)
+                i, n = 0, samples.shape[0]
+                while i < n:
+                    take = min(CHUNK - fill, n - i)
+                    chunk[fill : fill + take] = samples[i : i + take]
+                    fill += take
+                    i += take
+                    if fill < CHUNK:
+                        break
+                    fill = 0
+                    loud = gate.loud(chunk)
+                    transition = ep.feed(CHUNK, vad(chunk) if loud or ep.in_speech else 0.0)
+                    if ep.in_speech and ep.silence == 0:
+                        speech_end_at = captured
+                    if transition is not None:
+                        await self._on_transition(transition, history, queue, speech_end_at)
         final = ep.flush()
         if final is not None:
             await self._on_transition(final, history, queue, speech_end_at)

@@ -335,7 +335,7 @@ def test_a_slot_that_took_a_command_word_is_settled_by_the_audio(
     """espeak-ng's "hey computer, cancel all timers" at 180 wpm: tiny.en writes "cancel out
     timers", which matches "cancel {name} timer" with the name "out". The audio, asked,
     says "cancel all timers". A timer that is named ("stop bread timer") stays named: the
-audio supports "stop all timer" far less than the name it heard."""
+    audio supports "stop all timer" far less than the name it heard."""
     from agent.evaluate import Say, synthesize
     from tests.conftest import of, run_agent
 

@@ -31,7 +31,16 @@ from agent.ratelimit import RateLimiter
 from agent.sanitize import Sanitizer
 from agent.service import Notifier
 from agent.transcribe import Transcriber
-from tests.conftest import Fixtures, need, of, parse_events, run_agent, speak, voiceflow_cmd
+from tests.conftest import (
+    REPO,
+    Fixtures,
+    need,
+    of,
+    parse_events,
+    run_agent,
+    speak,
+    voiceflow_cmd,
+)
 
 CONFIG = Config()
 
@@ -422,6 +431,60 @@ async def block_the_loop(ctx):
 async def fine(ctx):
     return "a fine day"
 """
+
+
+STOP_RACE = """
+import asyncio, sys, threading, time
+import numpy as np
+from agent.buffer import BlockQueue
+from agent.capture import drain_queue
+
+async def main():
+    rng = np.random.default_rng(3)
+    block = np.zeros((16, 1), np.float32)
+    for trial in range(200):
+        q = BlockQueue(64, 16)
+        flood, ended = threading.Event(), threading.Event()
+        def produce():
+            while not flood.is_set():
+                q.put(block)
+                time.sleep(0.0003)
+        producer = threading.Thread(target=produce, daemon=True)
+        producer.start()
+        async def consume():
+            async for _ in drain_queue(q, None, ended.is_set):
+                await asyncio.sleep(0)
+        task = asyncio.create_task(consume())
+        await asyncio.sleep(float(rng.uniform(0.001, 0.01)))
+        task.cancel()
+        done, _ = await asyncio.wait({task}, timeout=2.0)
+        flood.set()
+        ended.set()
+        producer.join()
+        if not done:
+            print(f"stop {trial} lost")
+            return 1
+    print("200 stops")
+    return 0
+
+sys.exit(asyncio.run(main()))
+"""
+
+
+def test_stopping_is_never_lost_while_audio_floods_in(tmp_path: Path) -> None:
+    """SIGTERM cancels the listener while blocks arrive every few hundred microseconds.
+    ``asyncio.wait_for`` (before Python 3.12) swallows a cancellation that lands as the wait
+    ends; the capture hand-off waited with it, and about one stop in three of the
+    microphone test hung (this check lost the second of its stops). 200 stops at random
+    moments must each end the consumer; in a subprocess, so a regression fails, not hangs."""
+    import sys
+
+    script = tmp_path / "race.py"
+    script.write_text(STOP_RACE)
+    proc = subprocess.run(
+        [sys.executable, str(script)], cwd=REPO, capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 0 and proc.stdout.strip() == "200 stops", proc.stdout + proc.stderr
 
 
 def test_a_handler_blocking_the_loop_is_detected_and_audio_drops_are_reported(
