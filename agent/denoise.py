@@ -28,8 +28,6 @@ LEAD_S = 1.0
 """Audio before the utterance given to the suppressor to learn the noise from."""
 MAX_SNR_DB = 99.0
 """Reported for digital silence (a noise floor of zero)."""
-
-
 NOISE_CHUNK = 512
 """The noise before an utterance is measured in chunks of this many samples (32 ms)."""
 

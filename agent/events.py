@@ -181,6 +181,8 @@ class Stopped(Event):
     """Blocks the sanitiser had to repair, by kind (see ``audio_fixed``)."""
     loop_blocked: int = 0
     """Times the event loop was blocked for longer than a second."""
+    denoised: int = 0
+    """Utterances whose steady noise was taken out before transcription (``audio.denoise``)."""
 
 
 class EventSink:

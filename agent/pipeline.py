@@ -350,6 +350,7 @@ class Pipeline:
             self.early,
             {k: n for k, n in self.sanitizer.counts.items() if n},
             self.loop_blocked,
+            self.denoised,
         )
         self.emit(stopped)
         return stopped
@@ -494,6 +495,7 @@ class Pipeline:
             job = dataclasses.replace(spec.job, transcript=reuse)  # type: ignore[union-attr]
         else:
             job = self._job(history, tr, tr.end + RATE * TAIL_MS // 1000, speech_end_at)
+        self.denoised += job.denoised
         self.emit(
             events.Utterance(
                 round(start_s, 3), round(end_s, 3), tr.reason, round(job.snr_db, 1), job.denoised
@@ -530,7 +532,6 @@ class Pipeline:
         snr = snr_db(audio[speech_at : max(speech_at, tr.end - held)], noise)
         denoised = self.denoiser.wanted(snr)
         audio = self.denoiser(audio, lead) if denoised else audio[lead:]
-        self.denoised += denoised
         return UtteranceJob(
             audio,
             tr.start / RATE,
@@ -585,6 +586,7 @@ class Pipeline:
         self.utterances += 1
         self.early += 1
         job = spec.job
+        self.denoised += job.denoised
         self.emit(
             events.Utterance(
                 round(job.start_s, 3),

@@ -98,6 +98,7 @@ def test_a_command_in_noise_is_heard_once_the_noise_is_out(
     [utt] = of(evs, "utterance")
     assert 9.5 < utt["snr_db"] < 12.0
     assert utt["denoised"] is (denoise == "auto")
+    assert of(evs, "stopped")[0]["denoised"] == (denoise == "auto")
     commands = [(c["command"], c["slots"]) for c in of(evs, "command")]
     right = ("set_timer", {"minutes": 5})
     if denoise == "auto":
