@@ -489,18 +489,11 @@ class Pipeline:
             return
         spec, self._spec = self._spec, None
         reuse = spec.task if spec is not None and spec.end == tr.end else None
-        self.utterances += 1
-        start_s, end_s = tr.start / RATE, tr.end / RATE
         if reuse is not None:
             job = dataclasses.replace(spec.job, transcript=reuse)  # type: ignore[union-attr]
         else:
             job = self._job(history, tr, tr.end + RATE * TAIL_MS // 1000, speech_end_at)
-        self.denoised += job.denoised
-        self.emit(
-            events.Utterance(
-                round(start_s, 3), round(end_s, 3), tr.reason, round(job.snr_db, 1), job.denoised
-            )
-        )
+        self._count(job, tr.reason)
         if not self.source.live:
             await queue.put(job)
             return
@@ -511,6 +504,13 @@ class Pipeline:
             self.emit(events.Dropped(self.source.dropped, self.dropped_utterances))
         queue.put_nowait(job)
         self.queue_peak = max(self.queue_peak, queue.qsize())
+
+    def _count(self, job: UtteranceJob, reason: str) -> None:
+        """An utterance is over (or acted on at a pause): count it and report it."""
+        self.utterances += 1
+        self.denoised += job.denoised
+        start, end = round(job.start_s, 3), round(job.end_s, 3)
+        self.emit(events.Utterance(start, end, reason, round(job.snr_db, 1), job.denoised))
 
     def _job(
         self,
@@ -583,20 +583,9 @@ class Pipeline:
         spec.claimed = True
         self._spec = None
         ep.cut()
-        self.utterances += 1
         self.early += 1
-        job = spec.job
-        self.denoised += job.denoised
-        self.emit(
-            events.Utterance(
-                round(job.start_s, 3),
-                round(job.end_s, 3),
-                "early",
-                round(job.snr_db, 1),
-                job.denoised,
-            )
-        )
-        self._act(job, t)
+        self._count(spec.job, "early")
+        self._act(spec.job, t)
 
     # ------------------------------------------------------------------ recognizer
     async def _recognize(self, queue: asyncio.Queue[UtteranceJob | None]) -> None:

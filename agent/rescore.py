@@ -31,8 +31,8 @@ from typing import Any
 
 from rapidfuzz import fuzz
 
-from agent.loader import Match, Registry
-from agent.matching import CompiledTemplate, bare, loose_variants
+from agent.loader import Command, Match, Registry
+from agent.matching import ARTICLES, CompiledTemplate, bare, loose_variants
 from agent.numbers import NUMBER_WORDS, parse_int
 from agent.text import words
 
@@ -57,7 +57,7 @@ WAKE_CANDIDATES = 4
 WAKE_MAX_LOSS = 8.0
 """A phrase is heard if the transcript with it in place of the opening words loses at most
 this much total log-probability against the transcript as heard."""
-DETERMINERS = frozenset({"the", "a", "an", "my", "your", "this", "that"})
+DETERMINERS = ARTICLES | {"my", "your", "this", "that"}
 """Words too slight to stand for a word that filled a slot (``swaps``)."""
 QUESTION_WORDS = frozenset(
     {"what", "whats", "which", "how", "when", "where", "who", "can", "could", "do", "is", "are"}
@@ -70,6 +70,15 @@ class Candidate:
     """The command, with its slots filled, that runs if the audio supports ``text``."""
     text: str
     """The phrase as said ("what day is it today"); ``sentence`` makes it the text scored."""
+
+
+def _candidate(cmd: Command, t: CompiledTemplate, said: str, slots: dict[str, Any]) -> Candidate:
+    return Candidate(Match(cmd, slots, t.source, 0.0, (0, 0)), said)
+
+
+def _command(c: Candidate) -> tuple[str, str]:
+    """(plugin, command) of a candidate: phrasings of one command share it."""
+    return (c.match.command.plugin, c.match.command.name)
 
 
 def heard_numbers(heard: Sequence[str]) -> list[int]:
@@ -131,12 +140,12 @@ def candidates(registry: Registry, heard: Sequence[str], k: int = CANDIDATES) ->
         for t in cmd.templates:
             for score, said, slots in _phrasings(t, heard, plain, numbers):
                 if said not in found or score > found[said][0]:
-                    found[said] = (score, Candidate(Match(cmd, slots, t.source, 0.0, (0, 0)), said))
+                    found[said] = (score, _candidate(cmd, t, said, slots))
     ranked = sorted(found.values(), key=lambda item: -item[0])
     out: list[Candidate] = []
     per: dict[tuple[str, str], int] = {}
     for _, c in ranked:
-        cmd = (c.match.command.plugin, c.match.command.name)
+        cmd = _command(c)
         if per.get(cmd, 0) < PER_COMMAND:
             per[cmd] = per.get(cmd, 0) + 1
             out.append(c)
@@ -172,7 +181,7 @@ def swaps(registry: Registry, heard: Sequence[str], match: Match) -> list[Candid
                 diff = [i for i, (a, b) in enumerate(zip(stems, other, strict=True)) if a != b]
                 i = diff[0] if len(diff) == 1 else -1
                 if i >= 0 and heard[i] == taken[0] and other[i] not in DETERMINERS:
-                    found.setdefault(said, Candidate(Match(cmd, {}, t.source, 0.0, (0, 0)), said))
+                    found.setdefault(said, _candidate(cmd, t, said, {}))
     return list(found.values())
 
 
@@ -183,11 +192,7 @@ def choose(own: float, scored: Sequence[tuple[float, Candidate]]) -> Candidate |
         return None
     ranked = sorted(scored, key=lambda item: -item[0])
     best_score, best = ranked[0]
-    name = (best.match.command.plugin, best.match.command.name)
-    other = next(
-        (s for s, c in ranked[1:] if (c.match.command.plugin, c.match.command.name) != name),
-        None,
-    )
+    other = next((s for s, c in ranked[1:] if _command(c) != _command(best)), None)
     if best_score < MIN_LOGPROB or own - best_score > MAX_GAP:
         return None
     if other is not None and best_score - other < MIN_MARGIN:
