@@ -142,6 +142,18 @@ def run_agent(
     return proc.returncode, parse_events(out), proc.stderr.decode()
 
 
+def run_file(wav: Path, config: str, env: dict[str, str]) -> list[dict[str, Any]]:
+    """``voiceflow run --fast --json --input WAV`` with ``config`` (YAML text) as its config
+    file, written beside the clip; asserts it exits 0 and returns its events."""
+    cfg = wav.parent / "config.yaml"
+    cfg.write_text(config)
+    code, evs, err = run_agent(
+        "--config", str(cfg), "run", "--fast", "--json", "--input", str(wav), env=env
+    )
+    assert code == 0, err
+    return evs
+
+
 def of(events: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
     return [e for e in events if e["event"] == kind]
 

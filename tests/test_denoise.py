@@ -84,17 +84,14 @@ def test_a_command_in_noise_is_heard_once_the_noise_is_out(
     """NOISY in white noise at 10 dB SNR, through the real agent: as it is, no template
     matches what tiny.en writes; with the noise taken out it hears the command. A clean
     command is left as it is."""
-    from tests.conftest import of, run_agent
+    from tests.conftest import of, run_file
 
     noisy = tmp_path / "noisy.wav"
     synthesize(Clip(path=noisy, say=Say(*NOISY, snr_db=10.0)))
     clean = tmp_path / "clean.wav"
     synthesize(Clip(path=clean, say=Say("hey computer, what time is it", "en-us", 160)))
-    cfg = tmp_path / "c.yaml"
-    cfg.write_text(f"audio:\n  denoise: {denoise}\nplugins:\n  fallback: silent\n")
-    run = ("--config", str(cfg), "run", "--fast", "--json", "--input")
-    code, evs, err = run_agent(*run, str(noisy), env=isolated_env)
-    assert code == 0, err
+    config = f"audio:\n  denoise: {denoise}\nplugins:\n  fallback: silent\n"
+    evs = run_file(noisy, config, isolated_env)
     [utt] = of(evs, "utterance")
     assert 9.5 < utt["snr_db"] < 12.0
     assert utt["denoised"] is (denoise == "auto")
@@ -105,8 +102,7 @@ def test_a_command_in_noise_is_heard_once_the_noise_is_out(
         assert commands == [right]
     else:
         assert right not in commands
-    code, evs, err = run_agent(*run, str(clean), env=isolated_env)
-    assert code == 0, err
+    evs = run_file(clean, config, isolated_env)
     [utt] = of(evs, "utterance")
     assert utt["snr_db"] == MAX_SNR_DB and utt["denoised"] is False
     assert [c["command"] for c in of(evs, "command")] == ["time_now"]

@@ -237,7 +237,7 @@ def test_a_misheard_command_is_rescued_by_the_audio(
     """espeak-ng's "hey computer, what day is it today" at 180 wpm: tiny.en writes "what
     made it today", which no template matches; the audio, asked, says day_of_week."""
     from agent.evaluate import Say, synthesize
-    from tests.conftest import of, run_agent
+    from tests.conftest import of, run_file
 
     wav = tmp_path / "day.wav"
     synthesize(Clip(path=wav, say=Say("hey computer, what day is it today", "en-us", 180)))
@@ -245,12 +245,8 @@ def test_a_misheard_command_is_rescued_by_the_audio(
     synthesize(Clip(path=music, say=Say("hey computer, play some music", "en-us", 160)))
     name = tmp_path / "name.wav"  # near "what is the date": still not a command
     synthesize(Clip(path=name, say=Say("hey computer, what is my name", "en-gb", 160)))
-    cfg = tmp_path / "c.yaml"
-    cfg.write_text(f"plugins:\n  rescore: {str(rescore).lower()}\n  fallback: silent\n")
-    code, evs, err = run_agent(
-        "--config", str(cfg), "run", "--input", str(wav), "--fast", "--json", env=isolated_env
-    )
-    assert code == 0, err
+    config = f"plugins:\n  rescore: {str(rescore).lower()}\n  fallback: silent\n"
+    evs = run_file(wav, config, isolated_env)
     if rescore:
         assert [(r["text"], r["command"]) for r in of(evs, "rescored")] == [
             ("what day is it today", "day_of_week")
@@ -259,17 +255,7 @@ def test_a_misheard_command_is_rescued_by_the_audio(
     else:
         assert of(evs, "command") == [] and of(evs, "no_match")
     for request in (music, name):
-        code, evs, err = run_agent(
-            "--config",
-            str(cfg),
-            "run",
-            "--input",
-            str(request),
-            "--fast",
-            "--json",
-            env=isolated_env,
-        )
-        assert code == 0, err
+        evs = run_file(request, config, isolated_env)
         assert of(evs, "command") == [] and of(evs, "rescored") == [] and of(evs, "no_match")
 
 
@@ -281,28 +267,24 @@ def test_a_misspelt_wake_phrase_is_confirmed_by_the_audio(
     is it?" even with the bias prompt. The opening words come near "okay nabu"; the audio,
     asked, supports it. Talk that opens the same way does not wake the agent."""
     from agent.evaluate import Say, synthesize
-    from tests.conftest import of, run_agent
+    from tests.conftest import of, run_file
 
     said = tmp_path / "nabu.wav"
     synthesize(Clip(path=said, say=Say("okay nabu, what time is it", "en-us", 160)))
     talk = tmp_path / "talk.wav"
     text = "Okay, now move the table a little to the left. A bit more. That is perfect."
     synthesize(Clip(path=talk, say=Say(text, "en-us", 160)))
-    cfg = tmp_path / "c.yaml"
-    cfg.write_text(
+    config = (
         "wake:\n  phrases: [hey mycroft, hey rhasspy, okay nabu, hey jarvis]\n"
         f"  rescore: {check}\nplugins:\n  fallback: silent\n"
     )
-    run = ("--config", str(cfg), "run", "--fast", "--json", "--input")
-    code, evs, err = run_agent(*run, str(said), env=isolated_env)
-    assert code == 0, err
+    evs = run_file(said, config, isolated_env)
     if check == "auto":
         assert [w["phrase"] for w in of(evs, "wake")] == ["okay nabu"]
         assert [c["command"] for c in of(evs, "command")] == ["time_now"]
     else:
         assert of(evs, "wake") == [] and of(evs, "command") == []
-    code, evs, err = run_agent(*run, str(talk), env=isolated_env)
-    assert code == 0, err
+    evs = run_file(talk, config, isolated_env)
     assert of(evs, "wake") == [] and of(evs, "command") == []
 
 
@@ -337,17 +319,14 @@ def test_a_slot_that_took_a_command_word_is_settled_by_the_audio(
     says "cancel all timers". A timer that is named ("stop bread timer") stays named: the
     audio supports "stop all timer" far less than the name it heard."""
     from agent.evaluate import Say, synthesize
-    from tests.conftest import of, run_agent
+    from tests.conftest import of, run_file
 
     said = tmp_path / "all.wav"
     synthesize(Clip(path=said, say=Say("hey computer, cancel all timers", "en-us", 180)))
     named = tmp_path / "bread.wav"
     synthesize(Clip(path=named, say=Say("hey computer, stop bread timer", "en-us", 160)))
-    cfg = tmp_path / "c.yaml"
-    cfg.write_text(f"plugins:\n  rescore: {str(rescore).lower()}\n  fallback: silent\n")
-    run = ("--config", str(cfg), "run", "--fast", "--json", "--input")
-    code, evs, err = run_agent(*run, str(said), env=isolated_env)
-    assert code == 0, err
+    config = f"plugins:\n  rescore: {str(rescore).lower()}\n  fallback: silent\n"
+    evs = run_file(said, config, isolated_env)
     assert [t["text"] for t in of(evs, "transcript")] == ["Hey computer, cancel out timers"]
     commands = [(c["command"], c["slots"]) for c in of(evs, "command")]
     if rescore:
@@ -357,8 +336,7 @@ def test_a_slot_that_took_a_command_word_is_settled_by_the_audio(
         assert commands == [("cancel_all", {})]
     else:
         assert commands == [("cancel_timer", {"name": "out"})]
-    code, evs, err = run_agent(*run, str(named), env=isolated_env)
-    assert code == 0, err
+    evs = run_file(named, config, isolated_env)
     assert of(evs, "rescored") == []
     # tiny.en hears "stop red timer"; whatever the name, it is a name
     assert [c["command"] for c in of(evs, "command")] == ["cancel_timer"]
