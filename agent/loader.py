@@ -52,6 +52,8 @@ class Match:
     score: float
     """100 for an exact template match, lower for a fuzzy one."""
     specificity: tuple[int, int]
+    open_end: bool = False
+    """The template ends in a slot (``CompiledTemplate.open_end``)."""
 
     @property
     def key(self) -> tuple[float, tuple[int, int]]:
@@ -113,7 +115,7 @@ class Registry:
                 tm: TemplateMatch | None = match_template(t, text_words)
                 if tm is None:
                     continue
-                m = Match(cmd, tm.slots, t.source, tm.score, tm.specificity)
+                m = Match(cmd, tm.slots, t.source, tm.score, tm.specificity, t.open_end)
                 if best is None or _better(m, best):
                     best = m
             if best is not None:

@@ -178,6 +178,9 @@ class CompiledTemplate:
     is_regex: bool = False
     """A power user's ``regex=``: matched as written against the words joined by spaces."""
     variants: tuple[Variant, ...] = ()
+    open_end: bool = False
+    """The last words heard go into a slot ("repeat after me {text}"), so a pause may be
+    the middle of it, not the end: such a match is never acted on before the silence."""
 
 
 def compile_template(template: str) -> CompiledTemplate:
@@ -192,7 +195,10 @@ def compile_template(template: str) -> CompiledTemplate:
         pattern = re.compile(_regex(elements))
     except re.error as exc:  # pragma: no cover - our own construction
         raise TemplateError(f"cannot compile: {exc}") from None
-    return CompiledTemplate(template, pattern, slots, literals, False, _variants(elements))
+    open_end = isinstance(elements[-1], Slot)
+    return CompiledTemplate(
+        template, pattern, slots, literals, False, _variants(elements), open_end
+    )
 
 
 def _variants(elements: list[Element]) -> tuple[Variant, ...]:
@@ -239,7 +245,8 @@ def compile_regex(expr: str) -> CompiledTemplate:
         pattern = re.compile(expr)
     except re.error as exc:
         raise TemplateError(f"bad regex: {exc}") from None
-    return CompiledTemplate(expr, pattern, dict.fromkeys(pattern.groupindex, "str"), 0, True)
+    groups = dict.fromkeys(pattern.groupindex, "str")
+    return CompiledTemplate(expr, pattern, groups, 0, True, open_end=bool(groups))
 
 
 # ------------------------------------------------------------------------- matching

@@ -578,6 +578,8 @@ class Pipeline:
         best = self.registry.match(wake.command, self.config.plugins.match_threshold).best
         if best is None or best.score < self.config.plugins.early_dispatch_score:
             return
+        if best.open_end:
+            return  # "repeat after me the weather is" ... "nice": the slot may go on
         if self.config.plugins.rescore and best.slots and swaps(self.registry, wake.command, best):
             return  # the audio must settle it first (_settle)
         spec.claimed = True

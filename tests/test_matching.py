@@ -187,3 +187,23 @@ def test_loose_matching_can_be_left_to_rescoring() -> None:
     loose = reg.match(heard).best
     assert loose is not None and loose.command.name == "time_now"
     assert reg.match(heard, loose=False).best is None
+
+
+@pytest.mark.parametrize(
+    ("template", "open_end"),
+    [
+        ("repeat after me {text}", True),
+        ("notify me [that] {text}", True),
+        ("remind me to {text} in {duration:duration}", True),
+        ("cancel [the|my] {name} timer", False),
+        ("set a timer for {minutes:int} minute[s]", False),
+        ("what time is it", False),
+    ],
+)
+def test_a_template_ending_in_a_slot_is_open_ended(template: str, open_end: bool) -> None:
+    assert compile_template(template).open_end is open_end
+
+
+def test_a_regex_with_groups_is_open_ended() -> None:
+    assert compile_regex(r"lights (?P<state>on|off)").open_end
+    assert not compile_regex(r"lights off").open_end

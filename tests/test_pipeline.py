@@ -178,52 +178,52 @@ def test_speculative_transcript_is_reused_not_redone(
     assert of(events, "stopped")[0]["transcriptions"] == 1  # the pause's transcript, reused
 
 
-def test_speech_resuming_after_a_pause_is_not_cut(isolated_env: dict, tmp_path: Path) -> None:
-    """'set a timer for' ... 0.3 s ... 'five minutes': the pause's partial text matches
-    nothing, so the agent waits and acts on the whole utterance."""
+def paused(tmp_path: Path, first: str, then: str, gap_s: float = 0.3) -> Path:
+    """``first``, ``gap_s`` of silence, ``then``: one utterance with a pause inside it."""
     from tests.conftest import need
 
+    sox = need("sox")
     parts = []
-    for i, text in enumerate(["hey computer set a timer for", "five minutes"]):
+    for i, text in enumerate([first, then]):
         raw = tmp_path / f"raw{i}.wav"
         subprocess.run(["espeak-ng", "-v", "en-us", "-s", "150", "-w", str(raw), text], check=True)
         trimmed = tmp_path / f"t{i}.wav"  # espeak's own leading/trailing silence removed
+        trim = ["silence", "1", "0.02", "1%", "reverse"]
         subprocess.run(
-            [
-                need("sox"),
-                str(raw),
-                "-r",
-                "16000",
-                "-c",
-                "1",
-                "-b",
-                "16",
-                str(trimmed),
-                "silence",
-                "1",
-                "0.02",
-                "1%",
-                "reverse",
-                "silence",
-                "1",
-                "0.02",
-                "1%",
-                "reverse",
-            ],
+            [sox, str(raw), "-r", "16000", "-c", "1", "-b", "16", str(trimmed), *trim, *trim],
             check=True,
         )
         parts.append(str(trimmed))
-    joined = tmp_path / "joined.wav"
     gap = tmp_path / "gap.wav"
     subprocess.run(
-        [need("sox"), "-n", "-r", "16000", "-c", "1", "-b", "16", str(gap), "trim", "0", "0.3"],
+        [sox, "-n", "-r", "16000", "-c", "1", "-b", "16", str(gap), "trim", "0", str(gap_s)],
         check=True,
     )
+    joined = tmp_path / "joined.wav"
     subprocess.run(
-        [need("sox"), parts[0], str(gap), parts[1], str(joined), "pad", "0.4", "1.0"], check=True
+        [sox, parts[0], str(gap), parts[1], str(joined), "pad", "0.4", "1.0"], check=True
     )
+    return joined
+
+
+def test_speech_resuming_after_a_pause_is_not_cut(isolated_env: dict, tmp_path: Path) -> None:
+    """'set a timer for' ... 0.3 s ... 'five minutes': the pause's partial text matches
+    nothing, so the agent waits and acts on the whole utterance."""
+    joined = paused(tmp_path, "hey computer set a timer for", "five minutes")
     code, events, err = run_agent("run", "--input", str(joined), "--json", env=isolated_env)
     assert code == 0, err
     assert len(of(events, "utterance")) == 1, events
     cmds = of(events, "command")
     assert [(c["command"], c["slots"]) for c in cmds] == [("set_timer", {"minutes": 5})]
+
+
+def test_a_slot_at_the_end_is_not_cut_at_a_pause(isolated_env: dict, tmp_path: Path) -> None:
+    """'repeat after me the weather is' ... 'lovely today': the pause's partial text
+    matches echo exactly, but its slot may go on, so the agent waits for the silence."""
+    joined = paused(tmp_path, "hey computer repeat after me the weather is", "lovely today")
+    code, events, err = run_agent("run", "--input", str(joined), "--json", env=isolated_env)
+    assert code == 0, err
+    assert [u["reason"] for u in of(events, "utterance")] == ["silence"], events
+    cmds = of(events, "command")
+    assert [c["command"] for c in cmds] == ["echo"], events
+    assert "today" in cmds[0]["slots"]["text"].lower()
