@@ -176,7 +176,9 @@ class PluginsConfig:
 
     early_dispatch_score: float = field(default=95.0, metadata=_bounds(1, 101))
     """A speculative transcript (see ``vad.speculative_ms``) whose command matches at least
-    this well is acted on at once, without waiting out the silence (101 turns this off)."""
+    this well is acted on at once, without waiting out the silence (101 turns this off).
+    A template that ends in a slot ("repeat after me {text}") always waits: the slot may go
+    on after the pause."""
 
     rescore: bool = True
     """After the wake phrase, when no command matches the words, ask the model which of the
