@@ -44,9 +44,14 @@ def speak(text: str, out: Path, *, voice: str = "en-us", speed: int = 150) -> Pa
 
 
 def sox(src: Path | str, dst: Path, *effects: str, rate: int = 16000, channels: int = 1) -> Path:
+    """``src`` converted to 16-bit ``rate``/``channels`` with ``effects``. Without dither
+    (``-D``): sox dithers a rate change with random noise, so the same speech came out
+    different on every run, and tiny.en hears borderline audio differently ("Okay da vu." /
+    "Okay da move. Okay da move."): tests would pass or fail by chance."""
     subprocess.run(
         [
             need("sox"),
+            "-D",
             str(src),
             "-r",
             str(rate),
