@@ -612,6 +612,10 @@ class Pipeline:
             self.emit(events.Dropped(self.source.dropped, self.dropped_utterances))
             return
         t = await (job.transcript if job.transcript is not None else self._transcribe(job))
+        # A wake phrase still being checked against the audio may open the follow-up window
+        # this utterance falls in ("Okay habu." ... "What time is it?"): in order, as said.
+        while self._rescues:
+            await asyncio.gather(*list(self._rescues), return_exceptions=True)
         self._act(job, t)
 
     def _act(self, job: UtteranceJob, t: Transcript) -> None:

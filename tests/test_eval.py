@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -286,6 +287,33 @@ def test_a_misspelt_wake_phrase_is_confirmed_by_the_audio(
         assert of(evs, "wake") == [] and of(evs, "command") == []
     evs = run_file(talk, config, isolated_env)
     assert of(evs, "wake") == [] and of(evs, "command") == []
+
+
+def test_a_checked_wake_phrase_opens_the_follow_up_window_in_time(
+    tmp_path: Path, isolated_env: dict
+) -> None:
+    """The wake phrase alone ("okay nabu" heard as "Okay da vu."), a pause, then "what time
+    is it": the wake phrase is confirmed by the audio in the background, and the command
+    after it, already transcribed when the check ends (the clip is replayed fast), waits for
+    it instead of being ignored."""
+    from tests.conftest import need, of, run_file, speak
+
+    wake = speak("okay nabu", tmp_path / "wake.wav", speed=160)
+    command = speak("what time is it", tmp_path / "command.wav", speed=160)
+    joined = tmp_path / "joined.wav"
+    subprocess.run([need("sox"), str(wake), str(command), str(joined)], check=True)
+    # No speculative reading at the pause: one transcription per utterance, so the words
+    # do not depend on when the pause's reading finished.
+    config = (
+        "wake:\n  phrases: [hey mycroft, hey rhasspy, okay nabu, hey jarvis]\n"
+        "plugins:\n  fallback: silent\nvad:\n  speculative_ms: 0\n"
+    )
+    evs = run_file(joined, config, isolated_env)
+    seen = [(e["event"], e.get("raw") or e.get("reason") or e.get("phrase")) for e in evs]
+    assert [w["phrase"] for w in of(evs, "wake")] == ["okay nabu"], seen
+    cmds = of(evs, "command")
+    assert [(c["command"], c["follow_up"]) for c in cmds] == [("time_now", True)], seen
+    assert of(evs, "ignored") == []
 
 
 def test_swaps_are_phrases_that_differ_only_in_the_word_a_slot_took() -> None:

@@ -190,7 +190,7 @@ def paused(tmp_path: Path, first: str, then: str, gap_s: float = 0.3) -> Path:
         trimmed = tmp_path / f"t{i}.wav"  # espeak's own leading/trailing silence removed
         trim = ["silence", "1", "0.02", "1%", "reverse"]
         subprocess.run(
-            [sox, str(raw), "-r", "16000", "-c", "1", "-b", "16", str(trimmed), *trim, *trim],
+            [sox, "-D", str(raw), "-r", "16000", "-c", "1", "-b", "16", str(trimmed), *trim, *trim],
             check=True,
         )
         parts.append(str(trimmed))
