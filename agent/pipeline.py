@@ -337,8 +337,7 @@ class Pipeline:
             self.notifier.stopping()
             for task in helpers:
                 task.cancel()
-            while self._rescues:  # a checked wake phrase may start a rescue of its own
-                await asyncio.gather(*list(self._rescues), return_exceptions=True)
+            await self._rescued()
             await self.dispatcher.drain(grace_s=3.0)
             await self.speaker.close()
         stopped = events.Stopped(
@@ -614,8 +613,7 @@ class Pipeline:
         t = await (job.transcript if job.transcript is not None else self._transcribe(job))
         # A wake phrase still being checked against the audio may open the follow-up window
         # this utterance falls in ("Okay habu." ... "What time is it?"): in order, as said.
-        while self._rescues:
-            await asyncio.gather(*list(self._rescues), return_exceptions=True)
+        await self._rescued()
         self._act(job, t)
 
     def _act(self, job: UtteranceJob, t: Transcript) -> None:
@@ -650,6 +648,12 @@ class Pipeline:
                 self._background(self._check_wake(job, t, heard, near[:WAKE_CANDIDATES]))
                 return
         self._woken(job, t, decision)
+
+    async def _rescued(self) -> None:
+        """Wait until no rescoring work runs (``_background``); a checked wake phrase may
+        start a rescue of its own, so until the set stays empty."""
+        while self._rescues:
+            await asyncio.gather(*list(self._rescues), return_exceptions=True)
 
     def _background(self, work: Coroutine[Any, Any, None]) -> None:
         """Run rescoring work as a task the agent waits for when it stops."""
