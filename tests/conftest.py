@@ -67,6 +67,12 @@ def sox(src: Path | str, dst: Path, *effects: str, rate: int = 16000, channels: 
     return dst
 
 
+def join(dst: Path, *parts: Path | str, effects: tuple[str, ...] = ()) -> Path:
+    """The clips one after another in ``dst`` (same format), then ``effects``; no dither."""
+    subprocess.run([need("sox"), "-D", *map(str, parts), str(dst), *effects], check=True)
+    return dst
+
+
 class Fixtures:
     """Spoken commands and non-speech sounds, generated once per test session."""
 
@@ -86,15 +92,7 @@ class Fixtures:
         speak("what time is it", r / "bare_time.wav")
         speak("hey computer, set a timer for five minutes", r / "timer.wav")
         # The wake phrase, a pause, then the command: the follow-up window.
-        subprocess.run(
-            [
-                need("sox"),
-                str(r / "wake_only.wav"),
-                str(r / "bare_time.wav"),
-                str(r / "follow_up.wav"),
-            ],
-            check=True,
-        )
+        join(r / "follow_up.wav", r / "wake_only.wav", r / "bare_time.wav")
         sox(r / "time.wav", r / "time_stereo_44k.wav", rate=44100, channels=2)
         sox(r / "time.wav", r / "time_48k.wav", rate=48000, channels=1)
         sox(r / "time.wav", r / "time_stereo_48k.wav", rate=48000, channels=2)

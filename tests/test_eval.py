@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -296,12 +295,11 @@ def test_a_checked_wake_phrase_opens_the_follow_up_window_in_time(
     is it": the wake phrase is confirmed by the audio in the background, and the command
     after it, already transcribed when the check ends (the clip is replayed fast), waits for
     it instead of being ignored."""
-    from tests.conftest import need, of, run_file, speak
+    from tests.conftest import join, of, run_file, speak
 
     wake = speak("okay nabu", tmp_path / "wake.wav", speed=160)
     command = speak("what time is it", tmp_path / "command.wav", speed=160)
-    joined = tmp_path / "joined.wav"
-    subprocess.run([need("sox"), str(wake), str(command), str(joined)], check=True)
+    joined = join(tmp_path / "joined.wav", wake, command)
     # No speculative reading at the pause: one transcription per utterance, so the words
     # do not depend on when the pause's reading finished.
     config = (

@@ -180,30 +180,19 @@ def test_speculative_transcript_is_reused_not_redone(
 
 def paused(tmp_path: Path, first: str, then: str, gap_s: float = 0.3) -> Path:
     """``first``, ``gap_s`` of silence, ``then``: one utterance with a pause inside it."""
-    from tests.conftest import need
+    from tests.conftest import join, need, sox
 
-    sox = need("sox")
     parts = []
+    trim = ("silence", "1", "0.02", "1%", "reverse")
     for i, text in enumerate([first, then]):
         raw = tmp_path / f"raw{i}.wav"
-        subprocess.run(["espeak-ng", "-v", "en-us", "-s", "150", "-w", str(raw), text], check=True)
-        trimmed = tmp_path / f"t{i}.wav"  # espeak's own leading/trailing silence removed
-        trim = ["silence", "1", "0.02", "1%", "reverse"]
         subprocess.run(
-            [sox, "-D", str(raw), "-r", "16000", "-c", "1", "-b", "16", str(trimmed), *trim, *trim],
-            check=True,
+            [need("espeak-ng"), "-v", "en-us", "-s", "150", "-w", str(raw), text], check=True
         )
-        parts.append(str(trimmed))
-    gap = tmp_path / "gap.wav"
-    subprocess.run(
-        [sox, "-n", "-r", "16000", "-c", "1", "-b", "16", str(gap), "trim", "0", str(gap_s)],
-        check=True,
-    )
-    joined = tmp_path / "joined.wav"
-    subprocess.run(
-        [sox, parts[0], str(gap), parts[1], str(joined), "pad", "0.4", "1.0"], check=True
-    )
-    return joined
+        # espeak's own leading and trailing silence removed
+        parts.append(sox(raw, tmp_path / f"t{i}.wav", *trim, *trim))
+    gap = sox("-n", tmp_path / "gap.wav", "trim", "0", str(gap_s))
+    return join(tmp_path / "joined.wav", parts[0], gap, parts[1], effects=("pad", "0.4", "1.0"))
 
 
 def test_speech_resuming_after_a_pause_is_not_cut(isolated_env: dict, tmp_path: Path) -> None:

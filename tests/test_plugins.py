@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import signal
-import subprocess
 import time
 from pathlib import Path
 
@@ -16,7 +15,7 @@ from agent.loader import load_plugin_file, load_plugins
 from agent.matching import compile_template, match_template
 from agent.testing import PluginTester
 from agent.text import words
-from tests.conftest import REPO, Fixtures, StdinAgent, of, run_agent, run_cli
+from tests.conftest import REPO, Fixtures, StdinAgent, join, of, run_agent, run_cli
 
 PLUGINS = REPO / "plugins"
 
@@ -382,10 +381,7 @@ def test_agent_keeps_listening_after_a_plugin_raises(
     cfg = tmp_path / "c.yaml"
     cfg.write_text(f"plugins:\n  dirs: ['@bundled', '{plugin_dir}']\n")
     both = tmp_path / "both.wav"
-    subprocess.run(
-        ["sox", str(fixtures.path("day.wav")), str(fixtures.path("time.wav")), str(both)],
-        check=True,
-    )
+    join(both, fixtures.path("day.wav"), fixtures.path("time.wav"))
     code, evs, err = run_agent(
         "--config", str(cfg), "run", "--input", str(both), "--fast", "--json", env=isolated_env
     )

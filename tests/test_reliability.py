@@ -34,6 +34,7 @@ from agent.transcribe import Transcriber
 from tests.conftest import (
     REPO,
     Fixtures,
+    join,
     need,
     of,
     parse_events,
@@ -577,7 +578,7 @@ def test_faulty_plugins_never_stop_the_agent(isolated_env: dict, tmp_path: Path)
         parts += [f"hey computer, {phrase}", "hey computer, what time is it"]
     wavs = [speak(text, tmp_path / f"{i}.wav") for i, text in enumerate(parts)]
     both = tmp_path / "all.wav"
-    subprocess.run([need("sox"), *map(str, wavs), str(both)], check=True)
+    join(both, *wavs)
     started = time.monotonic()
     code, evs, err = run_agent(
         "--config",

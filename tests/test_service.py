@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from agent.service import Notifier, audio_server_problem, unit_text
-from tests.conftest import REPO, Fixtures, Pulse, StdinAgent, run_cli, voiceflow_cmd
+from tests.conftest import REPO, Fixtures, Pulse, StdinAgent, join, run_cli, voiceflow_cmd
 from tests.test_microphone import Agent, agent_env
 
 
@@ -58,16 +58,8 @@ def long_fixture(fixtures: Fixtures, tmp: Path) -> Path:
     """Ten seconds: silence, a command, silence (paced at real time by the agent)."""
     out = tmp / "long.wav"
     if not out.exists():
-        subprocess.run(
-            [
-                "sox",
-                str(fixtures.path("silence.wav")),
-                str(fixtures.path("time.wav")),
-                str(fixtures.path("silence.wav")),
-                str(out),
-            ],
-            check=True,
-        )
+        silence = fixtures.path("silence.wav")
+        join(out, silence, fixtures.path("time.wav"), silence)
     return out
 
 
