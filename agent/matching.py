@@ -195,10 +195,20 @@ def compile_template(template: str) -> CompiledTemplate:
         pattern = re.compile(_regex(elements))
     except re.error as exc:  # pragma: no cover - our own construction
         raise TemplateError(f"cannot compile: {exc}") from None
-    open_end = isinstance(elements[-1], Slot)
     return CompiledTemplate(
-        template, pattern, slots, literals, False, _variants(elements), open_end
+        template, pattern, slots, literals, False, _variants(elements), _open_end(elements)
     )
+
+
+def _open_end(elements: list[Element]) -> bool:
+    """A slot can be the last thing said: the template ends in one, or in words that may
+    be left out after one ("remind me to {text} [please]")."""
+    for e in reversed(elements):
+        if isinstance(e, Slot):
+            return True
+        if not (isinstance(e, Choice) and e.optional):
+            return False
+    return False
 
 
 def _variants(elements: list[Element]) -> tuple[Variant, ...]:

@@ -194,6 +194,8 @@ def test_loose_matching_can_be_left_to_rescoring() -> None:
     [
         ("repeat after me {text}", True),
         ("notify me [that] {text}", True),
+        ("say {text} [please]", True),
+        ("say {text} [please] now", False),
         ("remind me to {text} in {duration:duration}", True),
         ("cancel [the|my] {name} timer", False),
         ("set a timer for {minutes:int} minute[s]", False),
