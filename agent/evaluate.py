@@ -27,8 +27,11 @@ The manifest (paths are relative to it)::
         text: hey computer what time is it   # reference transcript, for the WER
         tags: [en-us, snr20]        # optional: results are also broken down by tag
 
-A clip whose file is missing but which has ``say`` is made with espeak-ng (voice, speed in
-words per minute, white noise at ``snr_db``) the first time, and kept.
+A clip whose file is missing but which has ``say`` is made the first time, and kept: with
+espeak-ng (``engine: espeak-ng``, the default; its voices, "en-us", "en-gb+f3", ...) or flite
+(``engine: flite``; its voices "awb", "rms", "slt", "kal16"), at ``speed`` words per minute,
+with white noise at ``snr_db``. Two synthesizers, so that what is measured is not one
+synthesizer's accent.
 """
 
 from __future__ import annotations
@@ -64,12 +67,25 @@ class ManifestError(Exception):
     """A manifest that cannot be used: the message names the file and the key."""
 
 
+ENGINES = ("espeak-ng", "flite")
+FLITE_WPM = 170.0
+"""flite's own pace in words a minute (about espeak-ng's at 170); ``speed`` scales it."""
+
+
 @dataclass(frozen=True)
 class Say:
+    """How to make a clip that is not on disk yet."""
+
     text: str
+    """The words."""
     voice: str = "en-us"
+    """A voice of the engine (``espeak-ng --voices``, ``flite -lv``)."""
     speed: int = 150
+    """Words per minute."""
     snr_db: float | None = None
+    """White noise this many dB below the speech's power; null for none."""
+    engine: str = "espeak-ng"
+    """The synthesizer: ``espeak-ng`` or ``flite``."""
 
 
 @dataclass(frozen=True)
@@ -148,6 +164,8 @@ def _clip(manifest: Path, i: int, data: Any) -> Clip:
             say = Say(**s)
         except TypeError as exc:
             raise ManifestError(f"{where}.say: {exc}") from None
+        if say.engine not in ENGINES:
+            raise ManifestError(f"{where}.say.engine: must be one of {', '.join(ENGINES)}")
     return Clip(
         path=(manifest.parent / data["path"]).resolve(),
         wake=data.get("wake"),
@@ -172,28 +190,53 @@ def eval_config(manifest: Manifest, base: dict[str, Any]) -> Config:
 
 
 # --------------------------------------------------------------------------- clips
+def _speak_command(say: Say, binary: str, out: Path) -> list[str]:
+    if say.engine == "flite":
+        # flite speaks an unknown voice name in its default voice without a word: check.
+        listed = subprocess.run([binary, "-lv"], capture_output=True, text=True).stdout
+        known = listed.partition(":")[2].split()
+        if say.voice not in known and not Path(say.voice).is_file():
+            raise ManifestError(f"flite has no voice {say.voice!r} (it has: {', '.join(known)})")
+        stretch = f"duration_stretch={FLITE_WPM / say.speed:.3f}"
+        return [binary, "-voice", say.voice, "--setf", stretch, "-t", say.text, "-o", str(out)]
+    return [binary, "-v", say.voice, "-s", str(say.speed), "-w", str(out), say.text]
+
+
+def _seed(say: Say) -> int:
+    """The noise's seed, from the recipe (for espeak-ng as before ``engine`` existed, so
+    those clips stay the same files)."""
+    key = f"Say(text={say.text!r}, voice={say.voice!r}, speed={say.speed!r}, "
+    key += f"snr_db={say.snr_db!r})"
+    if say.engine != "espeak-ng":
+        key += say.engine
+    return zlib.crc32(key.encode())
+
+
 def synthesize(clip: Clip) -> None:
-    """Make the clip's audio with espeak-ng: 0.4 s of silence, the speech, 1 s of silence,
-    white noise at ``snr_db`` (relative to the speech's power)."""
+    """Make the clip's audio with its engine: 0.4 s of silence, the speech, 1 s of
+    silence, white noise at ``snr_db`` (relative to the speech's power)."""
     assert clip.say is not None
-    binary = shutil.which("espeak-ng")
-    if binary is None:
-        raise ManifestError(f"{clip.path}: missing, and espeak-ng is not installed to make it")
     s = clip.say
+    binary = shutil.which(s.engine)
+    if binary is None:
+        raise ManifestError(f"{clip.path}: missing, and {s.engine} is not installed to make it")
     with tempfile.TemporaryDirectory() as tmp:
         raw = Path(tmp) / "say.wav"
-        subprocess.run(
-            [binary, "-v", s.voice, "-s", str(s.speed), "-w", str(raw), s.text],
-            check=True,
-            capture_output=True,
-        )
+        try:
+            command = _speak_command(s, binary, raw)
+        except ManifestError as exc:
+            raise ManifestError(f"{clip.path}: {exc}") from None
+        done = subprocess.run(command, capture_output=True)
+        if done.returncode != 0 or not raw.is_file() or raw.stat().st_size <= 44:
+            why = done.stderr.decode(errors="replace").strip() or "no audio written"
+            raise ManifestError(f"{clip.path}: {s.engine} voice {s.voice!r} failed: {why}")
         speech = np.concatenate(list(decode_file(raw, block=RATE * 60)))
     audio = np.concatenate(
         [np.zeros(int(RATE * 0.4), np.float32), speech, np.zeros(RATE, np.float32)]
     )
     if s.snr_db is not None:
         power = float(np.mean(speech**2))
-        rng = np.random.default_rng(zlib.crc32(repr(s).encode()))  # same noise every time
+        rng = np.random.default_rng(_seed(s))  # the same noise every time
         noise = rng.standard_normal(audio.shape[0]) * np.sqrt(power / 10 ** (s.snr_db / 10))
         audio = audio + noise.astype(np.float32)
     clip.path.parent.mkdir(parents=True, exist_ok=True)

@@ -1,13 +1,16 @@
 """Write the evaluation manifests in this directory (run: python eval/make_manifests.py).
 
 The clips themselves are not committed: each entry carries a ``say`` recipe and
-``voiceflow eval`` makes the missing ones with espeak-ng into eval/clips/ (gitignored).
+``voiceflow eval`` makes the missing ones with espeak-ng or flite into eval/clips/
+(gitignored).
 
 - manifest.yaml: the bundled plugins' commands with the default wake phrases, 4 voices x
   2 speeds x 3 noise levels (none, 20 dB, 10 dB SNR); requests after the wake phrase that
   no command serves (4 voices, clean and 10 dB) for false commands; ordinary speech
   without the wake phrase (about 15 minutes, three voices) for false wakes.
 - tiny.yaml: a CI-sized subset (one voice and speed, clean and 15 dB, a minute of talk).
+- flite.yaml: the same commands, requests and talk spoken by a second synthesizer, flite
+  (its voices awb, rms, slt and kal16), so that a result is not one synthesizer's accent.
 - other_phrases.yaml: wake phrases Whisper misspells ("hey mycroft" -> "Hey Minecraft"),
   with the same ordinary speech.
 """
@@ -120,6 +123,7 @@ TALK = [
 ]
 
 VOICES = ["en-us", "en-gb", "en-us+f3", "en-gb+m3"]
+FLITE_VOICES = ["awb", "rms", "slt", "kal16"]
 SPEEDS = [140, 180]
 NOISE: list[float | None] = [None, 20.0, 10.0]
 
@@ -129,37 +133,55 @@ def _slug(text: str) -> str:
     return "-".join(p for p in keep.split("-") if p)[:40]
 
 
+def _say(text: str, voice: str, speed: int, snr: float | None) -> dict[str, Any]:
+    say: dict[str, Any] = {"text": text, "voice": voice, "speed": speed, "snr_db": snr}
+    if voice in FLITE_VOICES:
+        say["engine"] = "flite"
+    return say
+
+
+def _tag(voice: str) -> str:
+    """The voice as a tag: the engine's name in front of flite's."""
+    return f"flite-{voice}" if voice in FLITE_VOICES else voice
+
+
+def _voice(voice: str) -> str:
+    """The voice as it appears in file names."""
+    return _tag(voice).replace("+", "_")
+
+
 def command_clip(
     text: str, command: str, slots: dict[str, Any], voice: str, speed: int, snr: float | None
 ) -> dict[str, Any]:
     noise = "clean" if snr is None else f"snr{snr:g}"
     wake = "hey computer" if text.startswith("hey computer") else "computer"
     return {
-        "path": f"clips/{_slug(text)}-{voice.replace('+', '_')}-{speed}-{noise}.wav",
-        "say": {"text": text, "voice": voice, "speed": speed, "snr_db": snr},
+        "path": f"clips/{_slug(text)}-{_voice(voice)}-{speed}-{noise}.wav",
+        "say": _say(text, voice, speed, snr),
         "wake": wake,
         "command": command,
         "slots": slots,
         "text": text,
-        "tags": [voice, f"speed{speed}", noise],
+        "tags": [_tag(voice), f"speed{speed}", noise],
     }
 
 
 def request_clip(text: str, voice: str, snr: float | None) -> dict[str, Any]:
     clip = command_clip(text, "", {}, voice, 160, snr)
-    clip.update(command=None, tags=["request", voice, "clean" if snr is None else f"snr{snr:g}"])
+    noise = "clean" if snr is None else f"snr{snr:g}"
+    clip.update(command=None, tags=["request", _tag(voice), noise])
     del clip["slots"]
     return clip
 
 
 def talk_clip(i: int, text: str, voice: str) -> dict[str, Any]:
     return {
-        "path": f"clips/talk{i:02d}-{voice.replace('+', '_')}.wav",
-        "say": {"text": text, "voice": voice, "speed": 160, "snr_db": None},
+        "path": f"clips/talk{i:02d}-{_voice(voice)}.wav",
+        "say": _say(text, voice, 160, None),
         "wake": None,
         "command": None,
         "text": text,
-        "tags": ["talk", voice],
+        "tags": ["talk", _tag(voice)],
     }
 
 
@@ -175,22 +197,35 @@ def write(name: str, data: dict[str, Any], header: str) -> None:
     )
 
 
-def main() -> None:
-    talk = [talk_clip(i, t, v) for v in ("en-us", "en-gb", "en-us+f3") for i, t in enumerate(TALK)]
-    full = [
+def full_set(voices: list[str], talk_voices: list[str]) -> list[dict[str, Any]]:
+    """Every command in every voice, speed and noise level; the requests in every voice,
+    clean and at 10 dB; the talk in ``talk_voices``."""
+    commands = [
         command_clip(t, c, s, v, sp, n)
-        for v in VOICES
+        for v in voices
         for sp in SPEEDS
         for n in NOISE
         for t, c, s in COMMANDS
     ]
-    requests = [request_clip(t, v, n) for v in VOICES for n in (None, 10.0) for t in REQUESTS]
+    requests = [request_clip(t, v, n) for v in voices for n in (None, 10.0) for t in REQUESTS]
+    talk = [talk_clip(i, t, v) for v in talk_voices for i, t in enumerate(TALK)]
+    return commands + requests + talk
+
+
+def main() -> None:
+    full = full_set(VOICES, ["en-us", "en-gb", "en-us+f3"])
     write(
         "manifest.yaml",
-        {"clips": full + requests + talk},
+        {"clips": full},
         "The bundled commands in 4 voices, 2 speeds, 3 noise levels; requests no command "
         "serves; ~15 min of talk.",
     )
+    write(
+        "flite.yaml",
+        {"clips": full_set(FLITE_VOICES, ["awb", "rms", "slt"])},
+        "manifest.yaml spoken by flite (voices awb, rms, slt, kal16) instead of espeak-ng.",
+    )
+    talk = [c for c in full if "talk" in c["tags"]]
     tiny = [command_clip(t, c, s, "en-us", 160, n) for n in (None, 15.0) for t, c, s in COMMANDS]
     write("tiny.yaml", {"clips": tiny + talk[:5]}, "A CI-sized subset of manifest.yaml.")
     phrases = ["hey mycroft", "hey rhasspy", "okay nabu", "hey jarvis"]

@@ -8,6 +8,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+import yaml
 
 from agent.config import Config
 from agent.evaluate import Clip, ClipResult, ManifestError, load_manifest, summarize
@@ -30,6 +31,7 @@ def _manifest(tmp_path: Path, text: str) -> Path:
         ("clips: [{command: clock.time_now}]\n", "clips[0].path: must be a file path"),
         ("clips: []\nwake_phrases: hey\n", "wake_phrases: must be a list of phrases"),
         ("clips: [{path: a.wav, say: {text: hi, pitch: 3}}]\n", "clips[0].say:"),
+        ("clips: [{path: a.wav, say: {text: hi, engine: sam}}]\n", "clips[0].say.engine: must be"),
         ("clips: []\nextra: 1\n", "extra: unknown key"),
     ],
 )
@@ -106,6 +108,44 @@ def test_shipped_tiny_manifest_through_the_real_pipeline(
     assert set(r["by_tag"]) >= {"clean", "snr15", "talk"}
     assert len(r["sweep"]) == 15
     assert len(list((tmp_path / "clips").glob("*.wav"))) == 21
+
+
+def test_clips_spoken_by_flite_through_the_real_pipeline(
+    tmp_path: Path, isolated_env: dict
+) -> None:
+    """A second synthesizer: clips made with flite's voices are replayed like any other,
+    and a voice flite does not have is an error, not its default voice."""
+    clips = [
+        ("hey computer, what time is it", "slt", "clock.time_now", {}),
+        ("computer, what is the date", "rms", "clock.date_today", {}),
+        ("hey computer, set a timer for five minutes", "rms", "timer.set_timer", {"minutes": 5}),
+    ]
+    manifest = {
+        "clips": [
+            {
+                "path": f"clips/{i}.wav",
+                "say": {"text": text, "voice": voice, "speed": 160, "engine": "flite"},
+                "wake": text.partition(",")[0],
+                "command": command,
+                "slots": slots,
+                "text": text,
+            }
+            for i, (text, voice, command, slots) in enumerate(clips)
+        ]
+    }
+    good = _manifest(tmp_path, yaml.safe_dump(manifest))
+    proc = run_cli("eval", str(good), "--json", env=isolated_env, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    r = json.loads(proc.stdout)
+    assert r["wake_rate"] == 1.0 and r["command_accuracy"] == 1.0
+    assert r["wer"] < 0.2
+    manifest["clips"][0].update(path="clips/other.wav", say={"text": "hi", "voice": "nosuch"})
+    manifest["clips"][0]["say"]["engine"] = "flite"
+    bad = _manifest(tmp_path, yaml.safe_dump(manifest))
+    proc = run_cli("eval", str(bad), env=isolated_env)
+    assert proc.returncode == 2
+    assert "flite has no voice 'nosuch'" in proc.stdout + proc.stderr
+    assert not (tmp_path / "clips" / "other.wav").exists()
 
 
 # ------------------------------------------------------------------ biasing and loops
