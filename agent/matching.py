@@ -3,7 +3,8 @@
 Template syntax (over the normalised command text, see ``agent.text.words``):
 
 - ``what time is it``        literal words
-- ``{name}``                  a slot of one or more words (a string)
+- ``{name}``                  a slot of one or more words (a string), not only function
+                              words: "set to timer" has no timer named "to"
 - ``{name:int}``              a number: "5", "five", "twenty five", "a hundred and two"
 - ``{name:duration}``         seconds: "ninety seconds", "1 and a half hours", "half an hour"
 - ``[please]``                optional words; ``minute[s]`` an optional word ending
@@ -48,8 +49,21 @@ _SLOT_PATTERNS = {
     "int": rf"(?:\d+ |(?:{_word_alternation(NUMBER_WORDS)}) )+?",
     "duration": rf"(?:\d+(?:\.\d+)? |(?:{_word_alternation(DURATION_WORDS)}) )+?",
 }
+FUNCTION_WORDS = frozenset(
+    {"a", "an", "the", "to", "of", "at", "in", "on", "for", "by", "with", "from", "and"}
+    | {"or", "but", "as", "it", "is", "all", "so", "up"}
+)
+"""Words that cannot make a text slot on their own. Whisper turns "set a timer" into "set to
+timer" and "cancel all timers" into "cancel of all timers"; read as a timer named "to" or
+"of all", the wrong command runs (docs/ACCURACY.md)."""
+
+
+def _text(ws: list[str]) -> str | None:
+    return None if all(w in FUNCTION_WORDS for w in ws) else " ".join(ws)
+
+
 _CONVERTERS: dict[str, Callable[[list[str]], Any]] = {
-    "str": lambda ws: " ".join(ws),
+    "str": _text,
     "int": parse_int,
     "duration": parse_duration,
 }

@@ -406,3 +406,23 @@ def test_a_slot_that_took_a_command_word_is_settled_by_the_audio(
     assert of(evs, "rescored") == []
     # tiny.en hears "stop red timer"; whatever the name, it is a name
     assert [c["command"] for c in of(evs, "command")] == ["cancel_timer"]
+
+
+def test_a_timer_is_not_named_by_a_function_word(tmp_path: Path, isolated_env: dict) -> None:
+    """flite's awb voice, "hey computer, set a timer for five minutes" at 140 wpm: tiny.en
+    writes "set to timer for 5 minutes", which the named-timer template would read as a
+    timer called "to". A slot of function words only is no slot: the audio, asked, says
+    "set a timer for 5 minutes"."""
+    from agent.evaluate import Say, synthesize
+    from tests.conftest import of, run_file
+
+    said = tmp_path / "set.wav"
+    text = "hey computer, set a timer for five minutes"
+    synthesize(Clip(path=said, say=Say(text, "awb", 140, engine="flite")))
+    evs = run_file(said, "plugins:\n  fallback: silent\n", isolated_env)
+    assert [t["text"] for t in of(evs, "transcript")] == [
+        "Hey computer, set to timer for 5 minutes."
+    ]
+    assert [(c["command"], c["slots"]) for c in of(evs, "command")] == [
+        ("set_timer", {"minutes": 5})
+    ]

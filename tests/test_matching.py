@@ -59,6 +59,25 @@ def test_string_slot() -> None:
     assert m("(say|repeat) {text}", "Say hello there!") == {"text": "hello there"}
 
 
+@pytest.mark.parametrize(
+    ("text", "command", "slots"),
+    [
+        ("set to timer for 5 minutes", None, None),  # "set a timer", misheard: no name "to"
+        ("cancel of all timers", None, None),
+        ("set a tea timer for 5 minutes", "set_named_timer", {"name": "tea", "duration": 300}),
+        ("cancel the egg timer", "cancel_timer", {"name": "egg"}),
+        ("repeat after me to be or not to be", "echo", {"text": "to be or not to be"}),
+    ],
+)
+def test_a_text_slot_is_not_only_function_words(
+    text: str, command: str | None, slots: dict | None
+) -> None:
+    reg = load_plugins(["@bundled"], entry_points=False)
+    best = reg.match(words(text), loose=False).best
+    assert (best and best.command.name) == command
+    assert (best and best.slots) == slots
+
+
 def test_regex_command() -> None:
     r = match_template(compile_regex(r"play (?P<song>.+)"), words("Play Yellow Submarine"))
     assert r is not None and r.slots == {"song": "yellow submarine"}
