@@ -48,7 +48,8 @@ class AudioConfig:
     denoise: str = "auto"
     """Take steady noise (fans, hum, hiss) out of an utterance before it is transcribed
     (``agent.denoise``): ``auto`` when its speech is less than ``denoise_below_db`` above
-    the noise floor, ``always``, or ``never``."""
+    the noise floor, ``always``, or ``never``. When the cleaned audio's reading has no wake
+    phrase, the audio as heard is read as well (the suppressor can blur the phrase)."""
 
     denoise_below_db: float = field(default=15.0, metadata=_bounds(0, 60))
     """With ``denoise: auto``, utterances whose mean power is less than this many dB above

@@ -55,6 +55,8 @@ class Transcript(Event):
     asr_ms: float
     start_s: float
     end_s: float
+    denoised: bool = False
+    """Read from the audio with its steady noise taken out (``audio.denoise``)."""
 
 
 @dataclass(frozen=True)

@@ -91,6 +91,9 @@ class UtteranceJob:
     """How far its speech stood above the noise floor."""
     denoised: bool = False
     """Its steady noise was taken out (``audio.denoise``)."""
+    noisy: np.ndarray | None = None
+    """When ``denoised``: the audio as heard, to read again if the cleaned audio's reading
+    has no wake phrase (``Pipeline._reread``)."""
 
 
 @dataclass
@@ -530,15 +533,15 @@ class Pipeline:
             noise = self.energy.floor if self.energy is not None else 0.0
         snr = snr_db(audio[speech_at : max(speech_at, tr.end - held)], noise)
         denoised = self.denoiser.wanted(snr)
-        audio = self.denoiser(audio, lead) if denoised else audio[lead:]
         return UtteranceJob(
-            audio,
+            self.denoiser(audio, lead) if denoised else audio[lead:],
             tr.start / RATE,
             tr.end / RATE,
             speech_end_at,
             speech_ratio=_ratio(tr),
             snr_db=snr,
             denoised=denoised,
+            noisy=audio[lead:] if denoised else None,
         )
 
     # ------------------------------------------------------------------ speculation
@@ -611,16 +614,42 @@ class Pipeline:
             self.emit(events.Dropped(self.source.dropped, self.dropped_utterances))
             return
         t = await (job.transcript if job.transcript is not None else self._transcribe(job))
+        job, t = await self._reread(job, t)
         # A wake phrase still being checked against the audio may open the follow-up window
         # this utterance falls in ("Okay habu." ... "What time is it?"): in order, as said.
         await self._rescued()
         self._act(job, t)
 
+    async def _reread(self, job: UtteranceJob, t: Transcript) -> tuple[UtteranceJob, Transcript]:
+        """The noise suppressor helps tiny.en with a command but can blur the wake phrase
+        in front of it ("hey computer" -> "They can do her"). When the cleaned audio's
+        reading has no wake phrase and no follow-up window is open, the audio as heard is
+        read too, under the same bound as any transcription; its reading is taken if it has
+        the wake phrase. Returns the job and transcript to go on with."""
+        assert self.gate is not None
+        if job.noisy is None or self.gate.armed(job.start_s):
+            return job, t
+        if trusted(t, job.speech_ratio) is None and self.gate.matcher.match(words(t.text)):
+            return job, t
+        if not self._limiter.take():
+            return job, t
+        heard = dataclasses.replace(job, audio=job.noisy, denoised=False, noisy=None)
+        again = await self._transcribe(heard)
+        if trusted(again, job.speech_ratio) is None and self.gate.matcher.match(words(again.text)):
+            self.log.info(f"cleaned audio: {t.text!r}; as heard: {again.text!r}")
+            return heard, again
+        return job, t
+
     def _act(self, job: UtteranceJob, t: Transcript) -> None:
         """From a transcript to a handler: guard, wake gate, match, dispatch."""
         self.emit(
             events.Transcript(
-                t.text, t.raw, round(t.asr_ms, 1), round(job.start_s, 3), round(job.end_s, 3)
+                t.text,
+                t.raw,
+                round(t.asr_ms, 1),
+                round(job.start_s, 3),
+                round(job.end_s, 3),
+                job.denoised,
             )
         )
         why = trusted(t, job.speech_ratio)

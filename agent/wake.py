@@ -169,6 +169,10 @@ class WakeGate:
             self._armed_until = None
         return GateDecision("ignored", list(text_words))
 
+    def armed(self, start_s: float) -> bool:
+        """Would an utterance starting at ``start_s`` fall in the follow-up window?"""
+        return self._armed_until is not None and start_s <= self._armed_until
+
     def accept(self, m: WakeMatch, end_s: float) -> GateDecision:
         """The decision for a wake phrase heard in an utterance ending at ``end_s``: from
         ``feed``, or later, once the audio has confirmed a phrase the words only came

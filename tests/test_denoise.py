@@ -106,3 +106,24 @@ def test_a_command_in_noise_is_heard_once_the_noise_is_out(
     [utt] = of(evs, "utterance")
     assert utt["snr_db"] == MAX_SNR_DB and utt["denoised"] is False
     assert [c["command"] for c in of(evs, "command")] == ["time_now"]
+
+
+def test_a_wake_phrase_the_suppressor_blurs_is_read_from_the_audio_as_heard(
+    tmp_path: Path, isolated_env: dict
+) -> None:
+    """ "hey computer, set a timer for five minutes" at 10 dB SNR: with the noise taken out
+    tiny.en writes "They can do her set a timer ..." (no wake phrase); the audio as heard
+    reads "A computer set a timer ...", which wakes the agent and sets the timer."""
+    from tests.conftest import of, run_file
+
+    noisy = tmp_path / "noisy.wav"
+    text = "hey computer, set a timer for five minutes"
+    synthesize(Clip(path=noisy, say=Say(text, "en-us", 140, snr_db=10.0)))
+    evs = run_file(noisy, "plugins:\n  fallback: silent\n", isolated_env)
+    [utt] = of(evs, "utterance")
+    assert utt["denoised"] is True
+    [t] = of(evs, "transcript")
+    assert t["denoised"] is False and "computer" in t["text"].lower()
+    assert [(c["command"], c["slots"]) for c in of(evs, "command")] == [
+        ("set_timer", {"minutes": 5})
+    ]

@@ -47,8 +47,10 @@ def test_ordinary_speech_does_not_wake(text: str) -> None:
 
 def test_follow_up_window_uses_stream_time() -> None:
     gate = WakeGate(M, follow_up_s=5.0)
+    assert not gate.armed(1.0)
     d = gate.feed(words("Hey computer."), 1.0, 2.0)
     assert d.kind == "wake_only"
+    assert gate.armed(4.0) and gate.armed(7.0) and not gate.armed(7.1)  # a question only
     d = gate.feed(words("What time is it?"), 4.0, 5.0)
     assert (d.kind, d.follow_up, " ".join(d.command)) == ("command", True, "what time is it")
     # used once: the next bare command is ignored
