@@ -5,7 +5,8 @@ Whisper writes "hey computer" as "Hey, computer.", "Hey computer's", "Hey Comput
 to each phrase word for word by a normalised edit-distance score (rapidfuzz), the weakest
 word deciding; words that must be run together or split to line up ("heycomputer") are
 compared whole, at a penalty (``similarity``). The longest phrase scoring at or above the
-threshold wins.
+threshold wins. When Whisper splits the end off the phrase's last word ("They compute her,
+remind me ..."), that piece is not taken as the command's first word (``split_tail``).
 A one-word phrase ("computer") after other words must be spelt exactly: near misses in the
 middle of a sentence ("the commuter trains", "to compute") are how talk would wake it.
 
@@ -42,6 +43,10 @@ class WakeMatch:
     """The words after the phrase."""
 
 
+SPLIT_EXTRA = 2
+"""A word after the phrase that ends it ("compute her" for "computer") has at most this
+many letters more than the part of the phrase's last word that it completes."""
+
 MERGE_PENALTY = 10.0
 """Taken off the score of opening words that had to be run together or split to compare
 ("heycomputer", "hey com puter"): such a comparison is looser, so it needs more."""
@@ -58,6 +63,23 @@ def similarity(heard: Sequence[str], phrase: Sequence[str]) -> float:
         )
     whole = Indel.normalized_similarity("".join(heard), "".join(phrase)) * 100.0
     return max(0.0, whole - MERGE_PENALTY)
+
+
+def split_tail(heard_last: str, phrase_last: str, after: Sequence[str]) -> list[str]:
+    """The words after a phrase matched word for word, without the end of its last word if
+    Whisper wrote that as a word of its own: "hey compute her, what time is it" -> "what
+    time is it" ("compute" + "her" for "computer"; also "our", "or"). The heard word must be
+    the start of the phrase's word, and the next one short and ending in the rest of it."""
+    rest = phrase_last[len(heard_last) :]
+    if (
+        after
+        and rest
+        and phrase_last.startswith(heard_last)
+        and after[0].endswith(rest)
+        and len(after[0]) <= len(rest) + SPLIT_EXTRA
+    ):
+        return list(after[1:])
+    return list(after)
 
 
 def sounds(ws: Sequence[str]) -> list[str]:
@@ -115,7 +137,10 @@ class WakeMatcher:
                     key = (round(score - lead * 0.5, 1), len(target))
                     if key > best_key:
                         best_key = key
-                        best = WakeMatch(phrase, round(score, 1), list(text_words[lead + span :]))
+                        after = text_words[lead + span :]
+                        if span == k:
+                            after = split_tail(text_words[lead + span - 1], pw[-1], after)
+                        best = WakeMatch(phrase, round(score, 1), list(after))
         return best
 
     def near(self, text_words: Sequence[str], floor: float) -> list[WakeMatch]:

@@ -426,3 +426,20 @@ def test_a_timer_is_not_named_by_a_function_word(tmp_path: Path, isolated_env: d
     assert [(c["command"], c["slots"]) for c in of(evs, "command")] == [
         ("set_timer", {"minutes": 5})
     ]
+
+
+def test_the_end_of_a_split_wake_word_is_not_the_command(
+    tmp_path: Path, isolated_env: dict
+) -> None:
+    """flite's rms voice, "hey computer, cancel all timers" at 140 wpm and 20 dB SNR: tiny.en
+    writes "They compute our cancel of all timers". "our" is the end of "computer", not the
+    first word of the command, which the audio then settles as "cancel all timers"."""
+    from agent.evaluate import Say, synthesize
+    from tests.conftest import of, run_file
+
+    said = tmp_path / "cancel.wav"
+    text = "hey computer, cancel all timers"
+    synthesize(Clip(path=said, say=Say(text, "rms", 140, snr_db=20.0, engine="flite")))
+    evs = run_file(said, "plugins:\n  fallback: silent\n", isolated_env)
+    assert [t["text"] for t in of(evs, "transcript")] == ["They compute our cancel of all timers."]
+    assert [c["command"] for c in of(evs, "command")] == ["cancel_all"]

@@ -45,6 +45,22 @@ def test_ordinary_speech_does_not_wake(text: str) -> None:
     assert M.match(words(text)) is None
 
 
+@pytest.mark.parametrize(
+    ("text", "command"),
+    [
+        ("They compute our cancel of all timers.", "cancel of all timers"),
+        ("They compute her, remind me to call the doctor", "remind me to call the doctor"),
+        ("compute or what time is it", "what time is it"),
+        ("They compute us, what time is it?", "us what time is it"),  # "us" is not "-r"
+        ("hey compute, order pizza", "order pizza"),  # too long to be the word's end
+        ("hey computer, our timers", "our timers"),  # the phrase was whole
+    ],
+)
+def test_the_split_off_end_of_the_phrase_is_not_the_command(text: str, command: str) -> None:
+    m = M.match(words(text))
+    assert m is not None and " ".join(m.command) == command
+
+
 def test_follow_up_window_uses_stream_time() -> None:
     gate = WakeGate(M, follow_up_s=5.0)
     assert not gate.armed(1.0)
