@@ -443,3 +443,28 @@ def test_the_end_of_a_split_wake_word_is_not_the_command(
     evs = run_file(said, "plugins:\n  fallback: silent\n", isolated_env)
     assert [t["text"] for t in of(evs, "transcript")] == ["They compute our cancel of all timers."]
     assert [c["command"] for c in of(evs, "command")] == ["cancel_all"]
+
+
+@pytest.mark.parametrize("rescore", ["all", "auto"])
+def test_a_common_wake_phrase_misheard_in_noise_is_checked_by_the_audio(
+    tmp_path: Path, isolated_env: dict, rescore: str
+) -> None:
+    """flite's slt voice, "hey computer, cancel all timers" at 180 wpm and 20 dB SNR: tiny.en
+    writes "taking Peter, cancel all timers". The opening words come near "hey computer";
+    by default (``all``) the audio is asked and says the phrase was said. ``auto`` checks
+    only unusual phrases, and "computer" is not one."""
+    from agent.evaluate import Say, synthesize
+    from tests.conftest import of, run_file
+
+    said = tmp_path / "cancel.wav"
+    text = "hey computer, cancel all timers"
+    synthesize(Clip(path=said, say=Say(text, "slt", 180, snr_db=20.0, engine="flite")))
+    config = f"wake:\n  rescore: {rescore}\nplugins:\n  fallback: silent\n"
+    evs = run_file(said, config, isolated_env)
+    assert [t["text"] for t in of(evs, "transcript")] == ["taking Peter, cancel all timers."]
+    commands = [c["command"] for c in of(evs, "command")]
+    if rescore == "all":
+        assert [w["phrase"] for w in of(evs, "wake")] == ["hey computer"]
+        assert commands == ["cancel_all"]
+    else:
+        assert of(evs, "wake") == [] and commands == []
