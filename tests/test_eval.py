@@ -110,6 +110,20 @@ def test_shipped_tiny_manifest_through_the_real_pipeline(
     assert len(list((tmp_path / "clips").glob("*.wav"))) == 21
 
 
+def test_an_espeak_clip_keeps_its_noise_when_flite_is_added() -> None:
+    """The noise seed of an espeak-ng recipe is what it was before ``engine`` existed (the
+    recipe's repr then), so clips made before and after are the same files; flite's differs."""
+    import zlib
+
+    from agent.evaluate import Say, _seed
+
+    old = "Say(text='hey computer', voice='en-gb', speed=140, snr_db=10.0)"
+    assert _seed(Say("hey computer", "en-gb", 140, 10.0)) == zlib.crc32(old.encode())
+    assert _seed(Say("hey computer", "en-gb", 140, 10.0, engine="flite")) != zlib.crc32(
+        old.encode()
+    )
+
+
 def test_clips_spoken_by_flite_through_the_real_pipeline(
     tmp_path: Path, isolated_env: dict
 ) -> None:
