@@ -190,13 +190,14 @@ def eval_config(manifest: Manifest, base: dict[str, Any]) -> Config:
 
 
 # --------------------------------------------------------------------------- clips
+def _flite_voices(binary: str) -> tuple[str, ...]:
+    """The voices built into flite (``flite -lv``; a few ms, beside a clip's synthesis)."""
+    listed = subprocess.run([binary, "-lv"], capture_output=True, text=True).stdout
+    return tuple(listed.partition(":")[2].split())
+
+
 def _speak_command(say: Say, binary: str, out: Path) -> list[str]:
     if say.engine == "flite":
-        # flite speaks an unknown voice name in its default voice without a word: check.
-        listed = subprocess.run([binary, "-lv"], capture_output=True, text=True).stdout
-        known = listed.partition(":")[2].split()
-        if say.voice not in known and not Path(say.voice).is_file():
-            raise ManifestError(f"flite has no voice {say.voice!r} (it has: {', '.join(known)})")
         stretch = f"duration_stretch={FLITE_WPM / say.speed:.3f}"
         return [binary, "-voice", say.voice, "--setf", stretch, "-t", say.text, "-o", str(out)]
     return [binary, "-v", say.voice, "-s", str(say.speed), "-w", str(out), say.text]
@@ -220,13 +221,14 @@ def synthesize(clip: Clip) -> None:
     binary = shutil.which(s.engine)
     if binary is None:
         raise ManifestError(f"{clip.path}: missing, and {s.engine} is not installed to make it")
+    if s.engine == "flite" and not Path(s.voice).is_file():
+        known = _flite_voices(binary)  # flite speaks an unknown voice in its default one
+        if s.voice not in known:
+            have = ", ".join(known)
+            raise ManifestError(f"{clip.path}: flite has no voice {s.voice!r} (it has: {have})")
     with tempfile.TemporaryDirectory() as tmp:
         raw = Path(tmp) / "say.wav"
-        try:
-            command = _speak_command(s, binary, raw)
-        except ManifestError as exc:
-            raise ManifestError(f"{clip.path}: {exc}") from None
-        done = subprocess.run(command, capture_output=True)
+        done = subprocess.run(_speak_command(s, binary, raw), capture_output=True)
         if done.returncode != 0 or not raw.is_file() or raw.stat().st_size <= 44:
             why = done.stderr.decode(errors="replace").strip() or "no audio written"
             raise ManifestError(f"{clip.path}: {s.engine} voice {s.voice!r} failed: {why}")
