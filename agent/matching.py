@@ -49,8 +49,10 @@ _SLOT_PATTERNS = {
     "int": rf"(?:\d+ |(?:{_word_alternation(NUMBER_WORDS)}) )+?",
     "duration": rf"(?:\d+(?:\.\d+)? |(?:{_word_alternation(DURATION_WORDS)}) )+?",
 }
-FUNCTION_WORDS = frozenset(
-    {"a", "an", "the", "to", "of", "at", "in", "on", "for", "by", "with", "from", "and"}
+ARTICLES = frozenset({"a", "an", "the"})
+FUNCTION_WORDS = (
+    ARTICLES
+    | {"to", "of", "at", "in", "on", "for", "by", "with", "from", "and"}
     | {"or", "but", "as", "it", "is", "all", "so", "up"}
 )
 """Words that cannot make a text slot on their own. Whisper turns "set a timer" into "set to
@@ -68,7 +70,6 @@ _CONVERTERS: dict[str, Callable[[list[str]], Any]] = {
     "duration": parse_duration,
 }
 SLOT_TYPES = frozenset(_SLOT_PATTERNS)
-ARTICLES = frozenset({"a", "an", "the"})
 ARTICLE_PENALTY = 3.0
 """Score lost by a fuzzy match for each "a"/"an"/"the" that differs."""
 WORD_FLOOR = 60.0
