@@ -626,16 +626,22 @@ class Pipeline:
         reading has no wake phrase and no follow-up window is open, the audio as heard is
         read too, under the same bound as any transcription; its reading is taken if it has
         the wake phrase. Returns the job and transcript to go on with."""
-        assert self.gate is not None
-        if job.noisy is None or self.gate.armed(job.start_s):
-            return job, t
-        if trusted(t, job.speech_ratio) is None and self.gate.matcher.match(words(t.text)):
+        gate = self.gate
+        assert gate is not None
+
+        def woken(x: Transcript) -> bool:
+            return (
+                trusted(x, job.speech_ratio) is None
+                and gate.matcher.match(words(x.text)) is not None
+            )
+
+        if job.noisy is None or gate.armed(job.start_s) or woken(t):
             return job, t
         if not self._limiter.take():
             return job, t
         heard = dataclasses.replace(job, audio=job.noisy, denoised=False, noisy=None)
         again = await self._transcribe(heard)
-        if trusted(again, job.speech_ratio) is None and self.gate.matcher.match(words(again.text)):
+        if woken(again):
             self.log.info(f"cleaned audio: {t.text!r}; as heard: {again.text!r}")
             return heard, again
         return job, t
