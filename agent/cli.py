@@ -67,7 +67,26 @@ def _parser() -> argparse.ArgumentParser:
     ev = sub.add_parser("eval", help="measure wake, command and word accuracy on a manifest")
     ev.add_argument("manifest", help="a manifest of clips (see agent/evaluate.py, eval/)")
     ev.add_argument("--json", action="store_true", help="JSON output")
-    ev.add_argument("--details", action="store_true", help="also each clip's transcripts")
+    ev.add_argument(
+        "--details",
+        action="store_const",
+        const="all",
+        help="also each clip: its verdict, transcripts and the commands run",
+    )
+    ev.add_argument(
+        "--misses",
+        dest="details",
+        action="store_const",
+        const="misses",
+        help="as --details, only the clips that went wrong",
+    )
+    ev.add_argument(
+        "--tag",
+        action="append",
+        default=[],
+        metavar="TAG",
+        help="only the clips with this tag (repeat: with all of them)",
+    )
 
     bench = sub.add_parser("bench", help="measure latency, CPU, memory and throughput")
     bench.add_argument("--tiny", action="store_true", help="a few seconds per section (for tests)")
@@ -102,7 +121,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if cmd == "eval":
             from agent.evaluate import run as run_eval
 
-            return run_eval(args.manifest, args.config, args.json, args.details)
+            return run_eval(args.manifest, args.config, args.json, args.details, args.tag)
         if cmd == "bench":
             from agent.bench import run as run_bench
 

@@ -14,6 +14,10 @@ and compared with what the manifest says it holds. Reported:
 - a threshold sweep: detection and false wakes recomputed from the same transcripts for
   several spelling and phonetic wake thresholds (the gate is a pure function of the words).
 
+``--tag snr10`` keeps only the clips with that tag (repeat it: with all of them);
+``--details`` lists every clip with its verdict (``ok``, ``missed wake``, ``wrong command``,
+...), its transcripts and the commands it ran; ``--misses`` lists only those that went wrong.
+
 The manifest (paths are relative to it)::
 
     wake_phrases: [hey computer, computer]   # optional: overrides wake.phrases
@@ -177,6 +181,16 @@ def _clip(manifest: Path, i: int, data: Any) -> Clip:
     )
 
 
+def with_tags(manifest: Manifest, tags: Sequence[str]) -> Manifest:
+    """Only the clips that carry every one of ``tags`` (all of them when none are given)."""
+    if not tags:
+        return manifest
+    clips = tuple(c for c in manifest.clips if set(tags) <= set(c.tags))
+    if not clips:
+        raise ManifestError(f"{manifest.path}: no clip has the tags {', '.join(tags)}")
+    return dataclasses.replace(manifest, clips=clips)
+
+
 def eval_config(manifest: Manifest, base: dict[str, Any]) -> Config:
     """The config the clips are heard with: the user's file, then the manifest's overrides."""
     data = merge(base, manifest.config)
@@ -283,6 +297,22 @@ class ClipResult:
         return name == self.clip.command and all(
             _same(slots.get(k), v) for k, v in self.clip.slots.items()
         )
+
+    @property
+    def verdict(self) -> str:
+        """What went wrong with this clip, as the scores count it, or ``ok``: ``false
+        wake`` (woke without a phrase), ``missed wake``, ``no command`` or ``wrong
+        command`` (the expected one did not run, exactly once, with its slots), ``false
+        command`` (a request no command serves ran one)."""
+        if self.clip.wake is None:
+            return "false wake" if self.woke else "ok"
+        if not self.woke:
+            return "missed wake"
+        if self.clip.command is None:
+            return "false command" if self.commands else "ok"
+        if self.command_ok:
+            return "ok"
+        return "wrong command" if self.commands else "no command"
 
     def errors(self) -> tuple[int, int]:
         """(word edits, reference words) for the WER."""
@@ -406,11 +436,23 @@ def sweep(results: Sequence[ClipResult], config: Config) -> list[dict[str, Any]]
 
 
 # --------------------------------------------------------------------------- command
-def run(manifest_path: str, config_path: str | None, as_json: bool, verbose: bool) -> int:
+DETAILS = ("all", "misses")
+"""Which clips the report lists one by one: every clip, or those that went wrong."""
+
+
+def run(
+    manifest_path: str,
+    config_path: str | None,
+    as_json: bool,
+    details: str | None = None,
+    tags: Sequence[str] = (),
+) -> int:
+    """Replay the manifest's clips (those with every one of ``tags``) and print the
+    report; ``details`` (``DETAILS``) adds clips one by one with their verdicts."""
     from agent.transcribe import Transcriber
 
     try:
-        manifest = load_manifest(manifest_path)
+        manifest = with_tags(load_manifest(manifest_path), tags)
         base: dict[str, Any] = {}
         if config_path is not None:
             base = yaml.safe_load(Path(config_path).read_text(encoding="utf-8")) or {}
@@ -437,10 +479,14 @@ def run(manifest_path: str, config_path: str | None, as_json: bool, verbose: boo
     report["bias"] = config.model.bias
     report["threshold"] = config.wake.threshold
     report["phonetic_threshold"] = config.wake.phonetic_threshold
-    if verbose:
+    if tags:
+        report["tags"] = list(tags)
+    if details is not None:
+        report["details_of"] = details
         report["details"] = [
             {
                 "path": str(r.clip.path),
+                "verdict": r.verdict,
                 "wake": r.clip.wake,
                 "woke": r.woke,
                 "command": r.clip.command,
@@ -450,6 +496,7 @@ def run(manifest_path: str, config_path: str | None, as_json: bool, verbose: boo
                 "denoised": r.denoised,
             }
             for r in results
+            if details == "all" or r.verdict != "ok"
         ]
     print(json.dumps(report, indent=2) if as_json else human(report))
     return 0
@@ -459,8 +506,9 @@ def human(report: dict[str, Any]) -> str:
     def pct(x: float | None) -> str:
         return "n/a" if x is None else f"{100 * x:.1f} %"
 
+    only = f" tagged {', '.join(report['tags'])}" if report.get("tags") else ""
     lines = [
-        f"{report['manifest']}: {report['clips']} clips "
+        f"{report['manifest']}: {report['clips']} clips{only} "
         f"(bias {report['bias']}, threshold {report['threshold']:g}, "
         f"phonetic {report['phonetic_threshold']:g})",
         f"  wake detection     {pct(report['wake_rate'])} "
@@ -490,9 +538,14 @@ def human(report: dict[str, Any]) -> str:
             f"wake {pct(row['wake_rate']):>8}  false wakes/h {row['false_wakes_per_hour']}"
         )
     if "details" in report:
+        which = "that went wrong" if report["details_of"] == "misses" else "one by one"
+        lines.append(f"  clips {which} ([verdict] file [SNR]: transcripts -> commands run):")
         for d in report["details"]:
             noisy = f" [{', '.join(f'{x:g} dB' for x in d['snr_db'])}" + (
                 ", denoised]" if d["denoised"] else "]"
             )
-            lines.append(f"  {Path(d['path']).name}{noisy}: {d['transcripts']} -> {d['got']}")
+            lines.append(
+                f"  [{d['verdict']}] {Path(d['path']).name}{noisy}: "
+                f"{d['transcripts']} -> {d['got']}"
+            )
     return "\n".join(lines)

@@ -85,6 +85,51 @@ def test_scores_are_counted_as_defined(tmp_path: Path) -> None:
     assert r["wer"] == round(1 / 8, 4)  # "the" -> "a", over 3 + 5 reference words
     assert r["latency_ms_p50"] == 250.0
     assert {(row["threshold"], row["phonetic_threshold"]) for row in r["sweep"]} >= {(80.0, 0.0)}
+    assert [x.verdict for x in results] == ["ok", "wrong command", "missed wake", "false wake"]
+
+
+@pytest.mark.parametrize(
+    ("clip", "woke", "commands", "verdict"),
+    [
+        ({"wake": "computer", "command": "clock.time_now"}, ["computer"], [], "no command"),
+        (
+            {"wake": "computer", "command": "clock.time_now"},
+            ["computer"],
+            [("clock.time_now", {}), ("clock.time_now", {})],
+            "wrong command",  # twice is not exactly once
+        ),
+        ({"wake": "computer"}, ["computer"], [("clock.time_now", {})], "false command"),
+        ({"wake": "computer"}, ["computer"], [], "ok"),  # "Sorry" to a request: right
+        ({}, [], [], "ok"),
+    ],
+)
+def test_each_clip_gets_the_verdict_the_scores_count(
+    tmp_path: Path, clip: dict, woke: list, commands: list, verdict: str
+) -> None:
+    r = ClipResult(Clip(path=tmp_path / "x.wav", **clip), 3.0, ["..."], woke, commands, [])
+    assert r.verdict == verdict
+
+
+def test_tags_select_clips_and_an_unknown_tag_is_an_error(
+    tmp_path: Path, isolated_env: dict
+) -> None:
+    from agent.evaluate import with_tags
+
+    m = load_manifest(
+        _manifest(
+            tmp_path,
+            "clips:\n"
+            "- {path: a.wav, tags: [en-us, clean]}\n"
+            "- {path: b.wav, tags: [en-us, snr10]}\n"
+            "- {path: c.wav, tags: [en-gb, snr10]}\n",
+        )
+    )
+    assert [c.path.name for c in with_tags(m, ["snr10"]).clips] == ["b.wav", "c.wav"]
+    assert [c.path.name for c in with_tags(m, ["snr10", "en-us"]).clips] == ["b.wav"]
+    assert with_tags(m, []) == m
+    proc = run_cli("eval", str(m.path), "--tag", "snr30", env=isolated_env)
+    assert proc.returncode == 2
+    assert "no clip has the tags snr30" in proc.stdout + proc.stderr
 
 
 def test_shipped_tiny_manifest_through_the_real_pipeline(
@@ -108,6 +153,23 @@ def test_shipped_tiny_manifest_through_the_real_pipeline(
     assert set(r["by_tag"]) >= {"clean", "snr15", "talk"}
     assert len(r["sweep"]) == 15
     assert len(list((tmp_path / "clips").glob("*.wav"))) == 21
+
+    # the same clips, only the talk, each listed with its verdict
+    proc = run_cli(
+        "eval",
+        str(tmp_path / "tiny.yaml"),
+        "--tag",
+        "talk",
+        "--details",
+        "--json",
+        env=isolated_env,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    r = json.loads(proc.stdout)
+    assert r["clips"] == 5 and r["tags"] == ["talk"]
+    assert [d["verdict"] for d in r["details"]] == ["ok"] * 5
+    assert all(d["transcripts"] for d in r["details"])
 
 
 def test_an_espeak_clip_keeps_its_noise_when_flite_is_added() -> None:
