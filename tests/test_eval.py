@@ -228,7 +228,7 @@ def test_clips_spoken_by_flite_through_the_real_pipeline(
 def test_bias_prompt_follows_the_config() -> None:
     from agent.config import build_config
     from agent.loader import Registry
-    from agent.pipeline import bias_words
+    from agent.recognize import bias_words
 
     reg = Registry((), (), ())
     rare = {"mycroft", "rhasspy"}.__contains__

@@ -691,7 +691,7 @@ def test_non_speech_never_dispatches(model: Transcriber, registry: Registry, kin
     ],
 )
 def test_phantom_phrases_are_not_trusted(raw: str, why: str | None) -> None:
-    from agent.pipeline import trusted
+    from agent.recognize import trusted
     from agent.transcribe import Transcript
 
     t = Transcript(
@@ -706,7 +706,7 @@ def test_phantom_phrases_are_not_trusted(raw: str, why: str | None) -> None:
 
 
 def test_each_guard_layer_rejects_on_its_own() -> None:
-    from agent.pipeline import trusted
+    from agent.recognize import trusted
     from agent.transcribe import Transcript
 
     good = dict(
@@ -833,7 +833,7 @@ def test_guard_rejects_what_the_model_invents_without_vad(model: Transcriber, ki
     the next layer must hold on its own: the real model, fed the non-speech directly,
     invents text ("you", "I'm gonna go to the end of the video", "Aaaa...") and the guard
     rejects every one of them."""
-    from agent.pipeline import trusted
+    from agent.recognize import trusted
 
     t = model.transcribe_sync(NON_SPEECH[kind]()[: RATE * 4])
     assert trusted(t) is not None, t

@@ -1,0 +1,460 @@
+"""The recognizer: from an utterance's audio to a handler.
+
+It transcribes the utterance (on the model's own thread), reads a denoised one again from
+the audio as heard when the cleaned reading lost the wake phrase, guards against
+hallucinations and against the agent hearing itself, applies the wake gate, matches the
+command and dispatches it. Where the words alone do not settle it, it asks the model which
+reading the audio supports (``agent.rescore``): a wake phrase the words only came near, a
+command no template matched, a slot that took another command's word. That work runs in
+the background and is awaited in order (``settled``) so commands run as they were said.
+
+``agent.pipeline`` feeds it utterances cut from the stream and owns everything else.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import re
+from collections.abc import Callable, Coroutine, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from agent import events
+from agent.capture import RATE
+from agent.config import Config
+from agent.dispatch import Dispatcher
+from agent.feedback import Feedback, OutputLog
+from agent.loader import Match, Registry
+from agent.plugin import Timings
+from agent.ratelimit import RateLimiter
+from agent.rescore import (
+    MIN_LOGPROB,
+    SWAP_GAP,
+    WAKE_CANDIDATES,
+    WAKE_MAX_LOSS,
+    WAKE_NEAR,
+    Candidate,
+    candidates,
+    choose,
+    sentence,
+    split_words,
+    swaps,
+    with_phrase,
+)
+from agent.text import collapse_repeats, is_phantom, words
+from agent.transcribe import Transcriber, Transcript
+from agent.wake import GateDecision, WakeGate, WakeMatch, WakeMatcher
+
+MIN_SPEECH_RATIO = 0.3
+"""Utterances the VAD called speech for less than this share of are not acted on."""
+MIN_AVG_LOGPROB = -1.5
+"""Transcripts Whisper is less sure of than this (mean token log-probability) are dropped."""
+
+
+@dataclass(frozen=True)
+class UtteranceJob:
+    """An utterance cut from the stream, for the recognizer."""
+
+    audio: np.ndarray
+    start_s: float
+    end_s: float
+    speech_end_at: float
+    transcript: asyncio.Task[Transcript] | None = None
+    """A speculative transcription of exactly this audio, started at the pause, to reuse."""
+    speech_ratio: float = 1.0
+    """Share of the utterance (start to end of speech) the VAD called speech."""
+    snr_db: float = 0.0
+    """How far its speech stood above the noise floor."""
+    denoised: bool = False
+    """Its steady noise was taken out (``audio.denoise``)."""
+    noisy: np.ndarray | None = None
+    """When ``denoised``: the audio as heard, to read again if the cleaned audio's reading
+    has no wake phrase (``Recognizer._reread``)."""
+
+
+_SLOTS = re.compile(r"\{[^}]*\}")
+_WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")
+
+
+def unusual(phrases: Sequence[str], rare: Callable[[str], bool]) -> frozenset[str]:
+    """The wake phrases with a word Whisper's vocabulary lacks whole ("okay nabu", not
+    "hey computer"): those ``auto`` biases toward and checks against the audio."""
+    return frozenset(p for p in phrases if any(rare(w) for w in words(p)))
+
+
+def bias_words(config: Config, registry: Registry, rare: Callable[[str], bool]) -> str:
+    """The prompt that biases recognition (``model.bias``, ``model.hotwords``), written
+    as Whisper's previous text. Command words come first and the wake phrases last, as
+    sentences ("Hey mycroft. Okay nabu."): a long prompt is cut from the front, and this
+    form measured best (a comma list made tiny.en repeat itself; docs/ACCURACY.md).
+    ``rare(word)`` says whether Whisper's vocabulary lacks the word whole (for ``auto``)."""
+    bias = config.model.bias
+    phrases = config.wake.phrases
+    if bias == "auto":
+        bias = "wake" if unusual(phrases, rare) else "none"
+    parts: list[str] = []
+    if bias == "commands":
+        seen: dict[str, None] = {}
+        for cmd in registry.commands:
+            for t in cmd.templates:
+                literal = _SLOTS.sub(" ", t.source)
+                seen.update(dict.fromkeys(w.lower() for w in _WORD.findall(literal)))
+        parts.append(" ".join(seen) + ".")
+    if config.model.hotwords.strip():
+        parts.append(config.model.hotwords.strip())
+    if bias in ("wake", "commands"):
+        parts.extend(p.strip().capitalize() + "." for p in phrases)
+    return " ".join(parts)
+
+
+def trusted(t: Transcript, speech_ratio: float = 1.0) -> str | None:
+    """Why a transcript should not be acted on, or None when it is fine. The layers of the
+    hallucination guard: the VAD must have heard mostly speech, Whisper must think there
+    was speech and be fairly sure of its words, the text must not loop, and it must not be
+    one of the phrases Whisper invents for non-speech."""
+    if not t.raw:
+        return "empty"
+    if speech_ratio < MIN_SPEECH_RATIO:
+        return "little_speech"
+    if t.no_speech_prob > 0.6 and t.avg_logprob < -1.0:
+        return "no_speech"
+    if t.avg_logprob < MIN_AVG_LOGPROB:
+        return "unsure"
+    if t.compression_ratio > 2.4:
+        return "repetitive"
+    if is_phantom(t.raw):
+        return "phantom"
+    return None
+
+
+def _wake_part(own: str, t: Transcript, decision: GateDecision) -> str:
+    """The wake phrase as it was heard ("A computer, "), to open each phrase scored against
+    the model's own reading ``own``."""
+    cut = split_words(own, len(words(t.text)) - len(decision.command))
+    if cut is None or not cut[0]:
+        return f"{decision.phrase.capitalize()}, " if decision.phrase else ""
+    return cut[0] + " "
+
+
+class Recognizer:
+    """Turns utterances into handler runs. One per pipeline; ``apply`` takes a new config
+    and plugin registry on reload."""
+
+    def __init__(
+        self,
+        config: Config,
+        transcriber: Transcriber,
+        registry: Registry,
+        dispatcher: Dispatcher,
+        feedback: Feedback,
+        output: OutputLog,
+        limiter: RateLimiter,
+        emit: Callable[[events.Event], None],
+        log: Any,
+    ) -> None:
+        self.transcriber = transcriber
+        self.dispatcher = dispatcher
+        self.feedback = feedback
+        self.output = output
+        """When the agent itself made sound: what was heard then is not acted on."""
+        self.limiter = limiter
+        """Bounds model runs (transcriptions and scoring) per second."""
+        self.emit = emit
+        self.log = log
+        self.pre_roll = RATE * config.vad.pre_roll_ms // 1000
+        self.gate: WakeGate | None = None
+        self.transcriptions = 0
+        self.busy = False
+        """True while an utterance is being transcribed."""
+        self._rescues: set[asyncio.Task[None]] = set()
+        """Rescoring of unmatched commands in progress (awaited before stopping)."""
+        self.config = config
+        self.registry = registry
+        self.apply(config, registry)
+
+    def apply(self, config: Config, registry: Registry) -> None:
+        """Take the parts of ``config`` that can change while running, and the plugins."""
+        w = config.wake
+        if self.gate is None or w != self.config.wake:
+            self.gate = WakeGate(
+                WakeMatcher(w.phrases, w.threshold, w.max_leading_words, w.phonetic_threshold),
+                w.follow_up_s,
+            )
+        if w.rescore == "auto":
+            self._check_phrases = unusual(w.phrases, self.transcriber.is_rare)
+        else:
+            self._check_phrases = frozenset(w.phrases if w.rescore == "all" else ())
+        hotwords = bias_words(config, registry, self.transcriber.is_rare)
+        if hotwords != getattr(self.transcriber, "hotwords", hotwords):
+            self.transcriber.set_hotwords(hotwords)
+        self.config = config
+        self.registry = registry
+
+    async def handle(self, job: UtteranceJob) -> None:
+        """An utterance is over: its transcript (the one started at a pause, if it covers
+        the same audio), then act on it."""
+        t = await (job.transcript if job.transcript is not None else self.transcribe(job))
+        job, t = await self._reread(job, t)
+        # A wake phrase still being checked against the audio may open the follow-up window
+        # this utterance falls in ("Okay habu." ... "What time is it?"): in order, as said.
+        await self.settled()
+        self.act(job, t)
+
+    def acts_early(self, job: UtteranceJob, t: Transcript) -> bool:
+        """Is the transcript made at a pause already certain enough to act on: the wake
+        phrase, then a command matched with a high score whose slots cannot go on or be
+        another command's word?"""
+        if trusted(t, job.speech_ratio) is not None:
+            return False
+        assert self.gate is not None
+        wake = self.gate.matcher.match(words(t.text))
+        if wake is None or not wake.command:
+            return False
+        best = self.registry.match(wake.command, self.config.plugins.match_threshold).best
+        if best is None or best.score < self.config.plugins.early_dispatch_score:
+            return False
+        if best.open_end:
+            return False  # "repeat after me the weather is" ... "nice": the slot may go on
+        # a slot that took another command's word: the audio must settle it first (_settle)
+        return not (
+            self.config.plugins.rescore and best.slots and swaps(self.registry, wake.command, best)
+        )
+
+    async def transcribe(self, job: UtteranceJob) -> Transcript:
+        self.transcriptions += 1
+        self.busy = True
+        try:
+            return await self.transcriber.transcribe(job.audio)
+        finally:
+            self.busy = False
+
+    async def _reread(self, job: UtteranceJob, t: Transcript) -> tuple[UtteranceJob, Transcript]:
+        """The noise suppressor helps tiny.en with a command but can blur the wake phrase
+        in front of it ("hey computer" -> "They can do her"). When the cleaned audio's
+        reading has no wake phrase and no follow-up window is open, the audio as heard is
+        read too, under the same bound as any transcription; its reading is taken if it has
+        the wake phrase. Returns the job and transcript to go on with."""
+        gate = self.gate
+        assert gate is not None
+
+        def woken(x: Transcript) -> bool:
+            return (
+                trusted(x, job.speech_ratio) is None
+                and gate.matcher.match(words(x.text)) is not None
+            )
+
+        if job.noisy is None or gate.armed(job.start_s) or woken(t):
+            return job, t
+        if not self.limiter.take():
+            return job, t
+        heard = dataclasses.replace(job, audio=job.noisy, denoised=False, noisy=None)
+        again = await self.transcribe(heard)
+        if woken(again):
+            self.log.info(f"cleaned audio: {t.text!r}; as heard: {again.text!r}")
+            return heard, again
+        return job, t
+
+    def act(self, job: UtteranceJob, t: Transcript) -> None:
+        """From a transcript to a handler: guard, wake gate, match, dispatch."""
+        self.emit(
+            events.Transcript(
+                t.text,
+                t.raw,
+                round(t.asr_ms, 1),
+                round(job.start_s, 3),
+                round(job.end_s, 3),
+                job.denoised,
+            )
+        )
+        why = trusted(t, job.speech_ratio)
+        if why is not None:
+            self.log.debug(f"rejected transcript {t.raw!r}: {why}")
+            self.emit(events.Rejected(t.raw, why))
+            return
+        heard_from = job.speech_end_at - (job.end_s - job.start_s) - self.pre_roll / RATE
+        if self.output.overlaps(heard_from, job.speech_end_at):
+            self.log.debug(f"ignored while the agent was making sound: {t.text!r}")
+            self.emit(events.Ignored(t.text, "agent_output"))
+            return
+        assert self.gate is not None
+        heard = words(t.text)
+        decision = self.gate.feed(heard, job.start_s, job.end_s)
+        if decision.kind == "ignored" and self._check_phrases:
+            near = [
+                m
+                for m in self.gate.matcher.near(heard, WAKE_NEAR)
+                if m.phrase in self._check_phrases
+            ]
+            # a model run, so under the same bound as transcription: a room whose talk keeps
+            # opening near the phrase costs no more than model.max_transcriptions_per_s
+            if near and self.limiter.take():
+                self._background(self._check_wake(job, t, heard, near[:WAKE_CANDIDATES]))
+                return
+        self._woken(job, t, decision)
+
+    async def settled(self) -> None:
+        """Wait until no rescoring work runs (``_background``); a checked wake phrase may
+        start a rescue of its own, so until the set stays empty."""
+        while self._rescues:
+            await asyncio.gather(*list(self._rescues), return_exceptions=True)
+
+    def _background(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run rescoring work as a task the agent waits for when it stops."""
+        task = asyncio.get_running_loop().create_task(work)
+        self._rescues.add(task)
+        task.add_done_callback(self._rescues.discard)
+
+    async def _check_wake(
+        self, job: UtteranceJob, t: Transcript, heard: list[str], near: list[WakeMatch]
+    ) -> None:
+        """The opening words came near a wake phrase without matching it ("okay now move"
+        for "okay nabu"): put each phrase in their place and ask the audio which reading
+        it supports (``agent.rescore``). Heard: carry on as for a matched phrase."""
+        own = collapse_repeats(t.raw)
+        tried = [(m, with_phrase(own, m.phrase, len(heard) - len(m.command))) for m in near]
+        tried = [(m, text) for m, text in tried if text is not None]
+        best: tuple[float, WakeMatch] | None = None
+        if tried:
+            try:
+                lps = await self.transcriber.logprobs(job.audio, [own, *(x for _, x in tried)])
+                losses = [float(lps[0].sum() - lp.sum()) for lp in lps[1:]]
+                best = min(
+                    zip(losses, (m for m, _ in tried), strict=True), key=lambda item: item[0]
+                )
+            except Exception as exc:  # a bonus: never lose the utterance to it
+                self.log.error(f"checking the wake phrase in {t.text!r} failed: {exc}")
+        if best is None or best[0] > WAKE_MAX_LOSS:
+            self._woken(job, t, GateDecision("ignored", heard))
+            return
+        loss, m = best
+        self.log.info(f"heard {t.text!r}; the audio says {m.phrase!r} (loses {loss:.1f})")
+        assert self.gate is not None
+        self._woken(job, t, self.gate.accept(m, job.end_s))
+
+    def _woken(self, job: UtteranceJob, t: Transcript, decision: GateDecision) -> None:
+        """After the wake gate: report the wake, then match and dispatch the command."""
+        if decision.phrase is not None:
+            self.emit(events.Wake(decision.phrase, decision.score or 0.0, round(job.start_s, 3)))
+            self.feedback.wake()
+        if decision.kind == "ignored":
+            self.log.debug(f"no wake phrase: {t.text!r}")
+            self.emit(events.Ignored(t.text, "no_wake_phrase"))
+            return
+        if decision.kind == "wake_only":
+            self.log.info(f"wake phrase {decision.phrase!r}; waiting for a command")
+            return
+        text = " ".join(decision.command)
+        # With rescoring on, a near-miss is judged by the audio, not by whole-string
+        # similarity alone ("how long is the film" is not "how long is left").
+        ranking = self.registry.match(
+            decision.command,
+            self.config.plugins.match_threshold,
+            loose=not self.config.plugins.rescore,
+        )
+        match = ranking.best
+        if match is None:
+            if self.config.plugins.rescore:
+                self._background(self._rescue(job, t, decision))
+            else:
+                self._no_match(text)
+            return
+        if self.config.plugins.rescore and match.slots:
+            alternatives = swaps(self.registry, decision.command, match)
+            if alternatives:
+                self._background(self._settle(job, t, decision, match, alternatives))
+                return
+        if ranking.ambiguous and ranking.runner_up is not None:
+            other = ranking.runner_up.command
+            self.log.warning(
+                f"ambiguous: {text!r} fits {match.command.plugin}.{match.command.name} "
+                f"({match.score}) and {other.plugin}.{other.name} ({ranking.runner_up.score}); "
+                "running the first"
+            )
+        self._dispatch(job, t, match, text, decision.follow_up)
+
+    def _dispatch(
+        self, job: UtteranceJob, t: Transcript, match: Match, text: str, follow_up: bool
+    ) -> None:
+        timings = Timings(job.start_s, job.end_s, job.speech_end_at, t.asr_ms)
+        ctx = self.dispatcher.context(match, text, t.raw, timings)
+        self.dispatcher.dispatch(match, ctx, follow_up)
+
+    def _no_match(self, text: str) -> None:
+        self.log.info(f"no command matches {text!r}")
+        self.emit(events.NoMatch(text))
+        if self.config.plugins.fallback == "sorry":
+            self.dispatcher.say("voiceflow", "Sorry, I didn't catch that")
+
+    async def _rescue(self, job: UtteranceJob, t: Transcript, decision: GateDecision) -> None:
+        """No command matched the words: ask the model which command the audio says
+        (``agent.rescore``); run it, or fall back as for any unmatched command."""
+        found = candidates(self.registry, decision.command)
+        scores = await self._scores(job, t, decision, [c.text for c in found]) if found else None
+        chosen = choose(scores[0], list(zip(scores[1:], found, strict=True))) if scores else None
+        if scores is None or chosen is None:
+            self._no_match(" ".join(decision.command))
+            return
+        self._run_heard_as(job, t, decision, chosen, scores[1 + found.index(chosen)], scores[0])
+
+    async def _settle(
+        self,
+        job: UtteranceJob,
+        t: Transcript,
+        decision: GateDecision,
+        match: Match,
+        alternatives: Sequence[Candidate],
+    ) -> None:
+        """A slot took the one word in which another command's phrase differs ("cancel
+        out timers": a timer named "out", or "cancel all timers"): ask the model which the
+        audio says, and run the other command only if the audio supports its phrase nearly
+        as well as the words heard (``rescore.SWAP_GAP``)."""
+        scores = await self._scores(job, t, decision, [c.text for c in alternatives])
+        if scores is not None:
+            score, chosen = max(zip(scores[1:], alternatives, strict=True), key=lambda x: x[0])
+            if scores[0] - score <= SWAP_GAP and score >= MIN_LOGPROB:
+                self._run_heard_as(job, t, decision, chosen, score, scores[0])
+                return
+        self._dispatch(job, t, match, " ".join(decision.command), decision.follow_up)
+
+    async def _scores(
+        self, job: UtteranceJob, t: Transcript, decision: GateDecision, phrases: Sequence[str]
+    ) -> list[float] | None:
+        """The model's own reading's score, then each command phrase's, said after the
+        wake phrase as it was heard ("A computer, ...") so that only the command part is
+        compared; None if scoring failed (logged: it is a bonus, never lose the utterance)."""
+        text = " ".join(decision.command)
+        own = collapse_repeats(t.raw)  # a loop would score its own copies as likely
+        prefix = _wake_part(own, t, decision)
+        try:
+            texts = [own, *(prefix + sentence(p) for p in phrases)]
+            scores = await self.transcriber.rescore(job.audio, texts)
+        except Exception as exc:
+            self.log.error(f"rescoring {text!r} failed: {exc}")
+            return None
+        self.log.debug(
+            f"rescoring {text!r}: {scores[0]:.2f} as heard; "
+            + ", ".join(f"{p!r} {x:.2f}" for p, x in zip(phrases, scores[1:], strict=True))
+        )
+        return scores
+
+    def _run_heard_as(
+        self,
+        job: UtteranceJob,
+        t: Transcript,
+        decision: GateDecision,
+        chosen: Candidate,
+        score: float,
+        heard: float,
+    ) -> None:
+        """Run the command whose phrase the audio supports, and say so (``rescored``)."""
+        text = " ".join(decision.command)
+        cmd = chosen.match.command
+        self.log.info(
+            f"heard {text!r}; the audio says {chosen.text!r} ({cmd.plugin}.{cmd.name}, "
+            f"{score:.2f} against {heard:.2f} for the words as heard)"
+        )
+        self.emit(events.Rescored(text, chosen.text, cmd.plugin, cmd.name, round(score, 2)))
+        self._dispatch(job, t, chosen.match, chosen.text, decision.follow_up)
