@@ -148,6 +148,20 @@ def test_near_lists_the_phrases_the_opening_words_come_close_to() -> None:
     assert m.near(words("Hello and thanks for calling"), 60) == []
 
 
+def test_the_cut_the_audio_needs_is_among_the_checked_spans() -> None:
+    """flite's "hey computer, start a ten minute timer" in noise: "They confuse us, spark the
+    10 minute timer." The phrase ends after "us", a cut that scores 58, below the 63.6 of
+    "They confuse"; both are asked about (``rescore.WAKE_NEAR``)."""
+    from agent.rescore import WAKE_CANDIDATES, WAKE_NEAR
+
+    m = WakeMatcher(["hey computer", "computer"])
+    heard = words("They confuse us, spark the 10 minute timer.")
+    assert m.match(heard) is None
+    near = m.near(heard, WAKE_NEAR)[:WAKE_CANDIDATES]
+    cuts = {(n.phrase, n.command[0]) for n in near}
+    assert {("hey computer", "us"), ("hey computer", "spark")} <= cuts
+
+
 def test_a_checked_phrase_is_accepted_like_a_matched_one() -> None:
     from agent.wake import WakeMatch
 
