@@ -144,14 +144,16 @@ class WakeMatcher:
         return best
 
     def near(self, text_words: Sequence[str], floor: float) -> list[WakeMatch]:
-        """Phrases the opening one, two or three words come close to, compared whole by
-        spelling or by sound, at ``floor`` or above (best first; a phrase may come with
-        several spans): what Whisper may have made of an unusual phrase ("okay now move",
-        "okay armu" for "okay nabu"), for the audio to settle (``agent.rescore``)."""
+        """Phrases the opening words come close to, compared whole by spelling or by sound,
+        at ``floor`` or above (best first; a phrase may come with several spans): what
+        Whisper may have made of an unusual phrase ("okay now move", "okay armu" for "okay
+        nabu") or of a common one in noise ("They can feel her" for "hey computer"), for
+        the audio to settle (``agent.rescore``). The spans run from one word fewer than the
+        phrase has to two more, since Whisper may write one word as three ("can feel her")."""
         found: list[WakeMatch] = []
         for phrase, pw in self._phrases:
             k, target, sound = len(pw), "".join(pw), "".join(self._sounds[phrase])
-            for span in (k - 1, k, k + 1):
+            for span in (k - 1, k, k + 1, k + 2):
                 if span < 1 or span > len(text_words):
                     continue
                 heard = text_words[:span]

@@ -546,24 +546,48 @@ def test_a_common_wake_phrase_misheard_in_noise_is_checked_by_the_audio(
         assert of(evs, "wake") == [] and commands == []
 
 
+@pytest.mark.parametrize(
+    ("voice", "text", "heard", "command", "minutes"),
+    [
+        (
+            "awb",
+            "hey computer, start a ten minute timer",
+            "They confuse us, spark the 10 minute timer.",
+            "set_timer",
+            10,
+        ),
+        (
+            "rms",
+            "hey computer, what time is it",
+            "They can feel her, what time is it?",
+            "time_now",
+            None,
+        ),
+    ],
+)
 def test_a_wake_phrase_cut_in_the_wrong_place_is_checked_by_the_audio(
-    tmp_path: Path, isolated_env: dict
+    tmp_path: Path,
+    isolated_env: dict,
+    voice: str,
+    text: str,
+    heard: str,
+    command: str,
+    minutes: int | None,
 ) -> None:
-    """flite's awb voice, "hey computer, start a ten minute timer" at 140 wpm and 10 dB SNR:
-    tiny.en writes "They confuse us, spark the 10 minute timer." The opening words that
-    stand for the phrase, "They confuse us", come only 58 near it; checked with the audio
-    (``rescore.WAKE_NEAR`` 40, it was 60), the phrase is heard and the timer starts."""
+    """flite's voices at 140 wpm and 10 dB SNR. awb's "hey computer, start a ten minute
+    timer": tiny.en writes "They confuse us, spark the 10 minute timer."; the words that
+    stand for the phrase, "They confuse us", come only 58 near it (``rescore.WAKE_NEAR`` is
+    40; it was 60). rms's "hey computer, what time is it": "They can feel her, what time is
+    it?", the phrase as four words (``WakeMatcher.near`` tries up to two more words than
+    the phrase has). Checked with the audio, the phrase is heard and the command runs."""
     from agent.evaluate import Say, synthesize
     from tests.conftest import of, run_file
 
-    said = tmp_path / "timer.wav"
-    text = "hey computer, start a ten minute timer"
-    synthesize(Clip(path=said, say=Say(text, "awb", 140, snr_db=10.0, engine="flite")))
+    said = tmp_path / "said.wav"
+    synthesize(Clip(path=said, say=Say(text, voice, 140, snr_db=10.0, engine="flite")))
     evs = run_file(said, "plugins:\n  fallback: silent\n", isolated_env)
-    assert "They confuse us, spark the 10 minute timer." in [
-        t["raw"] for t in of(evs, "transcript")
-    ]
+    assert heard in [t["raw"] for t in of(evs, "transcript")]
     assert [w["phrase"] for w in of(evs, "wake")] == ["hey computer"]
     assert [(c["command"], c["slots"].get("minutes")) for c in of(evs, "command")] == [
-        ("set_timer", 10)
+        (command, minutes)
     ]

@@ -160,6 +160,11 @@ def test_the_cut_the_audio_needs_is_among_the_checked_spans() -> None:
     near = m.near(heard, WAKE_NEAR)[:WAKE_CANDIDATES]
     cuts = {(n.phrase, n.command[0]) for n in near}
     assert {("hey computer", "us"), ("hey computer", "spark")} <= cuts
+    # one word written as three: "computer" as "can feel her"
+    heard = words("They can feel her, what time is it?")
+    assert ("hey computer", "what") in {
+        (n.phrase, n.command[0]) for n in m.near(heard, WAKE_NEAR)[:WAKE_CANDIDATES]
+    }
 
 
 def test_a_checked_phrase_is_accepted_like_a_matched_one() -> None:
