@@ -189,7 +189,7 @@ class WakeGate:
         m = self.matcher.match(text_words)
         if m is not None:
             return self.accept(m, end_s)
-        if self._armed_until is not None and start_s <= self._armed_until and text_words:
+        if self.armed(start_s) and text_words:
             self._armed_until = None
             return GateDecision("command", list(text_words), follow_up=True)
         if self._armed_until is not None and start_s > self._armed_until:
