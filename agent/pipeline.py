@@ -121,6 +121,7 @@ class Pipeline:
             self._limiter,
             self.emit,
             log,
+            self.pre_roll,
         )
         self._apply(config)
         self._reloading = asyncio.Lock()

@@ -154,6 +154,7 @@ class Recognizer:
         limiter: RateLimiter,
         emit: Callable[[events.Event], None],
         log: Any,
+        pre_roll: int,
     ) -> None:
         self.transcriber = transcriber
         self.dispatcher = dispatcher
@@ -164,7 +165,8 @@ class Recognizer:
         """Bounds model runs (transcriptions and scoring) per second."""
         self.emit = emit
         self.log = log
-        self.pre_roll = RATE * config.vad.pre_roll_ms // 1000
+        self.pre_roll = pre_roll
+        """Samples of audio kept before the start of speech (the pipeline's framing)."""
         self.gate: WakeGate | None = None
         self.transcriptions = 0
         self.busy = False
