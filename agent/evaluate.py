@@ -436,10 +436,6 @@ def sweep(results: Sequence[ClipResult], config: Config) -> list[dict[str, Any]]
 
 
 # --------------------------------------------------------------------------- command
-DETAILS = ("all", "misses")
-"""Which clips the report lists one by one: every clip, or those that went wrong."""
-
-
 def run(
     manifest_path: str,
     config_path: str | None,
@@ -448,7 +444,8 @@ def run(
     tags: Sequence[str] = (),
 ) -> int:
     """Replay the manifest's clips (those with every one of ``tags``) and print the
-    report; ``details`` (``DETAILS``) adds clips one by one with their verdicts."""
+    report; ``details`` adds clips one by one with their verdicts: ``all`` of them, or
+    only the ``misses`` (those that went wrong)."""
     from agent.transcribe import Transcriber
 
     try:
