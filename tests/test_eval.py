@@ -301,11 +301,27 @@ def test_rescoring_takes_only_what_the_audio_clearly_supports() -> None:
         _cand("clock", "date_today", "what is today"),
         _cand("clock", "time_now", "what time is it"),
     )
-    assert choose(-0.4, [(-1.0, day), (-1.8, date)]) is day
-    assert choose(-0.4, [(-2.6, time_), (-2.9, date)]) is None  # too unlikely ("play music")
-    assert choose(-0.1, [(-1.9, day), (-2.5, date)]) is None  # far below its own reading
-    assert choose(-0.4, [(-1.0, day), (-1.1, date)]) is None  # too close to call
-    assert choose(-0.4, []) is None
+    assert choose(-0.4, [(-1.0, day), (-1.8, date)], 5) is day
+    assert choose(-0.4, [(-2.6, time_), (-2.9, date)], 5) is None  # too unlikely ("play music")
+    assert choose(-0.1, [(-1.9, day), (-2.5, date)], 5) is None  # far below its own reading
+    assert choose(-0.4, [(-1.0, day), (-1.1, date)], 5) is None  # too close to call
+    assert choose(-0.4, [], 5) is None
+
+
+def test_a_phrase_shorter_than_the_words_heard_needs_closer_support() -> None:
+    """A request: "how long is the film" is no command; "how long is left", a word fewer,
+    came 1.03 below it at 10 dB SNR and ran. A shorter phrase leaves out something that was
+    said, so it must come within ``SHORTER_GAP``; a phrase as long as the words, within
+    ``MAX_GAP``."""
+    from agent.rescore import MAX_GAP, SHORTER_GAP, choose
+
+    left = _cand("timer", "list_timers", "how long is left")
+    time_ = _cand("clock", "time_now", "what is the time")
+    assert SHORTER_GAP < MAX_GAP
+    scored = [(-1.64, left), (-3.19, time_)]
+    assert choose(-0.61, scored, 5) is None  # heard "how long is the film"
+    assert choose(-0.61, scored, 4) is left  # heard "how long is lift"
+    assert choose(-0.61, scored, 3) is left  # heard "how long's left"
 
 
 def test_candidates_are_the_closest_slot_less_phrases() -> None:
@@ -373,6 +389,28 @@ def test_a_misheard_command_is_rescued_by_the_audio(
     for request in (music, name):
         evs = run_file(request, config, isolated_env)
         assert of(evs, "command") == [] and of(evs, "rescored") == [] and of(evs, "no_match")
+
+
+def test_a_request_is_not_cut_short_into_a_command(tmp_path: Path, isolated_env: dict) -> None:
+    """A request, "hey computer, how long is the film", at 10 dB SNR: tiny.en hears "how long
+    is my film", which no command serves. The audio supports "how long is left" (list_timers)
+    within ``MAX_GAP`` of it, but that phrase is a word shorter than what was heard, and
+    within ``SHORTER_GAP`` it is not: no command runs. A misheard command whose phrase is
+    shorter than the words ("cancel all time in") is still rescued."""
+    from agent.evaluate import Say, synthesize
+    from tests.conftest import of, run_file
+
+    film = tmp_path / "film.wav"
+    say = Say("hey computer, how long is the film", "en-gb+m3", 160, 10.0)
+    synthesize(Clip(path=film, say=say))
+    cancel = tmp_path / "cancel.wav"
+    say = Say("hey computer, cancel all timers", "en-gb", 180, 20.0)
+    synthesize(Clip(path=cancel, say=say))
+    config = "plugins:\n  fallback: silent\n"
+    evs = run_file(film, config, isolated_env)
+    assert of(evs, "command") == [] and of(evs, "rescored") == [] and of(evs, "no_match")
+    evs = run_file(cancel, config, isolated_env)
+    assert [c["command"] for c in of(evs, "command")] == ["cancel_all"]
 
 
 @pytest.mark.parametrize("check", ["auto", "none"])
