@@ -149,12 +149,16 @@ class WakeMatcher:
         Whisper may have made of an unusual phrase ("okay now move", "okay armu" for "okay
         nabu") or of a common one in noise ("They can feel her" for "hey computer"), for
         the audio to settle (``agent.rescore``). The spans run from one word fewer than the
-        phrase has to two more, since Whisper may write one word as three ("can feel her")."""
+        phrase has to two more, since Whisper may write one word as three ("can feel her").
+        A span of two more must leave words after it: a short request said on its own
+        ("cancel all timers.") is as near "computer" as any three words are, and lost only
+        7.5 when read as "Computer." (docs/ACCURACY.md, seventh run). One more may take them
+        all: "Okay da vu." is "okay nabu" said alone."""
         found: list[WakeMatch] = []
         for phrase, pw in self._phrases:
             k, target, sound = len(pw), "".join(pw), "".join(self._sounds[phrase])
             for span in (k - 1, k, k + 1, k + 2):
-                if span < 1 or span > len(text_words):
+                if span < 1 or span > len(text_words) or span == k + 2 == len(text_words):
                     continue
                 heard = text_words[:span]
                 score = 100.0 * max(

@@ -167,6 +167,23 @@ def test_the_cut_the_audio_needs_is_among_the_checked_spans() -> None:
     }
 
 
+def test_a_cut_two_words_longer_than_the_phrase_leaves_words_after_it() -> None:
+    """Said on its own, without the wake phrase, "cancel all timers." lost only 7.5 when
+    read as "Computer.": a cut of two words more than the phrase that takes every word is
+    not asked about. The same words with more after them still are, as are shorter cuts
+    that take them all ("Okay da vu." for "okay nabu" said alone, "Commuter.")."""
+    from agent.rescore import WAKE_NEAR
+
+    m = WakeMatcher(["hey computer", "computer"])
+    assert all(n.command for n in m.near(words("Cancel all timers."), WAKE_NEAR))
+    assert all(n.command for n in m.near(words("They can feel her."), WAKE_NEAR))
+    heard = words("They can feel her, what time is it?")
+    assert ("hey computer", "what") in {(n.phrase, n.command[0]) for n in m.near(heard, WAKE_NEAR)}
+    assert ("computer", []) in [(n.phrase, n.command) for n in m.near(["commuter"], WAKE_NEAR)]
+    alone = WakeMatcher(OTHER).near(words("Okay da vu."), WAKE_NEAR)
+    assert ("okay nabu", []) in [(n.phrase, n.command) for n in alone]
+
+
 def test_a_checked_phrase_is_accepted_like_a_matched_one() -> None:
     from agent.wake import WakeMatch
 
