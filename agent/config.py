@@ -145,10 +145,10 @@ class WakeConfig:
 
     rescore: str = "all"
     """When a transcript opens with words only near a phrase ("okay now move" for "okay
-    nabu", "taking Peter" for "hey computer"), ask the audio whether the phrase was said
-    (``agent.rescore``): ``all`` phrases, ``auto`` only for phrases with a word Whisper's
-    vocabulary does not hold whole ("nabu", not "computer"), or ``none``. Measured in
-    docs/ACCURACY.md."""
+    nabu", "taking Peter" for "hey computer"), or is a command without one ("What is the
+    date?"), ask the audio whether the phrase was said (``agent.rescore``): ``all``
+    phrases, ``auto`` only for phrases with a word Whisper's vocabulary does not hold whole
+    ("nabu", not "computer"), or ``none``. Measured in docs/ACCURACY.md."""
 
     max_leading_words: int = field(default=2, metadata=_bounds(0, 10))
     """How many words may come before the wake phrase ("oh, hey computer ...")."""

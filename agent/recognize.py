@@ -285,17 +285,28 @@ class Recognizer:
         heard = words(t.text)
         decision = self.gate.feed(heard, job.start_s, job.end_s)
         if decision.kind == "ignored" and self._check_phrases:
-            near = [
-                m
-                for m in self.gate.matcher.near(heard, WAKE_NEAR)
-                if m.phrase in self._check_phrases
-            ]
+            near = self._unheard(heard)
             # a model run, so under the same bound as transcription: a room whose talk keeps
             # opening near the phrase costs no more than model.max_transcriptions_per_s
             if near and self.limiter.take():
-                self._background(self._check_wake(job, t, heard, near[:WAKE_CANDIDATES]))
+                self._background(self._check_wake(job, t, heard, near))
                 return
         self._woken(job, t, decision)
+
+    def _unheard(self, heard: list[str]) -> list[WakeMatch]:
+        """Wake phrases the audio may hold though the words do not: the phrases the opening
+        words come near (``WakeMatcher.near``), and, when the words are a command on their
+        own, each phrase in front of them, since Whisper sometimes leaves the phrase out
+        ("What is the date?" for flite's "computer, what is the date" at 20 dB). The audio
+        settles each (``_check_wake``)."""
+        assert self.gate is not None
+        near = [
+            m for m in self.gate.matcher.near(heard, WAKE_NEAR) if m.phrase in self._check_phrases
+        ][:WAKE_CANDIDATES]
+        if heard and self.registry.match(heard, self.config.plugins.match_threshold).best:
+            phrases = sorted(self._check_phrases)[:WAKE_CANDIDATES]
+            near += [WakeMatch(p, 0.0, list(heard)) for p in phrases]
+        return near
 
     async def settled(self) -> None:
         """Wait until no rescoring work runs (``_background``); a checked wake phrase may
@@ -313,8 +324,9 @@ class Recognizer:
         self, job: UtteranceJob, t: Transcript, heard: list[str], near: list[WakeMatch]
     ) -> None:
         """The opening words came near a wake phrase without matching it ("okay now move"
-        for "okay nabu"): put each phrase in their place and ask the audio which reading
-        it supports (``agent.rescore``). Heard: carry on as for a matched phrase."""
+        for "okay nabu"), or a command came without one: put each phrase in their place, or
+        in front, and ask the audio which reading it supports (``agent.rescore``). Heard:
+        carry on as for a matched phrase."""
         own = collapse_repeats(t.raw)
         tried = [(m, with_phrase(own, m.phrase, len(heard) - len(m.command))) for m in near]
         tried = [(m, text) for m, text in tried if text is not None]

@@ -62,7 +62,8 @@ noise tiny.en writes flite's "hey computer" as "They can see", "Thank you for" (
 cuts it where the audio does not ("They confuse | us, spark the 10 minute timer": the right
 cut, "They confuse us", is 58); at 60 those were never asked about (docs/ACCURACY.md)."""
 WAKE_CANDIDATES = 4
-"""At most this many phrases are checked for one utterance."""
+"""At most this many cuts near a phrase are checked for one utterance, and as many phrases
+in front of a command heard without one."""
 WAKE_MAX_LOSS = 7.5
 """A phrase is heard if the transcript with it in place of the opening words loses at most
 this much total log-probability against the transcript as heard. Measured: phrases said
@@ -230,8 +231,8 @@ def split_words(raw: str, span: int) -> tuple[str, str] | None:
 
 def with_phrase(raw: str, phrase: str, span: int) -> str | None:
     """The transcript with its first ``span`` words replaced by the wake phrase ("Okay, now
-    move. What time is it?" at 3 -> "Okay nabu, What time is it?"); None if the words do
-    not split there."""
+    move. What time is it?" at 3 -> "Okay nabu, What time is it?"; at 0 the phrase goes in
+    front: "Computer, What is the date?"); None if the words do not split there."""
     cut = split_words(raw, span)
     if cut is None:
         return None

@@ -13,6 +13,9 @@ The clips themselves are not committed: each entry carries a ``say`` recipe and
   (its voices awb, rms, slt and kal16), so that a result is not one synthesizer's accent.
 - other_phrases.yaml: wake phrases Whisper misspells ("hey mycroft" -> "Hey Minecraft"),
   with the same ordinary speech.
+- no_wake.yaml: the commands said without the wake phrase, or to someone else ("I asked
+  him what time is it"), in both synthesizers' voices and the three noise levels: none of
+  them may wake the agent.
 """
 
 from __future__ import annotations
@@ -122,6 +125,15 @@ TALK = [
     "kilometre inland over the last hundred years.",
 ]
 
+# Commands with no wake phrase in front, as people say them about the assistant or to
+# each other (no_wake.yaml).
+UNADDRESSED = [
+    *(t.split(", ", 1)[1] for t, _, _ in COMMANDS),
+    "how long is left",
+    "I asked him what time is it",
+    "she said cancel all timers",
+]
+
 VOICES = ["en-us", "en-gb", "en-us+f3", "en-gb+m3"]
 FLITE_VOICES = ["awb", "rms", "slt", "kal16"]
 SPEEDS = [140, 180]
@@ -172,6 +184,18 @@ def request_clip(text: str, voice: str, snr: float | None) -> dict[str, Any]:
     clip.update(command=None, tags=["request", _tag(voice), noise])
     del clip["slots"]
     return clip
+
+
+def unaddressed_clip(text: str, voice: str, snr: float | None) -> dict[str, Any]:
+    noise = "clean" if snr is None else f"snr{snr:g}"
+    return {
+        "path": f"clips/no-wake-{_slug(text)}-{_voice(voice)}-{noise}.wav",
+        "say": _say(text, voice, 160, snr),
+        "wake": None,
+        "command": None,
+        "text": text,
+        "tags": ["talk", _tag(voice), noise],
+    }
 
 
 def talk_clip(i: int, text: str, voice: str) -> dict[str, Any]:
@@ -241,6 +265,15 @@ def main() -> None:
         "other_phrases.yaml",
         {"wake_phrases": phrases, "clips": other + talk},
         "Wake phrases Whisper misspells, and the same talk for false wakes.",
+    )
+
+    unaddressed = [
+        unaddressed_clip(t, v, n) for v in VOICES + FLITE_VOICES for n in NOISE for t in UNADDRESSED
+    ]
+    write(
+        "no_wake.yaml",
+        {"clips": unaddressed},
+        "The commands said without the wake phrase, or to someone else: none may wake.",
     )
 
 

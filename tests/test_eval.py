@@ -629,3 +629,28 @@ def test_a_wake_phrase_cut_in_the_wrong_place_is_checked_by_the_audio(
     assert [(c["command"], c["slots"].get("minutes")) for c in of(evs, "command")] == [
         (command, minutes)
     ]
+
+
+def test_a_wake_phrase_left_out_of_the_words_is_checked_by_the_audio(
+    tmp_path: Path, isolated_env: dict
+) -> None:
+    """flite's rms, "computer, what is the date" at 140 wpm and 20 dB SNR: tiny.en writes
+    only "What is the date?". The words are a command on their own, so the audio is asked
+    whether "Computer, What is the date?" was said: it was, and the date is told. The same
+    words said without the wake phrase are not a wake: the phrase in front of them loses
+    far more than ``WAKE_MAX_LOSS`` (about 15 against 3)."""
+    from agent.evaluate import Say, synthesize
+    from tests.conftest import of, run_file
+
+    said = tmp_path / "said.wav"
+    say = Say("computer, what is the date", "rms", 140, snr_db=20.0, engine="flite")
+    synthesize(Clip(path=said, say=say))
+    bare = tmp_path / "bare.wav"
+    synthesize(Clip(path=bare, say=Say("what is the date", "rms", 140, engine="flite")))
+    config = "plugins:\n  fallback: silent\n"
+    evs = run_file(said, config, isolated_env)
+    assert [t["raw"] for t in of(evs, "transcript")] == ["What is the date?"]
+    assert [w["phrase"] for w in of(evs, "wake")] == ["computer"]
+    assert [c["command"] for c in of(evs, "command")] == ["date_today"]
+    evs = run_file(bare, config, isolated_env)
+    assert of(evs, "wake") == [] and of(evs, "command") == []
