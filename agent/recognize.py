@@ -35,6 +35,7 @@ from agent.rescore import (
     SWAP_GAP,
     WAKE_CANDIDATES,
     WAKE_MAX_LOSS,
+    WAKE_MAX_LOSS_BEFORE_COMMAND,
     WAKE_NEAR,
     Candidate,
     candidates,
@@ -336,17 +337,25 @@ class Recognizer:
                 lps = await self.transcriber.logprobs(job.audio, [own, *(x for _, x in tried)])
                 losses = [float(lps[0].sum() - lp.sum()) for lp in lps[1:]]
                 best = min(
-                    zip(losses, (m for m, _ in tried), strict=True), key=lambda item: item[0]
+                    zip(losses, (m for m, _ in tried), strict=True),
+                    key=lambda item: item[0] - self._loss_allowed(item[1]),
                 )
             except Exception as exc:  # a bonus: never lose the utterance to it
                 self.log.error(f"checking the wake phrase in {t.text!r} failed: {exc}")
-        if best is None or best[0] > WAKE_MAX_LOSS:
+        if best is None or best[0] > self._loss_allowed(best[1]):
             self._woken(job, t, GateDecision("ignored", heard))
             return
         loss, m = best
         self.log.info(f"heard {t.text!r}; the audio says {m.phrase!r} (loses {loss:.1f})")
         assert self.gate is not None
         self._woken(job, t, self.gate.accept(m, job.end_s))
+
+    def _loss_allowed(self, m: WakeMatch) -> float:
+        """How much a reading with the phrase may lose: more when the words after it are a
+        command (``rescore.WAKE_MAX_LOSS_BEFORE_COMMAND``)."""
+        if m.command and self.registry.match(m.command, self.config.plugins.match_threshold).best:
+            return WAKE_MAX_LOSS_BEFORE_COMMAND
+        return WAKE_MAX_LOSS
 
     def _woken(self, job: UtteranceJob, t: Transcript, decision: GateDecision) -> None:
         """After the wake gate: report the wake, then match and dispatch the command."""

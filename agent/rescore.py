@@ -69,6 +69,11 @@ WAKE_MAX_LOSS = 7.5
 this much total log-probability against the transcript as heard. Measured: phrases said
 lost up to 7.2 (and more when missed); the talk that came near lost 8.6 or more, 10.0 or
 more for the default phrases."""
+WAKE_MAX_LOSS_BEFORE_COMMAND = 9.5
+"""... or this much when the words after the phrase are a command: a command after it makes
+the phrase likelier said. Measured: flite's phrases lost 7.6 to 9.1 before a command in noise
+("They consider what time is it?"); the nearest reading of eval/no_wake.yaml, commands said
+without the phrase, 10.9 (docs/ACCURACY.md, seventh run)."""
 DETERMINERS = ARTICLES | {"my", "your", "this", "that"}
 """Words too slight to stand for a word that filled a slot (``swaps``)."""
 QUESTION_WORDS = frozenset(

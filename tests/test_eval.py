@@ -654,3 +654,22 @@ def test_a_wake_phrase_left_out_of_the_words_is_checked_by_the_audio(
     assert [c["command"] for c in of(evs, "command")] == ["date_today"]
     evs = run_file(bare, config, isolated_env)
     assert of(evs, "wake") == [] and of(evs, "command") == []
+
+
+def test_a_wake_phrase_before_a_command_may_lose_more(tmp_path: Path, isolated_env: dict) -> None:
+    """flite's slt, "hey computer, what time is it" at 140 wpm and 10 dB SNR: tiny.en writes
+    "They consider what time is it?", and "Hey computer, what time is it?" loses 7.7 against
+    it, over ``WAKE_MAX_LOSS``. The words after the phrase are a command, so the reading may
+    lose up to ``WAKE_MAX_LOSS_BEFORE_COMMAND``: woken, and the time told."""
+    from agent.evaluate import Say, synthesize
+    from agent.rescore import WAKE_MAX_LOSS, WAKE_MAX_LOSS_BEFORE_COMMAND
+    from tests.conftest import of, run_file
+
+    assert WAKE_MAX_LOSS < 7.7 < WAKE_MAX_LOSS_BEFORE_COMMAND
+    said = tmp_path / "said.wav"
+    say = Say("hey computer, what time is it", "slt", 140, snr_db=10.0, engine="flite")
+    synthesize(Clip(path=said, say=say))
+    evs = run_file(said, "plugins:\n  fallback: silent\n", isolated_env)
+    assert [t["raw"] for t in of(evs, "transcript")] == ["They consider what time is it?"]
+    assert [w["phrase"] for w in of(evs, "wake")] == ["hey computer"]
+    assert [c["command"] for c in of(evs, "command")] == ["time_now"]
