@@ -331,18 +331,18 @@ class Recognizer:
         own = collapse_repeats(t.raw)
         tried = [(m, with_phrase(own, m.phrase, len(heard) - len(m.command))) for m in near]
         tried = [(m, text) for m, text in tried if text is not None]
-        best: tuple[float, WakeMatch] | None = None
+        best: tuple[float, WakeMatch] | None = None  # (loss, phrase), if within its allowance
         if tried:
             try:
                 lps = await self.transcriber.logprobs(job.audio, [own, *(x for _, x in tried)])
                 losses = [float(lps[0].sum() - lp.sum()) for lp in lps[1:]]
-                best = min(
-                    zip(losses, (m for m, _ in tried), strict=True),
-                    key=lambda item: item[0] - self._loss_allowed(item[1]),
-                )
+                allowed = [self._loss_allowed(m) for m, _ in tried]
+                i = min(range(len(tried)), key=lambda j: losses[j] - allowed[j])
+                if losses[i] <= allowed[i]:
+                    best = (losses[i], tried[i][0])
             except Exception as exc:  # a bonus: never lose the utterance to it
                 self.log.error(f"checking the wake phrase in {t.text!r} failed: {exc}")
-        if best is None or best[0] > self._loss_allowed(best[1]):
+        if best is None:
             self._woken(job, t, GateDecision("ignored", heard))
             return
         loss, m = best
@@ -416,8 +416,10 @@ class Recognizer:
         (``agent.rescore``); run it, or fall back as for any unmatched command."""
         found = candidates(self.registry, decision.command)
         scores = await self._scores(job, t, decision, [c.text for c in found]) if found else None
-        scored = list(zip(scores[1:], found, strict=True)) if scores else []
-        chosen = choose(scores[0], scored, len(decision.command)) if scores else None
+        heard = len(decision.command)
+        chosen = (
+            choose(scores[0], list(zip(scores[1:], found, strict=True)), heard) if scores else None
+        )
         if scores is None or chosen is None:
             self._no_match(" ".join(decision.command))
             return

@@ -157,6 +157,11 @@ def _tag(voice: str) -> str:
     return f"flite-{voice}" if voice in FLITE_VOICES else voice
 
 
+def _noise(snr: float | None) -> str:
+    """The noise level as a tag and in file names: "clean", "snr20"."""
+    return "clean" if snr is None else f"snr{snr:g}"
+
+
 def _voice(voice: str) -> str:
     """The voice as it appears in file names."""
     return _tag(voice).replace("+", "_")
@@ -165,7 +170,7 @@ def _voice(voice: str) -> str:
 def command_clip(
     text: str, command: str, slots: dict[str, Any], voice: str, speed: int, snr: float | None
 ) -> dict[str, Any]:
-    noise = "clean" if snr is None else f"snr{snr:g}"
+    noise = _noise(snr)
     wake = "hey computer" if text.startswith("hey computer") else "computer"
     return {
         "path": f"clips/{_slug(text)}-{_voice(voice)}-{speed}-{noise}.wav",
@@ -180,14 +185,14 @@ def command_clip(
 
 def request_clip(text: str, voice: str, snr: float | None) -> dict[str, Any]:
     clip = command_clip(text, "", {}, voice, 160, snr)
-    noise = "clean" if snr is None else f"snr{snr:g}"
+    noise = _noise(snr)
     clip.update(command=None, tags=["request", _tag(voice), noise])
     del clip["slots"]
     return clip
 
 
 def unaddressed_clip(text: str, voice: str, snr: float | None) -> dict[str, Any]:
-    noise = "clean" if snr is None else f"snr{snr:g}"
+    noise = _noise(snr)
     return {
         "path": f"clips/no-wake-{_slug(text)}-{_voice(voice)}-{noise}.wav",
         "say": _say(text, voice, 160, snr),
@@ -259,7 +264,7 @@ def main() -> None:
             for n in (None, 15.0):
                 clip = command_clip(f"{p}, what time is it", "clock.time_now", {}, v, 160, n)
                 clip["wake"] = p
-                clip["tags"] = [_slug(p), v, "clean" if n is None else "snr15"]
+                clip["tags"] = [_slug(p), v, _noise(n)]
                 other.append(clip)
     write(
         "other_phrases.yaml",
