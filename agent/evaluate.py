@@ -34,8 +34,9 @@ The manifest (paths are relative to it)::
 A clip whose file is missing but which has ``say`` is made the first time, and kept: with
 espeak-ng (``engine: espeak-ng``, the default; its voices, "en-us", "en-gb+f3", ...) or flite
 (``engine: flite``; its voices "awb", "rms", "slt", "kal16"), at ``speed`` words per minute,
-with white noise at ``snr_db``. Two synthesizers, so that what is measured is not one
-synthesizer's accent.
+with noise at ``snr_db``: white by default, or ``noise: pink`` (a fan, rain), ``brown`` (a
+rumble), ``talk`` (another voice saying ``background``, as a television in the room). Two
+synthesizers, so that what is measured is not one synthesizer's accent.
 """
 
 from __future__ import annotations
@@ -72,6 +73,7 @@ class ManifestError(Exception):
 
 
 ENGINES = ("espeak-ng", "flite")
+NOISES = ("white", "pink", "brown", "talk")
 FLITE_WPM = 170.0
 """flite's own pace in words a minute (about espeak-ng's at 170); ``speed`` scales it."""
 
@@ -87,9 +89,18 @@ class Say:
     speed: int = 150
     """Words per minute."""
     snr_db: float | None = None
-    """White noise this many dB below the speech's power; null for none."""
+    """Noise this many dB below the speech's power; null for none."""
     engine: str = "espeak-ng"
     """The synthesizer: ``espeak-ng`` or ``flite``."""
+    noise: str = "white"
+    """The kind of noise at ``snr_db``: ``white`` (a hiss, flat), ``pink`` (power falling
+    3 dB an octave: a fan, rain), ``brown`` (6 dB an octave: a rumble) or ``talk``
+    (``background`` said by ``background_voice``, as a television in the room)."""
+    background: str | None = None
+    """For ``noise: talk``: the words the other voice says, repeated to the clip's length."""
+    background_voice: str = "en-gb-x-rp"
+    """For ``noise: talk``: the espeak-ng voice that says ``background``, at 170 words a
+    minute."""
 
 
 @dataclass(frozen=True)
@@ -170,6 +181,10 @@ def _clip(manifest: Path, i: int, data: Any) -> Clip:
             raise ManifestError(f"{where}.say: {exc}") from None
         if say.engine not in ENGINES:
             raise ManifestError(f"{where}.say.engine: must be one of {', '.join(ENGINES)}")
+        if say.noise not in NOISES:
+            raise ManifestError(f"{where}.say.noise: must be one of {', '.join(NOISES)}")
+        if say.noise == "talk" and not say.background:
+            raise ManifestError(f"{where}.say.background: noise: talk needs the words to say")
     return Clip(
         path=(manifest.parent / data["path"]).resolve(),
         wake=data.get("wake"),
@@ -224,37 +239,64 @@ def _seed(say: Say) -> int:
     key += f"snr_db={say.snr_db!r})"
     if say.engine != "espeak-ng":
         key += say.engine
+    if say.noise != "white":
+        key += f"{say.noise}{say.background}{say.background_voice}"
     return zlib.crc32(key.encode())
+
+
+def _speak(say: Say, where: Path) -> np.ndarray:
+    """The words of ``say``, spoken by its engine, as float32 samples at ``RATE``."""
+    binary = shutil.which(say.engine)
+    if binary is None:
+        raise ManifestError(f"{where}: missing, and {say.engine} is not installed to make it")
+    if say.engine == "flite" and not Path(say.voice).is_file():
+        known = _flite_voices(binary)  # flite speaks an unknown voice in its default one
+        if say.voice not in known:
+            have = ", ".join(known)
+            raise ManifestError(f"{where}: flite has no voice {say.voice!r} (it has: {have})")
+    with tempfile.TemporaryDirectory() as tmp:
+        raw = Path(tmp) / "say.wav"
+        done = subprocess.run(_speak_command(say, binary, raw), capture_output=True)
+        if done.returncode != 0 or not raw.is_file() or raw.stat().st_size <= 44:
+            why = done.stderr.decode(errors="replace").strip() or "no audio written"
+            raise ManifestError(f"{where}: {say.engine} voice {say.voice!r} failed: {why}")
+        return np.concatenate(list(decode_file(raw, block=RATE * 60)))
+
+
+def noise(say: Say, n: int, rng: np.random.Generator, where: Path) -> np.ndarray:
+    """``n`` samples of ``say.noise`` with unit mean power (white: expected power, so
+    that the clips made before the other kinds stay the same files)."""
+    if say.noise == "white":
+        return rng.standard_normal(n)
+    if say.noise == "talk":
+        assert say.background is not None
+        other = Say(say.background, say.background_voice, 170)
+        talk = _speak(other, where)
+        start = int(rng.integers(talk.shape[0]))  # not always the same words under the speech
+        out = np.resize(np.roll(talk, -start), n).astype(np.float64)
+    else:
+        spectrum = np.fft.rfft(rng.standard_normal(n))  # shaped: amplitude 1/sqrt(f) or 1/f
+        f = np.fft.rfftfreq(n, 1 / RATE)
+        f[0] = np.inf  # no DC
+        spectrum /= np.sqrt(f) if say.noise == "pink" else f
+        out = np.fft.irfft(spectrum, n)
+    return out / np.sqrt(np.mean(out**2))
 
 
 def synthesize(clip: Clip) -> None:
     """Make the clip's audio with its engine: 0.4 s of silence, the speech, 1 s of
-    silence, white noise at ``snr_db`` (relative to the speech's power)."""
+    silence, noise at ``snr_db`` (relative to the speech's power)."""
     assert clip.say is not None
     s = clip.say
-    binary = shutil.which(s.engine)
-    if binary is None:
-        raise ManifestError(f"{clip.path}: missing, and {s.engine} is not installed to make it")
-    if s.engine == "flite" and not Path(s.voice).is_file():
-        known = _flite_voices(binary)  # flite speaks an unknown voice in its default one
-        if s.voice not in known:
-            have = ", ".join(known)
-            raise ManifestError(f"{clip.path}: flite has no voice {s.voice!r} (it has: {have})")
-    with tempfile.TemporaryDirectory() as tmp:
-        raw = Path(tmp) / "say.wav"
-        done = subprocess.run(_speak_command(s, binary, raw), capture_output=True)
-        if done.returncode != 0 or not raw.is_file() or raw.stat().st_size <= 44:
-            why = done.stderr.decode(errors="replace").strip() or "no audio written"
-            raise ManifestError(f"{clip.path}: {s.engine} voice {s.voice!r} failed: {why}")
-        speech = np.concatenate(list(decode_file(raw, block=RATE * 60)))
+    speech = _speak(s, clip.path)
     audio = np.concatenate(
         [np.zeros(int(RATE * 0.4), np.float32), speech, np.zeros(RATE, np.float32)]
     )
     if s.snr_db is not None:
         power = float(np.mean(speech**2))
         rng = np.random.default_rng(_seed(s))  # the same noise every time
-        noise = rng.standard_normal(audio.shape[0]) * np.sqrt(power / 10 ** (s.snr_db / 10))
-        audio = audio + noise.astype(np.float32)
+        added = noise(s, audio.shape[0], rng, clip.path) * np.sqrt(power / 10 ** (s.snr_db / 10))
+        audio = audio + added.astype(np.float32)
     clip.path.parent.mkdir(parents=True, exist_ok=True)
     with wave.open(str(clip.path), "wb") as w:
         w.setnchannels(1)

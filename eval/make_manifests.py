@@ -16,10 +16,14 @@ The clips themselves are not committed: each entry carries a ``say`` recipe and
 - no_wake.yaml: the commands said without the wake phrase, or to someone else ("I asked
   him what time is it"), in both synthesizers' voices and the three noise levels: none of
   them may wake the agent.
+- held_out.yaml: nothing was tuned on it. Four espeak-ng accents and voices used nowhere
+  else, and noise of other kinds: pink (a fan) and another voice talking (a television).
+  The commands, the requests, the commands without the wake phrase, and talk over talk.
 """
 
 from __future__ import annotations
 
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -145,10 +149,22 @@ def _slug(text: str) -> str:
     return "-".join(p for p in keep.split("-") if p)[:40]
 
 
-def _say(text: str, voice: str, speed: int, snr: float | None) -> dict[str, Any]:
+# held_out.yaml: accents and voices no limit was chosen on, and noise that is not white.
+HELD_OUT_VOICES = ["en-029", "en-gb-scotland+f2", "en-us-nyc+m7", "en-gb-x-gbcwmd+f4"]
+# (kind, SNR): none, a fan at 15 dB, a television at 15 dB and at 10 dB (talk only).
+HELD_OUT_NOISE: list[tuple[str, float | None]] = [("white", None), ("pink", 15.0), ("talk", 15.0)]
+
+
+def _say(
+    text: str, voice: str, speed: int, snr: float | None, kind: str = "white"
+) -> dict[str, Any]:
     say: dict[str, Any] = {"text": text, "voice": voice, "speed": speed, "snr_db": snr}
     if voice in FLITE_VOICES:
         say["engine"] = "flite"
+    if snr is not None and kind != "white":
+        say["noise"] = kind
+    if snr is not None and kind == "talk":  # the television: news, never a wake phrase
+        say["background"] = TALK[zlib.crc32(f"{text}{voice}".encode()) % len(TALK)]
     return say
 
 
@@ -157,9 +173,11 @@ def _tag(voice: str) -> str:
     return f"flite-{voice}" if voice in FLITE_VOICES else voice
 
 
-def _noise(snr: float | None) -> str:
-    """The noise level as a tag and in file names: "clean", "snr20"."""
-    return "clean" if snr is None else f"snr{snr:g}"
+def _noise(snr: float | None, kind: str = "white") -> str:
+    """The noise as a tag and in file names: "clean", "snr20", "pink15", "talk10"."""
+    if snr is None:
+        return "clean"
+    return f"{'snr' if kind == 'white' else kind}{snr:g}"
 
 
 def _voice(voice: str) -> str:
@@ -168,13 +186,19 @@ def _voice(voice: str) -> str:
 
 
 def command_clip(
-    text: str, command: str, slots: dict[str, Any], voice: str, speed: int, snr: float | None
+    text: str,
+    command: str,
+    slots: dict[str, Any],
+    voice: str,
+    speed: int,
+    snr: float | None,
+    kind: str = "white",
 ) -> dict[str, Any]:
-    noise = _noise(snr)
+    noise = _noise(snr, kind)
     wake = "hey computer" if text.startswith("hey computer") else "computer"
     return {
         "path": f"clips/{_slug(text)}-{_voice(voice)}-{speed}-{noise}.wav",
-        "say": _say(text, voice, speed, snr),
+        "say": _say(text, voice, speed, snr, kind),
         "wake": wake,
         "command": command,
         "slots": slots,
@@ -183,19 +207,20 @@ def command_clip(
     }
 
 
-def request_clip(text: str, voice: str, snr: float | None) -> dict[str, Any]:
-    clip = command_clip(text, "", {}, voice, 160, snr)
-    noise = _noise(snr)
-    clip.update(command=None, tags=["request", _tag(voice), noise])
+def request_clip(text: str, voice: str, snr: float | None, kind: str = "white") -> dict[str, Any]:
+    clip = command_clip(text, "", {}, voice, 160, snr, kind)
+    clip.update(command=None, tags=["request", _tag(voice), _noise(snr, kind)])
     del clip["slots"]
     return clip
 
 
-def unaddressed_clip(text: str, voice: str, snr: float | None) -> dict[str, Any]:
-    noise = _noise(snr)
+def unaddressed_clip(
+    text: str, voice: str, snr: float | None, kind: str = "white"
+) -> dict[str, Any]:
+    noise = _noise(snr, kind)
     return {
         "path": f"clips/no-wake-{_slug(text)}-{_voice(voice)}-{noise}.wav",
-        "say": _say(text, voice, 160, snr),
+        "say": _say(text, voice, 160, snr, kind),
         "wake": None,
         "command": None,
         "text": text,
@@ -203,14 +228,17 @@ def unaddressed_clip(text: str, voice: str, snr: float | None) -> dict[str, Any]
     }
 
 
-def talk_clip(i: int, text: str, voice: str) -> dict[str, Any]:
+def talk_clip(
+    i: int, text: str, voice: str, snr: float | None = None, kind: str = "white"
+) -> dict[str, Any]:
+    noisy = "" if snr is None else f"-{_noise(snr, kind)}"
     return {
-        "path": f"clips/talk{i:02d}-{_voice(voice)}.wav",
-        "say": _say(text, voice, 160, None),
+        "path": f"clips/talk{i:02d}-{_voice(voice)}{noisy}.wav",
+        "say": _say(text, voice, 160, snr, kind),
         "wake": None,
         "command": None,
         "text": text,
-        "tags": ["talk", _tag(voice)],
+        "tags": ["talk", _tag(voice)] + ([_noise(snr, kind)] if noisy else []),
     }
 
 
@@ -279,6 +307,28 @@ def main() -> None:
         "no_wake.yaml",
         {"clips": unaddressed},
         "The commands said without the wake phrase, or to someone else: none may wake.",
+    )
+
+    held = HELD_OUT_VOICES
+    write(
+        "held_out.yaml",
+        {
+            "clips": [
+                command_clip(t, c, s, v, 160, n, k)
+                for v in held
+                for k, n in HELD_OUT_NOISE
+                for t, c, s in COMMANDS
+            ]
+            + [request_clip(t, v, n, k) for v in held for k, n in HELD_OUT_NOISE for t in REQUESTS]
+            + [
+                unaddressed_clip(t, v, n, k)
+                for v in held
+                for k, n in HELD_OUT_NOISE
+                for t in UNADDRESSED
+            ]
+            + [talk_clip(i, t, held[i % 4], 10.0, "talk") for i, t in enumerate(TALK)]
+        },
+        "Held out: voices, accents and noise no limit was tuned on (a fan, a television).",
     )
 
 

@@ -33,6 +33,11 @@ def _manifest(tmp_path: Path, text: str) -> Path:
         ("clips: [{path: a.wav, say: {text: hi, pitch: 3}}]\n", "clips[0].say:"),
         ("clips: [{path: a.wav, say: {text: hi, engine: sam}}]\n", "clips[0].say.engine: must be"),
         ("clips: []\nextra: 1\n", "extra: unknown key"),
+        ("clips: [{path: a.wav, say: {text: hi, noise: hum}}]\n", "clips[0].say.noise: must be"),
+        (
+            "clips: [{path: a.wav, say: {text: hi, snr_db: 10, noise: talk}}]\n",
+            "clips[0].say.background: noise: talk needs the words",
+        ),
     ],
 )
 def test_bad_manifests_name_the_key(tmp_path: Path, text: str, message: str) -> None:
@@ -184,6 +189,54 @@ def test_an_espeak_clip_keeps_its_noise_when_flite_is_added() -> None:
     assert _seed(Say("hey computer", "en-gb", 140, 10.0, engine="flite")) != zlib.crc32(
         old.encode()
     )
+
+
+def _band_power(x: object, lo: float, hi: float) -> float:
+    import numpy as np
+
+    spectrum = np.abs(np.fft.rfft(x)) ** 2
+    f = np.fft.rfftfreq(len(x), 1 / 16000)  # type: ignore[arg-type]
+    return float(np.mean(spectrum[(f >= lo) & (f < hi)]))
+
+
+@pytest.mark.parametrize(("kind", "slope_db"), [("white", 0.0), ("pink", 6.0), ("brown", 12.0)])
+def test_noise_kinds_have_their_spectrum(tmp_path: Path, kind: str, slope_db: float) -> None:
+    """Pink noise falls 3 dB an octave and brown 6, so two octaves (500 Hz -> 2 kHz) lower
+    by 6 and 12 dB; white is flat. Each has unit power."""
+    import numpy as np
+
+    from agent.evaluate import Say, noise
+
+    n = noise(Say("x", snr_db=10.0, noise=kind), 16000 * 4, np.random.default_rng(1), tmp_path)
+    assert np.mean(n**2) == pytest.approx(1.0, abs=0.02)
+    drop = 10 * np.log10(_band_power(n, 450, 550) / _band_power(n, 1800, 2200))
+    assert drop == pytest.approx(slope_db, abs=1.5)
+
+
+@pytest.mark.parametrize("kind", ["white", "pink", "talk"])
+def test_a_clip_gets_its_noise_at_the_snr_asked(tmp_path: Path, kind: str) -> None:
+    """What is added to the speech is ``snr_db`` below it, the same every time; a
+    television's words run under the speech and before it."""
+    import numpy as np
+
+    from agent.capture import decode_file
+    from agent.evaluate import Say, synthesize
+
+    def made(name: str, **kw: object) -> np.ndarray:
+        path = tmp_path / name
+        synthesize(Clip(path=path, say=Say("hey computer, what time is it", **kw)))  # type: ignore[arg-type]
+        return np.concatenate(list(decode_file(path, block=16000 * 60)))
+
+    background = "The museum is open every day except Monday." if kind == "talk" else None
+    clean = made("clean.wav")
+    noisy = made("noisy.wav", snr_db=15.0, noise=kind, background=background)
+    again = made("again.wav", snr_db=15.0, noise=kind, background=background)
+    assert np.array_equal(noisy, again)
+    added = noisy - clean
+    speech = clean[int(16000 * 0.4) : -16000]
+    snr = 10 * np.log10(np.mean(speech**2) / np.mean(added**2))
+    assert snr == pytest.approx(15.0, abs=0.3)
+    assert np.sqrt(np.mean(added[: int(16000 * 0.4)] ** 2)) > 0  # before the speech too
 
 
 def test_clips_spoken_by_flite_through_the_real_pipeline(
