@@ -3,6 +3,7 @@ pipeline."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 from pathlib import Path
@@ -464,6 +465,36 @@ def test_a_request_is_not_cut_short_into_a_command(tmp_path: Path, isolated_env:
     assert of(evs, "command") == [] and of(evs, "rescored") == [] and of(evs, "no_match")
     evs = run_file(cancel, config, isolated_env)
     assert [c["command"] for c in of(evs, "command")] == ["cancel_all"]
+
+
+def test_a_phrase_that_leaves_out_yesterday_is_no_candidate() -> None:
+    """A word naming another day ("yesterday", "tomorrow") is never dropped by rescoring:
+    "what day was it yesterday" has no candidate, "what made it to me" keeps its own."""
+    from agent.loader import load_plugins
+    from agent.rescore import KEPT_WORDS, candidates
+
+    reg = load_plugins(["@bundled"], entry_points=False)
+    assert {"yesterday", "tomorrow"} <= KEPT_WORDS
+    assert candidates(reg, words("what day was it yesterday")) == []
+    assert candidates(reg, words("what is the date tomorrow")) == []
+    assert "what day is it today" in [c.text for c in candidates(reg, words("what made it to me"))]
+
+
+def test_yesterday_is_not_rescued_into_today(tmp_path: Path, isolated_env: dict) -> None:
+    """The held-out manifest's Scottish voice with a fan (pink noise, 15 dB): tiny.en hears
+    "what day was it yesterday" right, and the audio supports "what day is it today" only
+    0.65 below it, well within ``MAX_GAP``: it used to tell the day of the week. A phrase
+    without the "yesterday" that was heard is no candidate now; the agent says it did not
+    understand."""
+    from agent.evaluate import Say, synthesize
+    from tests.conftest import of, run_file
+
+    wav = tmp_path / "yesterday.wav"
+    say = Say("hey computer, what day was it yesterday", "en-gb-scotland+f2", 160, 15.0)
+    synthesize(Clip(path=wav, say=dataclasses.replace(say, noise="pink")))
+    evs = run_file(wav, "plugins:\n  fallback: silent\n", isolated_env)
+    assert of(evs, "wake") and of(evs, "no_match")
+    assert of(evs, "command") == [] and of(evs, "rescored") == []
 
 
 @pytest.mark.parametrize("check", ["auto", "none"])
