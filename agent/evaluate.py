@@ -11,6 +11,9 @@ and compared with what the manifest says it holds. Reported:
 - word error rate of the transcripts, where a reference ``text`` is given;
 - end of speech -> handler start, p50/p95. Clips are replayed as fast as they decode, so
   this is the processing part of the latency (``voiceflow bench`` measures it paced);
+- wake checks (``wake.rescore``: the audio asked about a phrase the words came near) and,
+  on clips without a phrase, how near the nearest came to waking the agent: its loss less
+  its allowance, a margin that should stay well above 0 (``--details`` has every clip's);
 - a threshold sweep: detection and false wakes recomputed from the same transcripts for
   several spelling and phonetic wake thresholds (the gate is a pure function of the words).
 
@@ -330,6 +333,9 @@ class ClipResult:
     """Each utterance's speech above the noise floor."""
     denoised: int = 0
     """Utterances whose steady noise was taken out (``audio.denoise``)."""
+    checks: list[float] = field(default_factory=list)
+    """Each wake check's margin: the nearest reading's loss less its allowance (at most 0:
+    the phrase counted as said; ``events.WakeChecked``)."""
 
     @property
     def command_ok(self) -> bool:
@@ -385,6 +391,7 @@ def run_clip(clip: Clip, config: Config, transcriber: Any, registry: Registry) -
         latencies_ms=[c.latency_ms for c in r.of(events.Command)],
         snr_db=[u.snr_db for u in r.of(events.Utterance)],
         denoised=sum(u.denoised for u in r.of(events.Utterance)),
+        checks=[round(c.loss - c.allowed, 2) for c in r.of(events.WakeChecked)],
     )
 
 
@@ -404,6 +411,7 @@ def summarize(results: Sequence[ClipResult], config: Config) -> dict[str, Any]:
     edits = [r.errors() for r in results]
     ref_words = sum(n for _, n in edits)
     latencies = [ms for r in results for ms in r.latencies_ms]
+    near = [m for r in other for m in r.checks]
     out: dict[str, Any] = {
         "clips": len(results),
         "wake_clips": len(wake),
@@ -418,6 +426,8 @@ def summarize(results: Sequence[ClipResult], config: Config) -> dict[str, Any]:
         "request_clips": len(requests),
         "false_commands": sum(1 for r in requests if r.commands),
         "denoised_clips": sum(1 for r in results if r.denoised),
+        "wake_checks": sum(len(r.checks) for r in results),
+        "nearest_false_wake_margin": min(near) if near else None,
         "wer": round(sum(e for e, _ in edits) / ref_words, 4) if ref_words else None,
         "latency_ms_p50": _round(_pct(latencies, 0.5)),
         "latency_ms_p95": _round(_pct(latencies, 0.95)),
@@ -533,6 +543,7 @@ def run(
                 "transcripts": r.transcripts,
                 "snr_db": r.snr_db,
                 "denoised": r.denoised,
+                "wake_checks": r.checks,
             }
             for r in results
             if details == "all" or r.verdict != "ok"
@@ -563,6 +574,11 @@ def human(report: dict[str, Any]) -> str:
         f"  latency (fast)     p50 {report['latency_ms_p50']} ms, "
         f"p95 {report['latency_ms_p95']} ms",
     ]
+    nearest = report["nearest_false_wake_margin"]
+    lines.append(
+        f"  wake checks        {report['wake_checks']}"
+        + ("" if nearest is None else f"; no phrase said, the nearest {nearest:+.2f} from waking")
+    )
     if report["by_tag"]:
         lines.append("  by tag:")
         for tag, row in report["by_tag"].items():
@@ -583,8 +599,9 @@ def human(report: dict[str, Any]) -> str:
             noisy = f" [{', '.join(f'{x:g} dB' for x in d['snr_db'])}" + (
                 ", denoised]" if d["denoised"] else "]"
             )
+            checked = f" (wake checks {d['wake_checks']})" if d["wake_checks"] else ""
             lines.append(
                 f"  [{d['verdict']}] {Path(d['path']).name}{noisy}: "
-                f"{d['transcripts']} -> {d['got']}"
+                f"{d['transcripts']}{checked} -> {d['got']}"
             )
     return "\n".join(lines)

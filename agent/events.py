@@ -76,6 +76,22 @@ class Wake(Event):
 
 
 @dataclass(frozen=True)
+class WakeChecked(Event):
+    """The audio was asked whether it holds a wake phrase the words only came near
+    (``wake.rescore``): the reading that came nearest to its allowance."""
+
+    name: ClassVar[str] = "wake_checked"
+    text: str
+    """The words as heard."""
+    phrase: str
+    loss: float
+    """Total log-probability the reading with ``phrase`` lost against the words as heard."""
+    allowed: float
+    """The most it could lose and count as said (``rescore.WAKE_MAX_LOSS``, or
+    ``WAKE_MAX_LOSS_BEFORE_COMMAND`` before a command)."""
+
+
+@dataclass(frozen=True)
 class Ignored(Event):
     name: ClassVar[str] = "ignored"
     text: str

@@ -338,8 +338,10 @@ class Recognizer:
                 losses = [float(lps[0].sum() - lp.sum()) for lp in lps[1:]]
                 allowed = [self._loss_allowed(m) for m, _ in tried]
                 i = min(range(len(tried)), key=lambda j: losses[j] - allowed[j])
+                m = tried[i][0]
+                self.emit(events.WakeChecked(t.text, m.phrase, round(losses[i], 2), allowed[i]))
                 if losses[i] <= allowed[i]:
-                    best = (losses[i], tried[i][0])
+                    best = (losses[i], m)
             except Exception as exc:  # a bonus: never lose the utterance to it
                 self.log.error(f"checking the wake phrase in {t.text!r} failed: {exc}")
         if best is None:

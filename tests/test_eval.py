@@ -79,10 +79,11 @@ def test_scores_are_counted_as_defined(tmp_path: Path) -> None:
             [("timer.set_timer", {"minutes": 4})],
             [300.0],
         ),
-        ClipResult(clip(wake="computer"), 3.0, ["what"], [], [], []),
+        ClipResult(clip(wake="computer"), 3.0, ["what"], [], [], [], checks=[1.5]),
         ClipResult(
             clip(text="a walk in the park"), 1800.0, ["a walk in a park"], ["computer"], [], []
         ),
+        ClipResult(clip(), 0.0, ["commuter"], [], [], [], checks=[3.25, 0.75]),
     ]
     r = summarize(results, Config())
     assert (r["wake_detected"], r["wake_clips"], r["wake_rate"]) == (2, 3, 0.6667)
@@ -91,7 +92,10 @@ def test_scores_are_counted_as_defined(tmp_path: Path) -> None:
     assert r["wer"] == round(1 / 8, 4)  # "the" -> "a", over 3 + 5 reference words
     assert r["latency_ms_p50"] == 250.0
     assert {(row["threshold"], row["phonetic_threshold"]) for row in r["sweep"]} >= {(80.0, 0.0)}
-    assert [x.verdict for x in results] == ["ok", "wrong command", "missed wake", "false wake"]
+    # the audio checks: the nearest to waking, of those on clips where no phrase was said
+    assert r["wake_checks"] == 3 and r["nearest_false_wake_margin"] == 0.75
+    verdicts = ["ok", "wrong command", "missed wake", "false wake", "ok"]
+    assert [x.verdict for x in results] == verdicts
 
 
 @pytest.mark.parametrize(
@@ -520,10 +524,15 @@ def test_a_misspelt_wake_phrase_is_confirmed_by_the_audio(
     if check == "auto":
         assert [w["phrase"] for w in of(evs, "wake")] == ["okay nabu"]
         assert [c["command"] for c in of(evs, "command")] == ["time_now"]
+        (checked,) = of(evs, "wake_checked")  # the check says how near it came
+        assert checked["phrase"] == "okay nabu" and checked["loss"] <= checked["allowed"]
     else:
         assert of(evs, "wake") == [] and of(evs, "command") == []
+        assert of(evs, "wake_checked") == []
     evs = run_file(talk, config, isolated_env)
     assert of(evs, "wake") == [] and of(evs, "command") == []
+    if check == "auto":
+        assert [c["loss"] > c["allowed"] for c in of(evs, "wake_checked")] == [True]
 
 
 def test_a_checked_wake_phrase_opens_the_follow_up_window_in_time(
