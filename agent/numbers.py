@@ -44,6 +44,17 @@ NUMBER_WORDS = frozenset(_UNITS) | frozenset(_TENS) | frozenset(_SCALES) | {"and
 """Every word that can be part of a spoken number."""
 
 
+def say_int(n: int) -> str:
+    """0 to 99 in words, as ``parse_int`` reads them: 10 -> "ten", 25 -> "twenty five"."""
+    if not 0 <= n < 100:
+        raise ValueError(f"{n}: only 0 to 99")
+    units = {i: w for w, i in _UNITS.items()}
+    if n < 20:
+        return units[n]
+    tens = {i: w for w, i in _TENS.items()}[n - n % 10]
+    return tens if n % 10 == 0 else f"{tens} {units[n % 10]}"
+
+
 def parse_int(tokens: Sequence[str]) -> int | None:
     """The integer the words spell, or None when they are not (only) a number."""
     if not tokens:

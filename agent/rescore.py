@@ -34,7 +34,7 @@ from rapidfuzz import fuzz
 
 from agent.loader import Command, Match, Registry
 from agent.matching import ARTICLES, CompiledTemplate, bare, loose_variants
-from agent.numbers import NUMBER_WORDS, parse_int
+from agent.numbers import NUMBER_WORDS, parse_int, say_int
 from agent.text import words
 
 CANDIDATES = 8
@@ -51,7 +51,13 @@ the speaker said ("how long is the film" is 1.03 and 1.15 above "how long is lef
 SNR; the misheard commands it still rescues, "cancel all time in" or "what may you need to
 make" for shorter phrases, are 0.8 to 1.0 away)."""
 MIN_MARGIN = 0.5
-"""... and this far above the best candidate of any other command."""
+"""... and this far above the best candidate that would do something else (another command,
+or the same command with other slots)."""
+UNHEARD_NUMBERS = range(1, 61)
+"""When no number was heard, a number slot is filled with the numbers from here whose words
+bring the phrase closest to the words heard ("start at the end minute timer": "ten") ..."""
+UNHEARD_FILLS = 2
+"""... this many of them for each phrasing, and the audio is asked as for any candidate."""
 SWAP_GAP = 0.6
 """A command matched with a slot gives way to another command's phrase that differs from
 the heard words only in the slot's one word (``swaps``) if the audio supports that phrase
@@ -104,6 +110,12 @@ def _command(c: Candidate) -> tuple[str, str]:
     return (c.match.command.plugin, c.match.command.name)
 
 
+def _action(c: Candidate) -> tuple[tuple[str, str], list[tuple[str, Any]]]:
+    """What a candidate would do: its command and slots. Phrasings of one action do not
+    compete; two numbers offered for a slot nobody heard a number in do."""
+    return _command(c), sorted(c.match.slots.items())
+
+
 def heard_numbers(heard: Sequence[str]) -> list[int]:
     """The numbers in the heard words, in order: "5", "twenty five" (at most three)."""
     found: list[int] = []
@@ -123,17 +135,32 @@ def heard_numbers(heard: Sequence[str]) -> list[int]:
 
 
 def _numeric_fills(
-    t: CompiledTemplate, numbers: Sequence[int]
-) -> Iterator[tuple[str, dict[str, Any]]]:
-    """(said, slots) for each variant of a template whose one slot is a number, filled with
-    each heard number. Durations are left out: "10 minutes" would be one command's
-    duration and another's minutes, two candidates too close to call."""
+    t: CompiledTemplate, plain: str, numbers: Sequence[int]
+) -> Iterator[tuple[float, str, dict[str, Any]]]:
+    """(similarity, said, slots) for each variant of a template whose one slot is a number,
+    filled with each heard number; when none was heard, with the ``UNHEARD_FILLS`` numbers
+    whose words bring the phrase closest to the heard words (``plain``, without articles).
+    Durations are left out: "10 minutes" would be one command's duration and another's
+    minutes, two candidates too close to call."""
     if t.is_regex or list(t.slots.values()) != ["int"]:
         return
     (name,) = t.slots
+    slot = f"{{{name}}}"
     for v in t.variants:
-        for n in numbers:
-            yield v.spoken.replace(f"{{{name}}}", str(n)), {name: n}
+        if numbers:
+            for n in numbers:
+                said = v.spoken.replace(slot, str(n))
+                yield fuzz.ratio(plain, bare(said.split())), said, {name: n}
+            continue
+        near = sorted(
+            (
+                (fuzz.ratio(plain, bare(v.spoken.replace(slot, say_int(n)).split())), n)
+                for n in UNHEARD_NUMBERS
+            ),
+            key=lambda x: -x[0],
+        )
+        for score, n in near[:UNHEARD_FILLS]:
+            yield score, v.spoken.replace(slot, str(n)), {name: n}
 
 
 def _phrasings(
@@ -142,8 +169,7 @@ def _phrasings(
     """(similarity to the heard words, phrase as said, slots) for each phrasing of a
     template; ``plain`` is the heard words without articles (``matching.bare``)."""
     yield from ((score, text, {}) for score, text in loose_variants(t, heard))
-    for said, slots in _numeric_fills(t, numbers):
-        yield fuzz.ratio(plain, bare(said.split())), said, slots
+    yield from _numeric_fills(t, plain, numbers)
 
 
 def sentence(phrase: str) -> str:
@@ -215,12 +241,13 @@ def swaps(registry: Registry, heard: Sequence[str], match: Match) -> list[Candid
 def choose(own: float, scored: Sequence[tuple[float, Candidate]], heard: int) -> Candidate | None:
     """The candidate the audio supports, or None. ``own`` is the model's own transcript's
     score; ``scored`` pairs each candidate with its score; ``heard`` is how many words
-    the command part of the transcript has."""
+    the command part of the transcript has. ``MIN_MARGIN`` is kept against any candidate
+    that would do something else: another command, or the same with other slots."""
     if not scored:
         return None
     ranked = sorted(scored, key=lambda item: -item[0])
     best_score, best = ranked[0]
-    other = next((s for s, c in ranked[1:] if _command(c) != _command(best)), None)
+    other = next((s for s, c in ranked[1:] if _action(c) != _action(best)), None)
     gap = SHORTER_GAP if len(words(best.text)) < heard else MAX_GAP
     if best_score < MIN_LOGPROB or own - best_score > gap:
         return None

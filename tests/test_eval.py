@@ -343,12 +343,12 @@ def test_repetition_loops_are_collapsed(text: str, once: str) -> None:
 
 
 # ------------------------------------------------------------------ rescoring
-def _cand(plugin: str, name: str, text: str):  # type: ignore[no-untyped-def]
+def _cand(plugin: str, name: str, text: str, **slots: object):  # type: ignore[no-untyped-def]
     from agent.loader import Command, Match
     from agent.rescore import Candidate
 
     cmd = Command(plugin, name, lambda ctx: None, (), False, "")
-    return Candidate(Match(cmd, {}, text, 0.0, (0, 0)), text)
+    return Candidate(Match(cmd, slots, text, 0.0, (0, 0)), text)
 
 
 def test_rescoring_takes_only_what_the_audio_clearly_supports() -> None:
@@ -364,6 +364,14 @@ def test_rescoring_takes_only_what_the_audio_clearly_supports() -> None:
     assert choose(-0.1, [(-1.9, day), (-2.5, date)], 5) is None  # far below its own reading
     assert choose(-0.4, [(-1.0, day), (-1.1, date)], 5) is None  # too close to call
     assert choose(-0.4, [], 5) is None
+    # two numbers offered for a slot nobody heard a number in compete like two commands;
+    # two phrasings of one action do not
+    two = _cand("timer", "set_timer", "start a 2 minute timer", minutes=2)
+    forty = _cand("timer", "set_timer", "start a 40 minute timer", minutes=40)
+    also_two = _cand("timer", "set_timer", "set a timer for 2 minutes", minutes=2)
+    assert choose(-0.83, [(-1.81, two), (-2.06, forty)], 5) is None
+    assert choose(-0.83, [(-1.3, two), (-2.06, forty)], 5) is two
+    assert choose(-0.83, [(-1.3, two), (-1.4, also_two), (-2.06, forty)], 5) is two
 
 
 def test_a_phrase_shorter_than_the_words_heard_needs_closer_support() -> None:
@@ -416,6 +424,12 @@ def test_number_slots_are_filled_with_the_numbers_heard() -> None:
     found = candidates(reg, words("start at 10 minutes timer"))
     assert ("start a 10 minute timer", {"minutes": 10}) in [(c.text, c.match.slots) for c in found]
     assert not any("duration" in c.match.slots for c in found)
+    # no number heard: the numbers whose words bring the phrase nearest ("the end": ten)
+    found = candidates(reg, words("start at the end minute timer"))
+    assert [(c.text, c.match.slots) for c in found[:2]] == [
+        ("start a 10 minute timer", {"minutes": 10}),
+        ("start a 20 minute timer", {"minutes": 20}),
+    ]
     assert sentence("what day is it") == "what day is it?"
     assert sentence("cancel all timers") == "cancel all timers."
 
@@ -469,6 +483,26 @@ def test_a_request_is_not_cut_short_into_a_command(tmp_path: Path, isolated_env:
     assert of(evs, "command") == [] and of(evs, "rescored") == [] and of(evs, "no_match")
     evs = run_file(cancel, config, isolated_env)
     assert [c["command"] for c in of(evs, "command")] == ["cancel_all"]
+
+
+def test_a_number_that_was_not_heard_is_asked_of_the_audio(
+    tmp_path: Path, isolated_env: dict
+) -> None:
+    """espeak-ng's "hey computer, start a ten minute timer" (en-us+f3, 140 wpm, 10 dB SNR):
+    tiny.en writes "start a fan-minute timer", no number at all. The number slot is filled
+    with the numbers whose words come nearest, and the audio says ten."""
+    from agent.evaluate import Say, synthesize
+    from tests.conftest import of, run_file
+
+    wav = tmp_path / "ten.wav"
+    synthesize(
+        Clip(path=wav, say=Say("hey computer, start a ten minute timer", "en-us+f3", 140, 10.0))
+    )
+    evs = run_file(wav, "plugins:\n  fallback: silent\n", isolated_env)
+    assert [(c["command"], c["slots"]) for c in of(evs, "command")] == [
+        ("set_timer", {"minutes": 10})
+    ]
+    assert [r["text"] for r in of(evs, "rescored")] == ["start a 10 minute timer"]
 
 
 def test_a_phrase_that_leaves_out_yesterday_is_no_candidate() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from agent.numbers import parse_duration, parse_int
+from agent.numbers import parse_duration, parse_int, say_int
 
 UNITS = [
     "zero",
@@ -64,6 +64,12 @@ def spell(n: int, british_and: bool = False) -> list[str]:
 @given(st.integers(min_value=0, max_value=999_999), st.booleans())
 def test_spelled_integers_parse_back(n: int, british_and: bool) -> None:
     assert parse_int(spell(n, british_and)) == n
+
+
+def test_say_int_says_what_parse_int_reads() -> None:
+    for n in range(100):
+        assert say_int(n).split() == below_100(n)
+        assert parse_int(say_int(n).split()) == n
 
 
 @given(st.integers(min_value=0, max_value=10**9))
