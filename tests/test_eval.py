@@ -182,6 +182,28 @@ def test_shipped_tiny_manifest_through_the_real_pipeline(
     assert all(d["transcripts"] for d in r["details"])
 
 
+def test_held_out_clips_over_a_television_through_the_real_pipeline(
+    tmp_path: Path, isolated_env: dict
+) -> None:
+    """Two clips of eval/held_out.yaml with a television 15 dB under the speech (``noise:
+    talk``), made into a temporary directory and replayed: tiny.en writes some of the
+    television's words too ("..., see everyone on your again."), and both commands run."""
+    held = yaml.safe_load((REPO / "eval" / "held_out.yaml").read_text())
+    names = (
+        "hey-computer-what-time-is-it-en-us-nyc_m7-160-talk15.wav",
+        "hey-computer-set-a-timer-for-five-minute-en-gb-scotland_f2-160-talk15.wav",
+    )
+    clips = [c for c in held["clips"] if Path(c["path"]).name in names]
+    assert len(clips) == 2 and all(c["say"]["noise"] == "talk" for c in clips)
+    m = _manifest(tmp_path, yaml.safe_dump({"clips": clips}))
+    proc = run_cli("eval", str(m), "--json", "--details", env=isolated_env, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    r = json.loads(proc.stdout)
+    assert r["wake_rate"] == 1.0 and r["command_accuracy"] == 1.0
+    assert r["false_commands"] == 0 and "wake_checks" in r
+    assert [d["verdict"] for d in r["details"]] == ["ok", "ok"]
+
+
 def test_an_espeak_clip_keeps_its_noise_when_flite_is_added() -> None:
     """The noise seed of an espeak-ng recipe is what it was before ``engine`` existed (the
     recipe's repr then), so clips made before and after are the same files; flite's differs."""
