@@ -40,6 +40,7 @@ from agent.rescore import (
     Candidate,
     candidates,
     choose,
+    closeness,
     sentence,
     split_words,
     swaps,
@@ -354,8 +355,13 @@ class Recognizer:
 
     def _loss_allowed(self, m: WakeMatch) -> float:
         """How much a reading with the phrase may lose: more when the words after it are a
-        command (``rescore.WAKE_MAX_LOSS_BEFORE_COMMAND``)."""
-        if m.command and self.registry.match(m.command, self.config.plugins.match_threshold).best:
+        command, or as near one as a match must be (``rescore.WAKE_MAX_LOSS_BEFORE_COMMAND``;
+        rescoring may still make them one)."""
+        threshold = self.config.plugins.match_threshold
+        if m.command and (
+            self.registry.match(m.command, threshold).best
+            or closeness(self.registry, m.command) >= threshold
+        ):
             return WAKE_MAX_LOSS_BEFORE_COMMAND
         return WAKE_MAX_LOSS
 

@@ -76,7 +76,8 @@ this much total log-probability against the transcript as heard. Measured: phras
 lost up to 7.2 (and more when missed); the talk that came near lost 8.6 or more, 10.0 or
 more for the default phrases."""
 WAKE_MAX_LOSS_BEFORE_COMMAND = 9.5
-"""... or this much when the words after the phrase are a command: a command after it makes
+"""... or this much when the words after the phrase are a command, or come as near one as a
+command match must (``closeness``, "such a timer for five minutes"): a command after it makes
 the phrase likelier said. Measured: flite's phrases lost 7.6 to 9.1 before a command in noise
 ("They consider what time is it?"); the nearest reading of eval/no_wake.yaml, commands said
 without the phrase, 10.9 (docs/ACCURACY.md, seventh run)."""
@@ -205,6 +206,23 @@ def candidates(registry: Registry, heard: Sequence[str], k: int = CANDIDATES) ->
             if len(out) == k:
                 break
     return out
+
+
+def closeness(registry: Registry, heard: Sequence[str]) -> float:
+    """How near the heard words come to any command phrase as a whole (0-100): the
+    similarity ``candidates`` ranks by. "such a timer for five minutes" is 80 from "set a
+    timer for 5 minutes"; talk after a near miss of a wake phrase comes 67 or less."""
+    numbers = heard_numbers(heard)
+    plain = bare(heard)
+    return max(
+        (
+            score
+            for cmd in registry.commands
+            for t in cmd.templates
+            for score, _, _ in _phrasings(t, heard, plain, numbers)
+        ),
+        default=0.0,
+    )
 
 
 def _stem(word: str) -> str:

@@ -507,6 +507,45 @@ def test_a_request_is_not_cut_short_into_a_command(tmp_path: Path, isolated_env:
     assert [c["command"] for c in of(evs, "command")] == ["cancel_all"]
 
 
+def test_words_near_a_command_count_as_a_command_after_the_wake_phrase() -> None:
+    """``closeness``: what rescoring may still make a command comes as near one as a match
+    must (80); the talk that follows a near miss of a wake phrase does not."""
+    from agent.loader import load_plugins
+    from agent.rescore import closeness
+
+    reg = load_plugins(["@bundled"], entry_points=False)
+    for said in ("such a timer for five minutes", "start at 10 minute timer", "cancel all timers"):
+        assert closeness(reg, words(said)) >= 80, said
+    for talk in (
+        "and look at this the birds have built a nest right under the roof",
+        "now move the table a little to the left",
+        "trains were cancelled this morning",
+        "telling me a joke",
+    ):
+        assert closeness(reg, words(talk)) < 70, talk
+
+
+def test_a_wake_phrase_before_a_command_heard_wrong_may_lose_more(
+    tmp_path: Path, isolated_env: dict
+) -> None:
+    """flite's rms at 180 wpm, 10 dB SNR: "They can feel her such a timer for five
+    minutes." The words after the phrase match no command, but come as near one as a match
+    must, so the reading with "hey computer" may lose up to 9.5, not 7.5: woken, and
+    rescoring sets the timer."""
+    from agent.evaluate import Say, synthesize
+    from tests.conftest import of, run_file
+
+    wav = tmp_path / "five.wav"
+    text = "hey computer, set a timer for five minutes"
+    synthesize(Clip(path=wav, say=Say(text, "rms", 180, 10.0, engine="flite")))
+    evs = run_file(wav, "plugins:\n  fallback: silent\n", isolated_env)
+    (checked,) = of(evs, "wake_checked")
+    assert checked["allowed"] == 9.5 and checked["loss"] <= 9.5
+    assert [(c["command"], c["slots"]) for c in of(evs, "command")] == [
+        ("set_timer", {"minutes": 5})
+    ]
+
+
 def test_a_number_that_was_not_heard_is_asked_of_the_audio(
     tmp_path: Path, isolated_env: dict
 ) -> None:
