@@ -7,11 +7,13 @@ still holds the answer: forced decoding gives each candidate sentence's mean tok
 log-probability. The candidates are the command phrases closest to what was heard
 (``CANDIDATES`` of them, by string similarity), said as a person says them: articles kept,
 a question mark after a question, and number slots filled with the numbers that were heard
-("sense a timer for five minutes" -> "set a timer for 5 minutes"). The model's own
-transcript is scored beside them as the yardstick. A candidate is taken only when the audio
-supports it well on its own (``MIN_LOGPROB``), nearly as well as the model's own reading
-(``MAX_GAP``; ``SHORTER_GAP`` for a phrase of fewer words than were heard), and clearly
-better than any other command (``MIN_MARGIN``).
+("sense a timer for five minutes" -> "set a timer for 5 minutes"), or, when none was, with
+the numbers whose words sound nearest (``UNHEARD_NUMBERS``: "start at the end minute timer"
+-> "start a 10 minute timer"). None leaves out a heard "yesterday" (``KEPT_WORDS``). The
+model's own transcript is scored beside them as the yardstick. A candidate is taken only
+when the audio supports it well on its own (``MIN_LOGPROB``), nearly as well as the model's
+own reading (``MAX_GAP``; ``SHORTER_GAP`` for a phrase of fewer words than were heard), and
+clearly better than any candidate that would do something else (``MIN_MARGIN``).
 
 The limits trade rescued commands against requests no command serves that end up running
 the nearest one ("how long is the film" -> "how long is left"). Measured on
@@ -21,7 +23,8 @@ wrong command, and none of 96 spoken requests no plugin serves ran a command.
 The same question settles a wake phrase the words only came near ("Okay now move" for
 "okay nabu", ``WakeMatcher.near``): the phrase is put in place of the opening words
 (``with_phrase``), and it counts as said if that reading loses at most ``WAKE_MAX_LOSS`` of
-total log-probability against the words as heard.
+total log-probability against the words as heard (``WAKE_MAX_LOSS_BEFORE_COMMAND`` when
+the words after it are, or come near, a command).
 """
 
 from __future__ import annotations
