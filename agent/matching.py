@@ -54,10 +54,12 @@ FUNCTION_WORDS = (
     ARTICLES
     | {"to", "of", "at", "in", "on", "for", "by", "with", "from", "and"}
     | {"or", "but", "as", "it", "is", "all", "so", "up"}
+    | {"am", "are", "was", "were", "be", "been", "has", "have", "had", "do", "does", "did"}
 )
 """Words that cannot make a text slot on their own. Whisper turns "set a timer" into "set to
 timer" and "cancel all timers" into "cancel of all timers"; read as a timer named "to" or
-"of all", the wrong command runs (docs/ACCURACY.md)."""
+"of all", the wrong command runs (docs/ACCURACY.md). Likewise the forms of "be", "have"
+and "do": "she had time for five minutes" is no five-minute timer named "had"."""
 
 
 def _text(ws: list[str]) -> str | None:

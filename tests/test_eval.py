@@ -566,6 +566,23 @@ def test_a_number_that_was_not_heard_is_asked_of_the_audio(
     assert [r["text"] for r in of(evs, "rescored")] == ["start a 10 minute timer"]
 
 
+def test_a_timer_is_not_named_by_a_form_of_have(tmp_path: Path, isolated_env: dict) -> None:
+    """The held-out Scottish voice with a fan: tiny.en writes "He computer, she had time for
+    five minutes.", which "set a {name} timer for {duration}" used to take as a five-minute
+    timer named "had". A text slot of only such words matches nothing; the audio, asked,
+    says "set a timer for 5 minutes"."""
+    from agent.evaluate import Say, synthesize
+    from tests.conftest import of, run_file
+
+    wav = tmp_path / "had.wav"
+    say = Say("hey computer, set a timer for five minutes", "en-gb-scotland+f2", 160, 15.0)
+    synthesize(Clip(path=wav, say=dataclasses.replace(say, noise="pink")))
+    evs = run_file(wav, "plugins:\n  fallback: silent\n", isolated_env)
+    assert [(c["command"], c["slots"]) for c in of(evs, "command")] == [
+        ("set_timer", {"minutes": 5})
+    ]
+
+
 def test_a_phrase_that_leaves_out_yesterday_is_no_candidate() -> None:
     """A word naming another day ("yesterday", "tomorrow") is never dropped by rescoring:
     "what day was it yesterday" has no candidate, "what made it to me" keeps its own."""
