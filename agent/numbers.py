@@ -44,15 +44,18 @@ NUMBER_WORDS = frozenset(_UNITS) | frozenset(_TENS) | frozenset(_SCALES) | {"and
 """Every word that can be part of a spoken number."""
 
 
+_UNIT_WORDS = {i: w for w, i in _UNITS.items()}
+_TENS_WORDS = {i: w for w, i in _TENS.items()}
+
+
 def say_int(n: int) -> str:
     """0 to 99 in words, as ``parse_int`` reads them: 10 -> "ten", 25 -> "twenty five"."""
     if not 0 <= n < 100:
         raise ValueError(f"{n}: only 0 to 99")
-    units = {i: w for w, i in _UNITS.items()}
     if n < 20:
-        return units[n]
-    tens = {i: w for w, i in _TENS.items()}[n - n % 10]
-    return tens if n % 10 == 0 else f"{tens} {units[n % 10]}"
+        return _UNIT_WORDS[n]
+    tens = _TENS_WORDS[n - n % 10]
+    return tens if n % 10 == 0 else f"{tens} {_UNIT_WORDS[n % 10]}"
 
 
 def parse_int(tokens: Sequence[str]) -> int | None:

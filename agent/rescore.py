@@ -182,22 +182,30 @@ def sentence(phrase: str) -> str:
     return phrase + ("?" if first in QUESTION_WORDS else ".")
 
 
+def _all_phrasings(
+    registry: Registry, heard: Sequence[str]
+) -> Iterator[tuple[float, str, Command, CompiledTemplate, dict[str, Any]]]:
+    """``_phrasings`` of every template of every command, with the command and template."""
+    numbers = heard_numbers(heard)
+    plain = bare(heard)
+    for cmd in registry.commands:
+        for t in cmd.templates:
+            for score, said, slots in _phrasings(t, heard, plain, numbers):
+                yield score, said, cmd, t, slots
+
+
 def candidates(registry: Registry, heard: Sequence[str], k: int = CANDIDATES) -> list[Candidate]:
     """The ``k`` command phrases closest to the heard words, best first, at most
     ``PER_COMMAND`` of one command: every phrasing of a slot-less command, and of a template
     whose one slot is a number, filled with each number heard. None leaves out a word of
     ``KEPT_WORDS`` that was heard."""
-    numbers = heard_numbers(heard)
-    plain = bare(heard)
     kept = KEPT_WORDS.intersection(heard)
     found: dict[str, tuple[float, Candidate]] = {}
-    for cmd in registry.commands:
-        for t in cmd.templates:
-            for score, said, slots in _phrasings(t, heard, plain, numbers):
-                if kept and not kept <= set(words(said)):
-                    continue
-                if said not in found or score > found[said][0]:
-                    found[said] = (score, _candidate(cmd, t, said, slots))
+    for score, said, cmd, t, slots in _all_phrasings(registry, heard):
+        if kept and not kept <= set(words(said)):
+            continue
+        if said not in found or score > found[said][0]:
+            found[said] = (score, _candidate(cmd, t, said, slots))
     ranked = sorted(found.values(), key=lambda item: -item[0])
     out: list[Candidate] = []
     per: dict[tuple[str, str], int] = {}
@@ -215,17 +223,7 @@ def closeness(registry: Registry, heard: Sequence[str]) -> float:
     """How near the heard words come to any command phrase as a whole (0-100): the
     similarity ``candidates`` ranks by. "such a timer for five minutes" is 80 from "set a
     timer for 5 minutes"; talk after a near miss of a wake phrase comes 67 or less."""
-    numbers = heard_numbers(heard)
-    plain = bare(heard)
-    return max(
-        (
-            score
-            for cmd in registry.commands
-            for t in cmd.templates
-            for score, _, _ in _phrasings(t, heard, plain, numbers)
-        ),
-        default=0.0,
-    )
+    return max((score for score, *_ in _all_phrasings(registry, heard)), default=0.0)
 
 
 def _stem(word: str) -> str:
