@@ -20,6 +20,9 @@ The clips themselves are not committed: each entry carries a ``say`` recipe and
   docs/ACCURACY.md, eighth run). Four espeak-ng accents and voices used nowhere else, and
   noise of other kinds: pink (a fan) and another voice talking (a television). The
   commands, the requests, the commands without the wake phrase, and talk over talk.
+- fresh_voices.yaml: for checking a change the sets above prompted (docs/ACCURACY.md,
+  ninth run). Four more espeak-ng voices used nowhere else; clean, brown noise at 15 dB,
+  white at 12 dB and a television at 15 dB; the commands and the requests.
 """
 
 from __future__ import annotations
@@ -155,6 +158,15 @@ HELD_OUT_VOICES = ["en-029", "en-gb-scotland+f2", "en-us-nyc+m7", "en-gb-x-gbcwm
 # (kind, SNR): none, a fan at 15 dB, a television at 15 dB and at 10 dB (talk only).
 HELD_OUT_NOISE: list[tuple[str, float | None]] = [("white", None), ("pink", 15.0), ("talk", 15.0)]
 
+# fresh_voices.yaml: more voices no limit was chosen on, to check a change against.
+FRESH_VOICES = ["en-gb-x-gbclan+m1", "en-us+f5", "en-gb-x-rp+m4", "en-us+m2"]
+FRESH_NOISE: list[tuple[str, float | None]] = [
+    ("white", None),
+    ("brown", 15.0),
+    ("white", 12.0),
+    ("talk", 15.0),
+]
+
 
 def _say(
     text: str, voice: str, speed: int, snr: float | None, kind: str = "white"
@@ -270,6 +282,16 @@ def full_set(voices: list[str], talk_voices: list[str]) -> list[dict[str, Any]]:
     return commands + requests + talk
 
 
+def asked(voices: list[str], noises: list[tuple[str, float | None]]) -> list[dict[str, Any]]:
+    """Every command, then every request, in each voice (at 160 wpm) and noise."""
+    return [
+        command_clip(t, c, s, v, 160, n, k)
+        for v in voices
+        for k, n in noises
+        for t, c, s in COMMANDS
+    ] + [request_clip(t, v, n, k) for v in voices for k, n in noises for t in REQUESTS]
+
+
 def main() -> None:
     full = full_set(VOICES, ["en-us", "en-gb", "en-us+f3"])
     write(
@@ -314,13 +336,7 @@ def main() -> None:
     write(
         "held_out.yaml",
         {
-            "clips": [
-                command_clip(t, c, s, v, 160, n, k)
-                for v in held
-                for k, n in HELD_OUT_NOISE
-                for t, c, s in COMMANDS
-            ]
-            + [request_clip(t, v, n, k) for v in held for k, n in HELD_OUT_NOISE for t in REQUESTS]
+            "clips": asked(held, HELD_OUT_NOISE)
             + [
                 unaddressed_clip(t, v, n, k)
                 for v in held
@@ -330,6 +346,11 @@ def main() -> None:
             + [talk_clip(i, t, held[i % 4], 10.0, "talk") for i, t in enumerate(TALK)]
         },
         "Held out: voices, accents and noise no limit was tuned on (a fan, a television).",
+    )
+    write(
+        "fresh_voices.yaml",
+        {"clips": asked(FRESH_VOICES, FRESH_NOISE)},
+        "Fresh voices and noise, to check a change made on the other sets against.",
     )
 
 
