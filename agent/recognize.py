@@ -424,9 +424,10 @@ class Recognizer:
         (``agent.rescore``); run it, or fall back as for any unmatched command."""
         found = candidates(self.registry, decision.command)
         scores = await self._scores(job, t, decision, [c.text for c in found]) if found else None
-        heard = len(decision.command)
         chosen = (
-            choose(scores[0], list(zip(scores[1:], found, strict=True)), heard) if scores else None
+            choose(scores[0], list(zip(scores[1:], found, strict=True)), decision.command)
+            if scores
+            else None
         )
         if scores is None or chosen is None:
             self._no_match(" ".join(decision.command))

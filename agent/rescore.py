@@ -13,7 +13,8 @@ the numbers whose words sound nearest (``UNHEARD_NUMBERS``: "start at the end mi
 model's own transcript is scored beside them as the yardstick. A candidate is taken only
 when the audio supports it well on its own (``MIN_LOGPROB``), nearly as well as the model's
 own reading (``MAX_GAP``; ``SHORTER_GAP`` for a phrase of fewer words than were heard), and
-clearly better than any candidate that would do something else (``MIN_MARGIN``).
+clearly better than any candidate that would do something else (``MIN_MARGIN``), unless it
+alone holds every word heard (``covers``: "what day is today").
 
 The limits trade rescued commands against requests no command serves that end up running
 the nearest one ("how long is the film" -> "how long is left"). Measured on
@@ -114,10 +115,10 @@ def _command(c: Candidate) -> tuple[str, str]:
     return (c.match.command.plugin, c.match.command.name)
 
 
-def _action(c: Candidate) -> tuple[tuple[str, str], list[tuple[str, Any]]]:
+def _action(c: Candidate) -> tuple[tuple[str, str], tuple[tuple[str, Any], ...]]:
     """What a candidate would do: its command and slots. Phrasings of one action do not
     compete; two numbers offered for a slot nobody heard a number in do."""
-    return _command(c), sorted(c.match.slots.items())
+    return _command(c), tuple(sorted(c.match.slots.items()))
 
 
 def heard_numbers(heard: Sequence[str]) -> list[int]:
@@ -257,20 +258,34 @@ def swaps(registry: Registry, heard: Sequence[str], match: Match) -> list[Candid
     return list(found.values())
 
 
-def choose(own: float, scored: Sequence[tuple[float, Candidate]], heard: int) -> Candidate | None:
+def covers(phrase: str, heard: Sequence[str]) -> bool:
+    """Every heard word is in the phrase, in order: "what day is today" is in "what day is
+    it today", not in "what is today"."""
+    rest = iter(words(phrase))
+    return all(w in rest for w in heard)
+
+
+def choose(
+    own: float, scored: Sequence[tuple[float, Candidate]], heard: Sequence[str]
+) -> Candidate | None:
     """The candidate the audio supports, or None. ``own`` is the model's own transcript's
-    score; ``scored`` pairs each candidate with its score; ``heard`` is how many words
-    the command part of the transcript has. ``MIN_MARGIN`` is kept against any candidate
-    that would do something else: another command, or the same with other slots."""
+    score; ``scored`` pairs each candidate with its score; ``heard`` is the command part of
+    the transcript. ``MIN_MARGIN`` is kept against any candidate that would do something
+    else: another command, or the same with other slots. Where the audio cannot tell such
+    candidates apart, the words may: if those of one action alone hold every heard word
+    (``covers``), that action is taken ("what day is today": the day of the week, not the
+    date of "what is today")."""
     if not scored:
         return None
     ranked = sorted(scored, key=lambda item: -item[0])
-    best_score, best = ranked[0]
-    other = next((s for s, c in ranked[1:] if _action(c) != _action(best)), None)
-    gap = SHORTER_GAP if len(words(best.text)) < heard else MAX_GAP
-    if best_score < MIN_LOGPROB or own - best_score > gap:
-        return None
-    if other is not None and best_score - other < MIN_MARGIN:
+    close = [(s, c) for s, c in ranked if ranked[0][0] - s < MIN_MARGIN]
+    if len({_action(c) for _, c in close}) > 1:
+        close = [(s, c) for s, c in close if covers(c.text, heard)]
+        if len({_action(c) for _, c in close}) != 1:
+            return None
+    score, best = close[0]
+    gap = SHORTER_GAP if len(words(best.text)) < len(heard) else MAX_GAP
+    if score < MIN_LOGPROB or own - score > gap:
         return None
     return best
 
