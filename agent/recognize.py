@@ -41,6 +41,7 @@ from agent.rescore import (
     candidates,
     choose,
     closeness,
+    repairs,
     sentence,
     split_words,
     swaps,
@@ -422,7 +423,10 @@ class Recognizer:
     async def _rescue(self, job: UtteranceJob, t: Transcript, decision: GateDecision) -> None:
         """No command matched the words: ask the model which command the audio says
         (``agent.rescore``); run it, or fall back as for any unmatched command."""
-        found = candidates(self.registry, decision.command)
+        found = [
+            *candidates(self.registry, decision.command),
+            *repairs(self.registry, decision.command),
+        ]
         scores = await self._scores(job, t, decision, [c.text for c in found]) if found else None
         chosen = (
             choose(scores[0], list(zip(scores[1:], found, strict=True)), decision.command)

@@ -9,12 +9,14 @@ log-probability. The candidates are the command phrases closest to what was hear
 a question mark after a question, and number slots filled with the numbers that were heard
 ("sense a timer for five minutes" -> "set a timer for 5 minutes"), or, when none was, with
 the numbers whose words sound nearest (``UNHEARD_NUMBERS``: "start at the end minute timer"
--> "start a 10 minute timer"). None leaves out a heard "yesterday" (``KEPT_WORDS``). The
-model's own transcript is scored beside them as the yardstick. A candidate is taken only
-when the audio supports it well on its own (``MIN_LOGPROB``), nearly as well as the model's
-own reading (``MAX_GAP``; ``SHORTER_GAP`` for a phrase of fewer words than were heard), and
-clearly better than any candidate that would do something else (``MIN_MARGIN``), unless it
-alone holds every word heard (``covers``: "what day is today").
+-> "start a 10 minute timer"). None leaves out a heard "yesterday" (``KEPT_WORDS``). A
+command whose slot takes any words is offered as the words heard, mended (``repairs``: "3
+mind me to call the doctor ..." -> "remind me to call the doctor ..."). The model's own
+transcript is scored beside them as the yardstick. A candidate is taken only when the audio
+supports it well on its own (``MIN_LOGPROB``), nearly as well as the model's own reading
+(``MAX_GAP``; ``SHORTER_GAP`` for a phrase of fewer words than were heard), and clearly
+better than any candidate that would do something else (``MIN_MARGIN``), unless it alone
+holds every word heard (``covers``: "what day is today").
 
 The limits trade rescued commands against requests no command serves that end up running
 the nearest one ("how long is the film" -> "how long is left"). Measured on
@@ -37,7 +39,14 @@ from typing import Any
 from rapidfuzz import fuzz
 
 from agent.loader import Command, Match, Registry
-from agent.matching import ARTICLES, CompiledTemplate, bare, loose_variants
+from agent.matching import (
+    ARTICLES,
+    FUNCTION_WORDS,
+    CompiledTemplate,
+    bare,
+    loose_variants,
+    match_template,
+)
 from agent.numbers import NUMBER_WORDS, parse_int, say_int
 from agent.text import words
 
@@ -85,6 +94,13 @@ command match must (``closeness``, "such a timer for five minutes"): a command a
 the phrase likelier said. Measured: flite's phrases lost 7.6 to 9.1 before a command in noise
 ("They consider what time is it?"); the nearest reading of eval/no_wake.yaml, commands said
 without the phrase, 10.9 (docs/ACCURACY.md, seventh run)."""
+OPENING_MIN = 60.0
+"""A phrase whose slot takes any words ("remind me to {text} in {duration}") is offered with
+its opening words put in place of the first words heard when those come this close to them
+(rapidfuzz ratio; ``repairs``): "3 mind me to" is 83 from "remind me to", "combined new
+to" 67."""
+REPAIRS = 2
+"""At most this many such phrases are scored for one utterance."""
 KEPT_WORDS = frozenset({"yesterday", "tomorrow"})
 """Words naming another day than the one a command asks about: a phrase that leaves out one
 the speaker was heard to say is no candidate. "what day was it yesterday", heard right in a
@@ -218,6 +234,67 @@ def candidates(registry: Registry, heard: Sequence[str], k: int = CANDIDATES) ->
             if len(out) == k:
                 break
     return out
+
+
+def _longest(
+    t: CompiledTemplate, ws: Sequence[str], cut: bool
+) -> tuple[list[str], dict[str, Any]] | None:
+    """The words, or (if ``cut``) the longest run of them from the start not ending in a
+    function word, that match the template exactly; with the slots they fill."""
+    for end in range(len(ws), 0, -1) if cut else [len(ws)]:
+        if end < len(ws) and ws[end - 1] in FUNCTION_WORDS:
+            continue
+        m = match_template(t, ws[:end], fuzzy=False)
+        if m is not None:
+            return list(ws[:end]), m.slots
+    return None
+
+
+def repairs(registry: Registry, heard: Sequence[str], k: int = REPAIRS) -> list[Candidate]:
+    """Phrases of commands whose slot takes any words, which ``candidates`` cannot offer
+    (the words cannot be guessed, only kept as heard), made from the heard words in two ways:
+
+    - words after the phrase are left off when its last slot is not free text ("remind me to
+      call the doctor in 20 minutes | more than 300 years", the television going on);
+    - opening words of two or more ("repeat after me", "remind me to") are put in place of
+      the first words heard that come ``OPENING_MIN`` near them ("3 mind me to call the
+      doctor in 20 minutes", "to repeat after me the rain in spain"). One-word openings
+      ("say {text}") are not tried: they would make a command of any sentence.
+
+    The audio is asked about them as about any candidate. At most ``k``, nearest first."""
+    best: dict[str, tuple[float, Candidate]] = {}
+
+    def add(score: float, cmd: Command, t: CompiledTemplate, found: Any) -> None:
+        ws, slots = found
+        said = " ".join(ws)
+        if ws != list(heard) and (said not in best or score > best[said][0]):
+            best[said] = (score, _candidate(cmd, t, said, slots))
+
+    for cmd in registry.commands:
+        for t in cmd.templates:
+            if t.is_regex or "str" not in t.slots.values():
+                continue
+            last = t.source.split()[-1]
+            cut = not (last.startswith("{") and t.slots.get(last.strip("{}")) == "str")
+            found = _longest(t, heard, cut)
+            if found is not None:
+                add(100.0, cmd, t, found)
+                continue
+            for v in t.variants:
+                opening = v.spoken.split("{", 1)[0].split()
+                if len([w for w in opening if w not in ARTICLES]) < 2:
+                    continue
+                said = " ".join(opening)
+                near = [
+                    (fuzz.ratio(" ".join(heard[:j]), said), j)
+                    for j in range(1, min(len(opening) + 3, len(heard)))
+                ]
+                score, j = max(near, default=(0.0, 0))
+                found = _longest(t, [*opening, *heard[j:]], cut) if score >= OPENING_MIN else None
+                if found is not None:
+                    add(score, cmd, t, found)
+    ranked = sorted(best.values(), key=lambda item: -item[0])
+    return [c for _, c in ranked[:k]]
 
 
 def closeness(registry: Registry, heard: Sequence[str]) -> float:

@@ -455,6 +455,39 @@ def test_candidates_are_the_closest_slot_less_phrases() -> None:
     assert "what day is it today" in [c.text for c in found]
 
 
+def test_phrases_with_free_text_are_mended_at_the_start_and_cut_at_the_end() -> None:
+    """``repairs``: a text slot cannot be guessed, so those commands are offered only as
+    the words heard, their opening put right or talk after the last slot left off."""
+    from agent.loader import load_plugins
+    from agent.rescore import repairs
+
+    reg = load_plugins(["@bundled"], entry_points=False)
+
+    def mended(heard: str) -> list[tuple[str, dict[str, object]]]:
+        return [(c.text, c.match.slots) for c in repairs(reg, words(heard))]
+
+    doctor = {"text": "call the doctor", "duration": 1200.0}
+    said = "remind me to call the doctor in 20 minutes"
+    assert mended("3 mind me to call the doctor in 20 minutes") == [(said, doctor)]
+    assert mended("the minds me to call the doctor in 20 minutes center from a corner kick") == [
+        (said, doctor)
+    ]
+    assert mended("remind me to call the doctor in 20 minutes more than 300 years") == [
+        (said, doctor)
+    ]
+    rain = "repeat after me the rain in spain"
+    assert mended("to repeat after me the rain in spain") == [(rain, {"text": "the rain in spain"})]
+    # a free-text slot at the end keeps every word: nothing to cut
+    assert mended("repeat after me the rain in spain and more") == []
+    # nor does a cut end in "and": "for 5 minutes and" is not what was said
+    assert mended("set a pasta timer for 5 minutes and then") == [
+        ("set a pasta timer for 5 minutes", {"name": "pasta", "duration": 300.0})
+    ]
+    # requests stay requests; one-word openings ("say {text}") are never put in
+    for request in ("tell me a joke", "play some music", "cancel my dentist appointment"):
+        assert mended(request) == []
+
+
 def test_number_slots_are_filled_with_the_numbers_heard() -> None:
     from agent.loader import load_plugins
     from agent.rescore import candidates, heard_numbers, sentence
@@ -904,6 +937,28 @@ def test_a_wake_phrase_before_a_command_may_lose_more(tmp_path: Path, isolated_e
     assert [c["command"] for c in of(evs, "command")] == ["time_now"]
 
 
+def test_a_misheard_opening_of_a_free_text_command_is_mended(
+    tmp_path: Path, isolated_env: dict
+) -> None:
+    """flite's kal16 at 140 wpm, 10 dB SNR: tiny.en writes "A computer, 3 mind me to call
+    the doctor in 20 minutes." No template takes "3 mind me", and the reminder's text cannot
+    be guessed; ``repairs`` puts "remind me to" in place of the opening, and the audio
+    supports it."""
+    from agent.evaluate import Say, synthesize
+    from tests.conftest import of, run_file
+
+    wav = tmp_path / "remind.wav"
+    text = "hey computer, remind me to call the doctor in twenty minutes"
+    synthesize(Clip(path=wav, say=Say(text, "kal16", 140, 10.0, engine="flite")))
+    evs = run_file(wav, "plugins:\n  fallback: silent\n", isolated_env)
+    assert [(c["command"], c["slots"]) for c in of(evs, "command")] == [
+        ("remind", {"text": "call the doctor", "duration": 1200.0})
+    ]
+    assert [r["text"] for r in of(evs, "rescored")] == [
+        "remind me to call the doctor in 20 minutes"
+    ]
+
+
 def test_the_words_heard_settle_a_question_the_audio_leaves_open(
     tmp_path: Path, isolated_env: dict
 ) -> None:
@@ -918,3 +973,21 @@ def test_the_words_heard_settle_a_question_the_audio_leaves_open(
     evs = run_file(wav, "plugins:\n  fallback: silent\n", isolated_env)
     assert [c["command"] for c in of(evs, "command")] == ["day_of_week"]
     assert [r["text"] for r in of(evs, "rescored")] == ["what day is it today"]
+
+
+def test_talk_after_a_reminder_is_left_off(tmp_path: Path, isolated_env: dict) -> None:
+    """eval/fresh_voices.yaml, en-us+f5 with a television 15 dB under it: tiny.en writes
+    "They computer, remind me to call the doctor in 20 minutes, more than 300 years." The
+    television's words make the duration unreadable; ``repairs`` leaves them off, and the
+    audio supports the reminder without them."""
+    fresh = yaml.safe_load((REPO / "eval" / "fresh_voices.yaml").read_text())
+    name = "hey-computer-remind-me-to-call-the-docto-en-us_f5-160-talk15.wav"
+    clips = [c for c in fresh["clips"] if Path(c["path"]).name == name]
+    assert len(clips) == 1 and clips[0]["say"]["noise"] == "talk"
+    m = _manifest(tmp_path, yaml.safe_dump({"clips": clips}))
+    proc = run_cli("eval", str(m), "--json", "--details", env=isolated_env, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    r = json.loads(proc.stdout)
+    (d,) = r["details"]
+    assert d["verdict"] == "ok", d
+    assert d["got"] == [["notify.remind", {"text": "call the doctor", "duration": 1200.0}]]
