@@ -14,8 +14,9 @@ The clips themselves are not committed: each entry carries a ``say`` recipe and
 - other_phrases.yaml: wake phrases Whisper misspells ("hey mycroft" -> "Hey Minecraft"),
   with the same ordinary speech.
 - no_wake.yaml: the commands said without the wake phrase, or to someone else ("I asked
-  him what time is it"), in both synthesizers' voices and the three noise levels: none of
-  them may wake the agent.
+  him what time is it"), in both synthesizers' voices and the three noise levels; and talk
+  about a computer ("my computer crashed again"), clean and at 10 dB: none of them may wake
+  the agent.
 - held_out.yaml: no limit was chosen on it (measured once before any change it prompted;
   docs/ACCURACY.md, eighth run). Four espeak-ng accents and voices used nowhere else, and
   noise of other kinds: pink (a fan) and another voice talking (a television). The
@@ -140,6 +141,22 @@ UNADDRESSED = [
     "how long is left",
     "I asked him what time is it",
     "she said cancel all timers",
+]
+
+# Talk about a computer: the default one-word phrase as a noun in a sentence (no_wake.yaml).
+ABOUT_COMPUTERS = [
+    "my computer crashed again last night and I lost the whole report",
+    "the computer in the kitchen is too slow to play videos",
+    "your computer needs an update before the meeting tomorrow",
+    "turn the computer off when you go to bed please",
+    "a computer can add up numbers faster than any person",
+    "is the computer still on in the office",
+    "our computer teacher set us a project on robots",
+    "I bought a new computer for my mother and she loves it",
+    "this computer has been making a strange noise all week",
+    "did you finish the computer game you started on Sunday",
+    "computer games are more popular than ever with children",
+    "she works with computers all day and then reads in the evening",
 ]
 
 VOICES = ["en-us", "en-gb", "en-us+f3", "en-gb+m3"]
@@ -325,11 +342,17 @@ def main() -> None:
 
     unaddressed = [
         unaddressed_clip(t, v, n) for v in VOICES + FLITE_VOICES for n in NOISE for t in UNADDRESSED
+    ] + [
+        unaddressed_clip(t, v, n)
+        for v in VOICES + FLITE_VOICES
+        for n in (None, 10.0)
+        for t in ABOUT_COMPUTERS
     ]
     write(
         "no_wake.yaml",
         {"clips": unaddressed},
-        "The commands said without the wake phrase, or to someone else: none may wake.",
+        "The commands said without the wake phrase, or to someone else, and talk about a "
+        "computer: none may wake.",
     )
 
     held = HELD_OUT_VOICES
