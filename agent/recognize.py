@@ -241,14 +241,16 @@ class Recognizer:
         in front of it ("hey computer" -> "They can do her"). When the cleaned audio's
         reading has no wake phrase and no follow-up window is open, the audio as heard is
         read too, under the same bound as any transcription; its reading is taken if it has
-        the wake phrase. Returns the job and transcript to go on with."""
+        the wake phrase, or the one-word phrase after "a" or "the", which the audio then
+        settles ("a computer, cancel all time in"). Returns the job and transcript to go on
+        with."""
         gate = self.gate
         assert gate is not None
 
         def woken(x: Transcript) -> bool:
             return (
                 trusted(x, job.speech_ratio) is None
-                and gate.matcher.match(words(x.text)) is not None
+                and gate.matcher.match(words(x.text), nouns=True) is not None
             )
 
         if job.noisy is None or gate.armed(job.start_s) or woken(t):

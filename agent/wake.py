@@ -8,7 +8,9 @@ compared whole, at a penalty (``similarity``). The longest phrase scoring at or 
 threshold wins. When Whisper splits the end off the phrase's last word ("They compute her,
 remind me ..."), that piece is not taken as the command's first word (``split_tail``).
 A one-word phrase ("computer") after other words must be spelt exactly: near misses in the
-middle of a sentence ("the commuter trains", "to compute") are how talk would wake it.
+middle of a sentence ("the commuter trains", "to compute") are how talk would wake it. After
+"my", "the" and the like it is a noun ("my computer crashed", ``NOUN_MARKERS``): the words
+alone do not wake the agent there, the audio is asked.
 
 Whisper also writes an unusual phrase as a word it knows ("hey mycroft" as "Hey
 Minecraft", "hey rhasspy" as "Hey Raspid"). With ``phonetic_threshold`` set, the opening
@@ -47,6 +49,16 @@ SPLIT_EXTRA = 2
 """A word after the phrase that ends it ("compute her" for "computer") has at most this
 many letters more than the part of the phrase's last word that it completes."""
 
+NOUN_MARKERS = frozenset(
+    {"a", "an", "the", "my", "your", "our", "his", "her", "their", "its", "this", "that"}
+    | {"these", "those", "some", "any", "no", "every", "each", "another", "new", "old", "own"}
+    | {"to", "of", "in", "on", "at", "for", "with", "from", "by", "about", "into"}
+)
+"""Words after which a one-word phrase is a noun in a sentence, not a name called: "my
+computer crashed again", "turn the computer off", "is the computer still on". Such a
+phrase is not taken from the words alone; the audio is asked (``near``, ``agent.rescore``),
+since Whisper also writes "hey computer" as "A computer" or "The computer"."""
+
 MERGE_PENALTY = 10.0
 """Taken off the score of opening words that had to be run together or split to compare
 ("heycomputer", "hey com puter"): such a comparison is looser, so it needs more."""
@@ -63,6 +75,15 @@ def similarity(heard: Sequence[str], phrase: Sequence[str]) -> float:
         )
     whole = Indel.normalized_similarity("".join(heard), "".join(phrase)) * 100.0
     return max(0.0, whole - MERGE_PENALTY)
+
+
+def _after_marker(text_words: Sequence[str], lead: int, span: int) -> bool:
+    """A one-word phrase heard at ``lead`` comes after a word of ``NOUN_MARKERS``: the word
+    before it, or the first of two words compared run together ("a computer" as
+    "acomputer")."""
+    before = text_words[lead - 1] if lead else ""
+    first = text_words[lead] if span == 2 else ""
+    return before in NOUN_MARKERS or first in NOUN_MARKERS
 
 
 def split_tail(heard_last: str, phrase_last: str, after: Sequence[str]) -> list[str]:
@@ -116,7 +137,10 @@ class WakeMatcher:
         phonetic = similarity(sounds(candidate), self._sounds[phrase])
         return phonetic if phonetic >= self.phonetic_threshold else 0.0
 
-    def match(self, text_words: Sequence[str]) -> WakeMatch | None:
+    def match(self, text_words: Sequence[str], nouns: bool = False) -> WakeMatch | None:
+        """The phrase the opening words hold, with the words after it. With ``nouns``, also
+        a one-word phrase after a word of ``NOUN_MARKERS`` ("a computer, cancel all time
+        in"): whether a reading may hold the phrase at all, for the audio to settle."""
         best: WakeMatch | None = None
         best_key = (-1.0, -1)
         for phrase, pw in self._phrases:
@@ -131,6 +155,8 @@ class WakeMatcher:
                         # One word after others ("the commuter", "to compute") is ordinary
                         # talk unless it is the very word: only the opening word of an
                         # utterance may be a near miss of a one-word phrase.
+                        continue
+                    if k == 1 and not nouns and _after_marker(text_words, lead, span):
                         continue
                     # Prefer the better score (a little less for a later spot), then the
                     # longer phrase: "computer, ..." is "computer", not "hey computer".

@@ -940,16 +940,16 @@ def test_a_wake_phrase_before_a_command_may_lose_more(tmp_path: Path, isolated_e
 def test_a_misheard_opening_of_a_free_text_command_is_mended(
     tmp_path: Path, isolated_env: dict
 ) -> None:
-    """flite's kal16 at 140 wpm, 10 dB SNR: tiny.en writes "A computer, 3 mind me to call
-    the doctor in 20 minutes." No template takes "3 mind me", and the reminder's text cannot
-    be guessed; ``repairs`` puts "remind me to" in place of the opening, and the audio
-    supports it."""
+    """flite's slt at 180 wpm, 20 dB SNR: tiny.en writes "Take computer, bring mind me to
+    call the doctor in 20 minutes." No template takes "bring mind me", and the reminder's
+    text cannot be guessed; ``repairs`` puts "remind me to" in place of the opening, and the
+    audio supports it."""
     from agent.evaluate import Say, synthesize
     from tests.conftest import of, run_file
 
     wav = tmp_path / "remind.wav"
     text = "hey computer, remind me to call the doctor in twenty minutes"
-    synthesize(Clip(path=wav, say=Say(text, "kal16", 140, 10.0, engine="flite")))
+    synthesize(Clip(path=wav, say=Say(text, "slt", 180, 20.0, engine="flite")))
     evs = run_file(wav, "plugins:\n  fallback: silent\n", isolated_env)
     assert [(c["command"], c["slots"]) for c in of(evs, "command")] == [
         ("remind", {"text": "call the doctor", "duration": 1200.0})
