@@ -148,7 +148,9 @@ class WakeConfig:
     nabu", "taking Peter" for "hey computer"), or is a command without one ("What is the
     date?"), ask the audio whether the phrase was said (``agent.rescore``): ``all``
     phrases, ``auto`` only for phrases with a word Whisper's vocabulary does not hold whole
-    ("nabu", not "computer"), or ``none``. Measured in docs/ACCURACY.md."""
+    ("nabu", not "computer"), or ``none``. A one-word phrase after "my" or "the" ("my
+    computer crashed") wakes the agent only if the audio confirms it, so for a phrase
+    not asked about it is taken from the words as before. Measured in docs/ACCURACY.md."""
 
     max_leading_words: int = field(default=2, metadata=_bounds(0, 10))
     """How many words may come before the wake phrase ("oh, hey computer ...")."""

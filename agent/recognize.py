@@ -183,15 +183,18 @@ class Recognizer:
     def apply(self, config: Config, registry: Registry) -> None:
         """Take the parts of ``config`` that can change while running, and the plugins."""
         w = config.wake
-        if self.gate is None or w != self.config.wake:
-            self.gate = WakeGate(
-                WakeMatcher(w.phrases, w.threshold, w.max_leading_words, w.phonetic_threshold),
-                w.follow_up_s,
-            )
         if w.rescore == "auto":
             self._check_phrases = unusual(w.phrases, self.transcriber.is_rare)
         else:
             self._check_phrases = frozenset(w.phrases if w.rescore == "all" else ())
+        if self.gate is None or w != self.config.wake:
+            unasked = set(w.phrases) - self._check_phrases
+            self.gate = WakeGate(
+                WakeMatcher(
+                    w.phrases, w.threshold, w.max_leading_words, w.phonetic_threshold, unasked
+                ),
+                w.follow_up_s,
+            )
         hotwords = bias_words(config, registry, self.transcriber.is_rare)
         if hotwords != getattr(self.transcriber, "hotwords", hotwords):
             self.transcriber.set_hotwords(hotwords)

@@ -26,7 +26,7 @@ audio), so the gate is pure and deterministic.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 import jellyfish
@@ -115,7 +115,11 @@ class WakeMatcher:
         threshold: float = 80.0,
         max_leading_words: int = 2,
         phonetic_threshold: float = 0.0,
+        unasked: Collection[str] = (),
     ):
+        """``unasked``: phrases the audio will not be asked about (``wake.rescore``); after
+        a word of ``NOUN_MARKERS`` those are taken from the words as anywhere else, since
+        nothing else could settle them."""
         # Longest first: "hey computer" must win over "computer".
         self._phrases = sorted(
             ((p, words(p)) for p in phrases), key=lambda item: -len("".join(item[1]))
@@ -124,6 +128,7 @@ class WakeMatcher:
         self.threshold = threshold
         self.max_leading_words = max_leading_words
         self.phonetic_threshold = phonetic_threshold
+        self.unasked = frozenset(unasked)
 
     def _score(self, candidate: Sequence[str], phrase: str, pw: Sequence[str]) -> float:
         """The spelling similarity if it reaches ``threshold``; else, with phonetic
@@ -156,7 +161,12 @@ class WakeMatcher:
                         # talk unless it is the very word: only the opening word of an
                         # utterance may be a near miss of a one-word phrase.
                         continue
-                    if k == 1 and not nouns and _after_marker(text_words, lead, span):
+                    if (
+                        k == 1
+                        and not nouns
+                        and phrase not in self.unasked
+                        and _after_marker(text_words, lead, span)
+                    ):
                         continue
                     # Prefer the better score (a little less for a later spot), then the
                     # longer phrase: "computer, ..." is "computer", not "hey computer".

@@ -67,6 +67,14 @@ def test_a_one_word_phrase_after_my_or_the_is_a_noun(text: str) -> None:
         assert "computer" in [n.phrase for n in M.near(ws, 40.0)]
 
 
+def test_a_phrase_the_audio_is_not_asked_about_is_taken_from_the_words() -> None:
+    """With ``wake.rescore: none`` nothing could settle "A computer, ..." but the words."""
+    unasked = WakeMatcher(["hey computer", "computer"], unasked=["computer"])
+    m = unasked.match(words("A computer, set a timer for five minutes."))
+    assert m is not None and m.phrase == "computer"
+    assert unasked.match(words("My computer crashed again.")) is not None
+
+
 def test_a_one_word_phrase_after_other_words_still_wakes() -> None:
     m = M.match(words("Oh computer, what time is it?"))
     assert m is not None and m.phrase == "computer" and m.command == words("what time is it")
@@ -257,7 +265,8 @@ def test_talk_about_a_computer_through_the_real_pipeline(
     word for word, and "computer" after "my" is a noun, not the phrase; the audio, asked,
     does not hear "computer" said to the agent. flite's rms says "hey computer, set a timer
     for five minutes": tiny.en writes "A computer set a timer for five minutes." The words
-    alone no longer wake the agent there either, but the audio says "hey computer"."""
+    alone no longer wake the agent there either, but the audio says "hey computer"; with
+    the audio check off (``wake.rescore: none``) the words decide, as before."""
     from agent.evaluate import Clip, Say, synthesize
     from tests.conftest import of, run_file
 
@@ -279,6 +288,12 @@ def test_talk_about_a_computer_through_the_real_pipeline(
         "A computer set a timer for five minutes."
     ]
     assert [c["loss"] <= c["allowed"] for c in of(evs, "wake_checked")] == [True]
+    assert [(c["command"], c["slots"]) for c in of(evs, "command")] == [
+        ("set_timer", {"minutes": 5})
+    ]
+    # without the audio check, the words alone decide, as before
+    evs = run_file(cmd, "wake:\n  rescore: none\nplugins:\n  fallback: silent\n", isolated_env)
+    assert of(evs, "wake_checked") == []
     assert [(c["command"], c["slots"]) for c in of(evs, "command")] == [
         ("set_timer", {"minutes": 5})
     ]
