@@ -264,7 +264,9 @@ def repairs(registry: Registry, heard: Sequence[str], k: int = REPAIRS) -> list[
     The audio is asked about them as about any candidate. At most ``k``, nearest first."""
     best: dict[str, tuple[float, Candidate]] = {}
 
-    def add(score: float, cmd: Command, t: CompiledTemplate, found: Any) -> None:
+    def add(
+        score: float, cmd: Command, t: CompiledTemplate, found: tuple[list[str], dict[str, Any]]
+    ) -> None:
         ws, slots = found
         said = " ".join(ws)
         if ws != list(heard) and (said not in best or score > best[said][0]):
@@ -274,8 +276,10 @@ def repairs(registry: Registry, heard: Sequence[str], k: int = REPAIRS) -> list[
         for t in cmd.templates:
             if t.is_regex or "str" not in t.slots.values():
                 continue
-            last = t.source.split()[-1]
-            cut = not (last.startswith("{") and t.slots.get(last.strip("{}")) == "str")
+            # no cut if any way of saying it ends in free text ("notify me [that] {text}")
+            cut = not any(
+                t.slots.get(v.spoken.split()[-1].strip("{}")) == "str" for v in t.variants
+            )
             found = _longest(t, heard, cut)
             if found is not None:
                 add(100.0, cmd, t, found)
