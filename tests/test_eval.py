@@ -182,23 +182,31 @@ def test_shipped_tiny_manifest_through_the_real_pipeline(
     assert all(d["transcripts"] for d in r["details"])
 
 
+def _replay(tmp_path: Path, env: dict, manifest: str, *names: str) -> dict:
+    """``voiceflow eval --json --details`` on the named clips of a committed manifest, all of
+    them with a television under the speech (``noise: talk``), made into ``tmp_path``."""
+    every = yaml.safe_load((REPO / "eval" / manifest).read_text())["clips"]
+    clips = [c for c in every if Path(c["path"]).name in names]
+    assert len(clips) == len(names) and all(c["say"]["noise"] == "talk" for c in clips)
+    m = _manifest(tmp_path, yaml.safe_dump({"clips": clips}))
+    proc = run_cli("eval", str(m), "--json", "--details", env=env, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return json.loads(proc.stdout)
+
+
 def test_held_out_clips_over_a_television_through_the_real_pipeline(
     tmp_path: Path, isolated_env: dict
 ) -> None:
     """Two clips of eval/held_out.yaml with a television 15 dB under the speech (``noise:
     talk``), made into a temporary directory and replayed: tiny.en writes some of the
     television's words too ("..., see everyone on your again."), and both commands run."""
-    held = yaml.safe_load((REPO / "eval" / "held_out.yaml").read_text())
-    names = (
+    r = _replay(
+        tmp_path,
+        isolated_env,
+        "held_out.yaml",
         "hey-computer-what-time-is-it-en-us-nyc_m7-160-talk15.wav",
         "hey-computer-set-a-timer-for-five-minute-en-gb-scotland_f2-160-talk15.wav",
     )
-    clips = [c for c in held["clips"] if Path(c["path"]).name in names]
-    assert len(clips) == 2 and all(c["say"]["noise"] == "talk" for c in clips)
-    m = _manifest(tmp_path, yaml.safe_dump({"clips": clips}))
-    proc = run_cli("eval", str(m), "--json", "--details", env=isolated_env, timeout=300)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    r = json.loads(proc.stdout)
     assert r["wake_rate"] == 1.0 and r["command_accuracy"] == 1.0
     assert r["false_commands"] == 0 and "wake_checks" in r
     assert [d["verdict"] for d in r["details"]] == ["ok", "ok"]
@@ -980,14 +988,7 @@ def test_talk_after_a_reminder_is_left_off(tmp_path: Path, isolated_env: dict) -
     "They computer, remind me to call the doctor in 20 minutes, more than 300 years." The
     television's words make the duration unreadable; ``repairs`` leaves them off, and the
     audio supports the reminder without them."""
-    fresh = yaml.safe_load((REPO / "eval" / "fresh_voices.yaml").read_text())
     name = "hey-computer-remind-me-to-call-the-docto-en-us_f5-160-talk15.wav"
-    clips = [c for c in fresh["clips"] if Path(c["path"]).name == name]
-    assert len(clips) == 1 and clips[0]["say"]["noise"] == "talk"
-    m = _manifest(tmp_path, yaml.safe_dump({"clips": clips}))
-    proc = run_cli("eval", str(m), "--json", "--details", env=isolated_env, timeout=300)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    r = json.loads(proc.stdout)
-    (d,) = r["details"]
+    (d,) = _replay(tmp_path, isolated_env, "fresh_voices.yaml", name)["details"]
     assert d["verdict"] == "ok", d
     assert d["got"] == [["notify.remind", {"text": "call the doctor", "duration": 1200.0}]]
