@@ -314,9 +314,8 @@ async def _try(config: Config, text: str, run: bool, as_json: bool) -> int:
     from agent.wake import WakeMatcher
 
     registry = _load(config)
-    w = config.wake
     said = words(text)
-    wake = WakeMatcher(w.phrases, w.threshold, w.max_leading_words).match(said)
+    wake = WakeMatcher.from_config(config.wake).match(said)  # no audio to ask: the words decide
     command_words = wake.command if wake is not None else said
     ranking = registry.match(command_words, config.plugins.match_threshold)
 

@@ -467,7 +467,10 @@ def sweep(results: Sequence[ClipResult], config: Config) -> list[dict[str, Any]]
     rows = []
     for spelling in SPELLING_SWEEP:
         for phonetic in PHONETIC_SWEEP:
-            m = WakeMatcher(w.phrases, spelling, w.max_leading_words, phonetic)
+            # as the agent, but with no audio: a reading the audio would settle
+            # ("a computer, ...") counts as no wake
+            swept = dataclasses.replace(w, threshold=spelling, phonetic_threshold=phonetic)
+            m = WakeMatcher.from_config(swept, unasked=())
             detected = false = n = 0
             for r in results:
                 hits = sum(1 for t in r.transcripts if m.match(words(t)) is not None)

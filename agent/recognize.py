@@ -189,12 +189,7 @@ class Recognizer:
             self._check_phrases = frozenset(w.phrases if w.rescore == "all" else ())
         if self.gate is None or w != self.config.wake:
             unasked = set(w.phrases) - self._check_phrases
-            self.gate = WakeGate(
-                WakeMatcher(
-                    w.phrases, w.threshold, w.max_leading_words, w.phonetic_threshold, unasked
-                ),
-                w.follow_up_s,
-            )
+            self.gate = WakeGate(WakeMatcher.from_config(w, unasked), w.follow_up_s)
         hotwords = bias_words(config, registry, self.transcriber.is_rare)
         if hotwords != getattr(self.transcriber, "hotwords", hotwords):
             self.transcriber.set_hotwords(hotwords)

@@ -28,11 +28,15 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import jellyfish
 from rapidfuzz.distance import Indel
 
 from agent.text import words
+
+if TYPE_CHECKING:
+    from agent.config import WakeConfig
 
 
 @dataclass(frozen=True)
@@ -129,6 +133,19 @@ class WakeMatcher:
         self.max_leading_words = max_leading_words
         self.phonetic_threshold = phonetic_threshold
         self.unasked = frozenset(unasked)
+
+    @classmethod
+    def from_config(cls, w: WakeConfig, unasked: Collection[str] | None = None) -> WakeMatcher:
+        """The matcher the ``wake`` section asks for. ``unasked``: the phrases the audio
+        will not be asked about; None, for a tool that has no audio (``voiceflow try``),
+        means all of them, so the words alone decide."""
+        return cls(
+            w.phrases,
+            w.threshold,
+            w.max_leading_words,
+            w.phonetic_threshold,
+            w.phrases if unasked is None else unasked,
+        )
 
     def _score(self, candidate: Sequence[str], phrase: str, pw: Sequence[str]) -> float:
         """The spelling similarity if it reaches ``threshold``; else, with phonetic

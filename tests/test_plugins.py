@@ -257,6 +257,20 @@ def test_try_run_runs_the_handler(isolated_env: dict) -> None:
     assert "echo.echo" in proc.stdout and "reply: open sesame" in proc.stdout
 
 
+def test_try_wakes_as_the_configured_agent_would(tmp_path: Path, isolated_env: dict) -> None:
+    """``try`` builds its wake matcher from the same ``wake`` keys as the agent: with
+    phonetic matching on, "hey minecraft" wakes "hey mycroft" there too."""
+    cfg = tmp_path / "config.yaml"
+    cfg.write_text("wake:\n  phrases: [hey mycroft]\n  phonetic_threshold: 75\n")
+    proc = run_cli(
+        "--config", str(cfg), "try", "Hey Minecraft, what time is it?", "--json", env=isolated_env
+    )
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    assert out["wake"] == "hey mycroft" and out["text"] == "what time is it"
+    assert out["match"]["command"] == "time_now"
+
+
 def test_entry_point_plugin_is_discovered(tmp_path: Path, isolated_env: dict) -> None:
     pkg = tmp_path / "vf_hello_plugin"
     pkg.mkdir()

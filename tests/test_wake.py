@@ -75,6 +75,19 @@ def test_a_phrase_the_audio_is_not_asked_about_is_taken_from_the_words() -> None
     assert unasked.match(words("My computer crashed again.")) is not None
 
 
+def test_the_matcher_is_built_from_the_wake_section() -> None:
+    """``from_config`` takes every matching key of ``wake``; with no ``unasked`` given (a
+    tool with no audio to ask) every phrase is taken from the words."""
+    from agent.config import WakeConfig
+
+    w = WakeConfig(phrases=["hey mycroft", "computer"], threshold=85.0, phonetic_threshold=75.0)
+    m = WakeMatcher.from_config(w)
+    assert (m.threshold, m.phonetic_threshold, m.max_leading_words) == (85.0, 75.0, 2)
+    assert m.unasked == {"hey mycroft", "computer"}
+    assert m.match(words("Hey Minecraft, what time is it?")) is not None
+    assert WakeMatcher.from_config(w, unasked=()).match(words("My computer crashed.")) is None
+
+
 def test_a_one_word_phrase_after_other_words_still_wakes() -> None:
     m = M.match(words("Oh computer, what time is it?"))
     assert m is not None and m.phrase == "computer" and m.command == words("what time is it")
