@@ -142,6 +142,22 @@ def _wake_part(own: str, t: Transcript, decision: GateDecision) -> str:
     return cut[0] + " "
 
 
+def straight_on(t: Transcript, decision: GateDecision) -> bool:
+    """Did the utterance open with a one-word wake phrase run straight into the words after
+    it, with no pause that Whisper marked ("Computer games are more popular ...", not
+    "Computer, what is the date?")? Then it may be the word used in a sentence: the wake
+    counts only if the words make a command, directly or rescored. A word before it ("They
+    computer turn off the lights") is most often "hey computer" misheard, and is left as
+    it was."""
+    if decision.kind != "command" or decision.follow_up or decision.phrase is None:
+        return False
+    if len(words(decision.phrase)) != 1:
+        return False
+    own = collapse_repeats(t.raw)
+    cut = split_words(own, len(words(t.text)) - len(decision.command))
+    return cut is not None and len(words(cut[0])) == 1 and cut[0][-1].isalnum()
+
+
 class Recognizer:
     """Turns utterances into handler runs. One per pipeline; ``apply`` takes a new config
     and plugin registry on reload."""
@@ -367,10 +383,12 @@ class Recognizer:
         return WAKE_MAX_LOSS
 
     def _woken(self, job: UtteranceJob, t: Transcript, decision: GateDecision) -> None:
-        """After the wake gate: report the wake, then match and dispatch the command."""
-        if decision.phrase is not None:
-            self.emit(events.Wake(decision.phrase, decision.score or 0.0, round(job.start_s, 3)))
-            self.feedback.wake()
+        """After the wake gate: report the wake, then match and dispatch the command. A
+        one-word phrase run straight into the words (``straight_on``) is reported only
+        once the words turn out to be a command."""
+        tentative = straight_on(t, decision)
+        if decision.phrase is not None and not tentative:
+            self._wake(job, decision)
         if decision.kind == "ignored":
             self.log.debug(f"no wake phrase: {t.text!r}")
             self.emit(events.Ignored(t.text, "no_wake_phrase"))
@@ -389,10 +407,14 @@ class Recognizer:
         match = ranking.best
         if match is None:
             if self.config.plugins.rescore:
-                self._background(self._rescue(job, t, decision))
+                self._background(self._rescue(job, t, decision, tentative))
+            elif tentative:
+                self._not_addressed(t)
             else:
                 self._no_match(text)
             return
+        if tentative:
+            self._wake(job, decision)
         if self.config.plugins.rescore and match.slots:
             alternatives = swaps(self.registry, decision.command, match)
             if alternatives:
@@ -407,6 +429,17 @@ class Recognizer:
             )
         self._dispatch(job, t, match, text, decision.follow_up)
 
+    def _wake(self, job: UtteranceJob, decision: GateDecision) -> None:
+        assert decision.phrase is not None
+        self.emit(events.Wake(decision.phrase, decision.score or 0.0, round(job.start_s, 3)))
+        self.feedback.wake()
+
+    def _not_addressed(self, t: Transcript) -> None:
+        """The phrase opened talk that is no command ("Computer games are more popular
+        ..."): nothing is said back."""
+        self.log.debug(f"a wake word opened talk, not a command: {t.text!r}")
+        self.emit(events.Ignored(t.text, "no_wake_phrase"))
+
     def _dispatch(
         self, job: UtteranceJob, t: Transcript, match: Match, text: str, follow_up: bool
     ) -> None:
@@ -420,9 +453,13 @@ class Recognizer:
         if self.config.plugins.fallback == "sorry":
             self.dispatcher.say("voiceflow", "Sorry, I didn't catch that")
 
-    async def _rescue(self, job: UtteranceJob, t: Transcript, decision: GateDecision) -> None:
+    async def _rescue(
+        self, job: UtteranceJob, t: Transcript, decision: GateDecision, tentative: bool = False
+    ) -> None:
         """No command matched the words: ask the model which command the audio says
-        (``agent.rescore``); run it, or fall back as for any unmatched command."""
+        (``agent.rescore``); run it, or fall back as for any unmatched command. With
+        ``tentative``, the wake is reported only if a command is found; if none is, the
+        utterance counts as talk (``straight_on``)."""
         found = [
             *candidates(self.registry, decision.command),
             *repairs(self.registry, decision.command),
@@ -434,8 +471,13 @@ class Recognizer:
             else None
         )
         if scores is None or chosen is None:
-            self._no_match(" ".join(decision.command))
+            if tentative:
+                self._not_addressed(t)
+            else:
+                self._no_match(" ".join(decision.command))
             return
+        if tentative:
+            self._wake(job, decision)
         self._run_heard_as(job, t, decision, chosen, scores[1 + found.index(chosen)], scores[0])
 
     async def _settle(

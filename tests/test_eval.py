@@ -1016,6 +1016,33 @@ def test_a_misheard_question_with_no_slot_is_rescued_a_little_further(
     assert [r["text"] for r in of(evs, "rescored")] == ["what day is it today"]
 
 
+def test_talk_that_opens_with_the_wake_word_is_left_alone(
+    tmp_path: Path, isolated_env: dict
+) -> None:
+    """eval/no_wake.yaml, en-us: "Computer games are more popular than ever with children."
+    opens with the default phrase and no pause after it, and the words are no command: the
+    agent neither wakes nor says "Sorry". "computer what time is it", said as straight on,
+    still runs."""
+    from agent.evaluate import Say, synthesize
+    from tests.conftest import of, run_file
+
+    talk = tmp_path / "talk.wav"
+    text = "computer games are more popular than ever with children"
+    synthesize(Clip(path=talk, say=Say(text, "en-us", 160)))
+    evs = run_file(talk, "", isolated_env)
+    assert [t["raw"] for t in of(evs, "transcript")] == [
+        "Computer games are more popular than ever with children."
+    ]
+    assert of(evs, "wake") == [] and of(evs, "say") == [] and of(evs, "no_match") == []
+    assert [i["reason"] for i in of(evs, "ignored")] == ["no_wake_phrase"]
+
+    command = tmp_path / "command.wav"
+    synthesize(Clip(path=command, say=Say("computer what time is it", "en-us", 160)))
+    evs = run_file(command, "", isolated_env)
+    assert [w["phrase"] for w in of(evs, "wake")] == ["computer"]
+    assert [c["command"] for c in of(evs, "command")] == ["time_now"]
+
+
 def test_talk_after_a_reminder_is_left_off(tmp_path: Path, isolated_env: dict) -> None:
     """eval/fresh_voices.yaml, en-us+f5 with a television 15 dB under it: tiny.en writes
     "They computer, remind me to call the doctor in 20 minutes, more than 300 years." The

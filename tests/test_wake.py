@@ -88,6 +88,30 @@ def test_the_matcher_is_built_from_the_wake_section() -> None:
     assert WakeMatcher.from_config(w, unasked=()).match(words("My computer crashed.")) is None
 
 
+@pytest.mark.parametrize(
+    ("raw", "straight"),
+    [
+        ("Computer games are more popular than ever with children.", True),
+        ("computer what is not it?", True),  # counts once a command is found
+        ("Computer, what is the date?", False),
+        ("Computer. What time is it?", False),
+        ("Oh computer, what time is it?", False),
+        ("They computer turn off the lights.", False),  # "hey computer", most often
+        ("Hey computer what time is it", False),  # two words: not a noun
+    ],
+)
+def test_a_one_word_phrase_run_into_the_words_waits_for_a_command(raw: str, straight: bool) -> None:
+    """``recognize.straight_on``: with no pause Whisper marked after it, a one-word phrase
+    may be the word in a sentence; the wake is reported only if a command follows."""
+    from agent.recognize import straight_on
+    from agent.transcribe import Transcript
+
+    t = Transcript(raw, clean(raw), 0.0, 0.0, 0.0, 0.0)
+    decision = WakeGate(M, 5.0).feed(words(t.text), 0.0, 1.0)
+    assert decision.kind == "command"
+    assert straight_on(t, decision) is straight
+
+
 def test_a_one_word_phrase_after_other_words_still_wakes() -> None:
     m = M.match(words("Oh computer, what time is it?"))
     assert m is not None and m.phrase == "computer" and m.command == words("what time is it")
