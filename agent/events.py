@@ -130,9 +130,11 @@ class NoMatch(Event):
 class Rescored(Event):
     name: ClassVar[str] = "rescored"
     heard: str
-    """The words after the wake phrase, which matched no command."""
+    """The words after the wake phrase, which matched no command (or whose free text the
+    beam also read in plainer words)."""
     text: str
-    """The command phrase the audio supports better (forced decoding)."""
+    """The command phrase the audio supports better (forced decoding), or the beam's
+    plainer reading (``rescore.plainer``)."""
     plugin: str
     command: str
     logprob: float

@@ -41,10 +41,12 @@ from agent.rescore import (
     candidates,
     choose,
     closeness,
+    plainer,
     repairs,
     sentence,
     split_words,
     swaps,
+    text_slots,
     with_phrase,
 )
 from agent.text import collapse_repeats, is_phantom, words
@@ -415,6 +417,11 @@ class Recognizer:
             return
         if tentative:
             self._wake(job, decision)
+        if t.alternatives and text_slots(match):
+            plain = self._plainer(t, decision, match)
+            if plain is not None:
+                self._dispatch(job, t, plain[0], plain[1], decision.follow_up)
+                return
         if self.config.plugins.rescore and match.slots:
             alternatives = swaps(self.registry, decision.command, match)
             if alternatives:
@@ -428,6 +435,35 @@ class Recognizer:
                 "running the first"
             )
         self._dispatch(job, t, match, text, decision.follow_up)
+
+    def _plainer(
+        self, t: Transcript, decision: GateDecision, match: Match
+    ) -> tuple[Match, str] | None:
+        """A command with free text: the beam's other readings that give the same command
+        may hold it in plainer words (``rescore.plainer``). That reading's match and command
+        words, or None to keep the transcript's."""
+        assert self.gate is not None
+        threshold = self.config.plugins.match_threshold
+        readings: list[tuple[float, Match]] = []
+        said: dict[int, tuple[list[str], float]] = {}
+        for raw, score in t.alternatives:
+            heard = words(collapse_repeats(raw))
+            if not decision.follow_up:
+                wake = self.gate.matcher.match(heard)
+                heard = wake.command if wake is not None else []
+            m = self.registry.match(heard, threshold, loose=False).best if heard else None
+            if m is not None:
+                readings.append((score, m))
+                said[id(m)] = (heard, score)
+        chosen = plainer((t.avg_logprob, match), readings, self.transcriber.pieces)
+        if chosen is match:
+            return None
+        heard, score = said[id(chosen)]
+        text, before = " ".join(heard), " ".join(decision.command)
+        self.log.info(f"heard {before!r}; the beam's reading in plainer words: {text!r}")
+        cmd = chosen.command
+        self.emit(events.Rescored(before, text, cmd.plugin, cmd.name, round(score, 2)))
+        return chosen, text
 
     def _wake(self, job: UtteranceJob, decision: GateDecision) -> None:
         assert decision.phrase is not None

@@ -23,6 +23,9 @@ from agent.text import clean, collapse_repeats
 SAMPLE_RATE = 16000
 MAX_PROMPT_TOKENS = 64
 """At most this many hotword tokens go in front of a spoken command."""
+READINGS = 3
+"""The beam's best readings kept per transcription (at most ``model.beam_size``): the best is
+the transcript, the others ``Transcript.alternatives``."""
 
 
 class ModelError(Exception):
@@ -64,6 +67,9 @@ class Transcript:
     """Mean token log-probability (lowest over segments)."""
     compression_ratio: float
     """gzip compression ratio of the text (highest over segments); repetition loops score high."""
+    alternatives: tuple[tuple[str, float], ...] = ()
+    """The beam's next best readings, as (Whisper's text, mean token log-probability), best
+    first; ``avg_logprob`` is the transcript's own."""
 
 
 class Transcriber:
@@ -118,8 +124,7 @@ class Transcriber:
     def is_rare(self, word: str) -> bool:
         """True when Whisper's vocabulary has no single token for `` word`` (in lower case
         or capitalised): a word it is likely to spell as something it knows."""
-        tok = self._tokenizer
-        return all(len(tok.encode(" " + w)) > 1 for w in (word.lower(), word.capitalize()))
+        return self.pieces(word) > 0
 
     def window_frames(self, samples: int) -> int:
         """Encoder window for an utterance: the audio plus 1 s, rounded up to 5 s, at least
@@ -170,9 +175,12 @@ class Transcriber:
             return_scores=True,
             return_no_speech_prob=True,
             suppress_blank=True,
+            num_hypotheses=min(READINGS, self.cfg.beam_size),
         )[0]
-        tokens = [t for t in result.sequences_ids[0] if t < self._eot]
-        raw = self._tokenizer.decode(tokens).strip()
+        raw, *others = (
+            self._tokenizer.decode([t for t in ids if t < self._eot]).strip()
+            for ids in result.sequences_ids
+        )
         return Transcript(
             raw=raw,
             text=collapse_repeats(clean(raw)),
@@ -180,7 +188,15 @@ class Transcriber:
             no_speech_prob=float(result.no_speech_prob),
             avg_logprob=float(result.scores[0]) if result.scores else 0.0,
             compression_ratio=get_compression_ratio(raw) if raw else 0.0,
+            alternatives=tuple(zip(others, map(float, result.scores[1:]), strict=True)),
         )
+
+    def pieces(self, word: str) -> int:
+        """How many more tokens than one Whisper needs for `` word`` (in lower case or
+        capitalised, whichever is fewer): 0 for a word its vocabulary holds whole, which a
+        common word is; more for a rarer one ("Lorraine" 2, "notter" 1)."""
+        tok = self._tokenizer
+        return min(len(tok.encode(" " + w)) for w in (word.lower(), word.capitalize())) - 1
 
     def token_logprobs(self, audio: np.ndarray, texts: Sequence[str]) -> list[np.ndarray]:
         """Each text's token log-probabilities given the audio, under forced decoding

@@ -460,6 +460,37 @@ def test_a_phrase_with_no_slot_may_come_a_little_further() -> None:
     assert choose(-0.66, [(-1.80, seven)], words("santa alarm for 7")) is seven
 
 
+def test_free_text_is_taken_from_the_beam_reading_in_plainer_words() -> None:
+    """Measured (eval/manifest.yaml, en-gb, clean): the beam's best reading is "repeat after
+    me Lorraine in Spain", the next "... the rain in Spain", 0.05 lower. Whisper spells
+    "Lorraine" in pieces, every word of the other whole: the plainer words win. Only free
+    text changes: another command, or other slots, never compete."""
+    from agent.loader import Match, load_plugins
+    from agent.rescore import PLAIN_WEIGHT, plainer, plainness, text_slots
+
+    reg = load_plugins(["@bundled"], entry_points=False)
+
+    def m(text: str) -> Match:
+        best = reg.match(words(text)).best
+        assert best is not None, text
+        return best
+
+    def pieces(word: str) -> int:
+        return {"lorraine": 2}.get(word, 0)
+
+    lorraine, rain = m("repeat after me lorraine in spain"), m("repeat after me the rain in spain")
+    assert text_slots(lorraine) == ["text"] and text_slots(m("what time is it")) == []
+    assert plainness(lorraine, pieces) == -2 / 3 and plainness(rain, pieces) == 0.0
+    assert plainer((-0.30, lorraine), [(-0.35, rain)], pieces) is rain
+    far = -0.30 - PLAIN_WEIGHT * 2 / 3 - 0.01
+    assert plainer((-0.30, lorraine), [(far, rain)], pieces) is lorraine
+    assert plainer((-0.30, rain), [(-0.29, lorraine)], pieces) is rain
+    assert plainer((-0.30, lorraine), [(-0.10, m("what time is it"))], pieces) is lorraine
+    in_20 = m("remind me to call lorraine in 20 minutes")
+    in_10 = m("remind me to call the rain in 10 minutes")
+    assert plainer((-0.30, in_20), [(-0.31, in_10)], pieces) is in_20
+
+
 def test_candidates_are_the_closest_slot_less_phrases() -> None:
     from agent.loader import load_plugins
     from agent.rescore import candidates
@@ -1041,6 +1072,31 @@ def test_talk_that_opens_with_the_wake_word_is_left_alone(
     evs = run_file(command, "", isolated_env)
     assert [w["phrase"] for w in of(evs, "wake")] == ["computer"]
     assert [c["command"] for c in of(evs, "command")] == ["time_now"]
+
+
+def test_free_text_misheard_as_a_name_is_read_in_plainer_words(
+    tmp_path: Path, isolated_env: dict
+) -> None:
+    """eval/manifest.yaml, en-gb at 140 wpm, clean: tiny.en writes "repeat after me
+    Lorraine in Spain"; the beam's next reading has "the rain in Spain", and that is echoed
+    (``rescore.plainer``)."""
+    from agent.evaluate import Say, synthesize
+    from tests.conftest import of, run_file
+
+    wav = tmp_path / "rain.wav"
+    synthesize(
+        Clip(path=wav, say=Say("hey computer, repeat after me the rain in spain", "en-gb", 140))
+    )
+    evs = run_file(wav, "", isolated_env)
+    assert [t["raw"] for t in of(evs, "transcript")] == [
+        "Hey computer, repeat after me Lorraine in Spain."
+    ]
+    assert [(c["command"], c["slots"]) for c in of(evs, "command")] == [
+        ("echo", {"text": "the rain in spain"})
+    ]
+    assert [(r["heard"], r["text"]) for r in of(evs, "rescored")] == [
+        ("repeat after me lorraine in spain", "repeat after me the rain in spain")
+    ]
 
 
 def test_talk_after_a_reminder_is_left_off(tmp_path: Path, isolated_env: dict) -> None:
