@@ -117,7 +117,7 @@ PLAIN_WEIGHT = 0.2
 """Free text is taken from the beam's reading (``Transcript.alternatives``) that gives the
 same command with the same other slots and scores best on its mean token log-probability
 plus this much times ``plainness`` of its free text (``plainer``): "repeat after me the rain
-in Spain" 0.05 below "... Lorraine in Spain" wins, since Whisper spells "Lorraine" in three
+in Spain" 0.05 below "... Lorraine in Spain" wins, since Whisper spells "Lorraine" in two
 pieces. Measured offline on the espeak-ng set's free-text commands: 17 of 38 right as the
 beam's best, 22 at 0.2, 23 at 0.5 (docs/ACCURACY.md, tenth run)."""
 KEPT_WORDS = frozenset({"yesterday", "tomorrow"})

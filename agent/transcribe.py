@@ -194,7 +194,7 @@ class Transcriber:
     def pieces(self, word: str) -> int:
         """How many more tokens than one Whisper needs for `` word`` (in lower case or
         capitalised, whichever is fewer): 0 for a word its vocabulary holds whole, which a
-        common word is; more for a rarer one ("Lorraine" 2, "notter" 1)."""
+        common word is; more for a rarer one ("Lorraine" 1, "meringue" 2)."""
         tok = self._tokenizer
         return min(len(tok.encode(" " + w)) for w in (word.lower(), word.capitalize())) - 1
 
