@@ -135,10 +135,16 @@ def trusted(t: Transcript, speech_ratio: float = 1.0) -> str | None:
     return None
 
 
+def _opening(own: str, t: Transcript, decision: GateDecision) -> tuple[str, str] | None:
+    """The model's own reading ``own`` cut where the command's words begin: ("A computer,",
+    "cancel all time in."); None where a token holds words on both sides."""
+    return split_words(own, len(words(t.text)) - len(decision.command))
+
+
 def _wake_part(own: str, t: Transcript, decision: GateDecision) -> str:
     """The wake phrase as it was heard ("A computer, "), to open each phrase scored against
     the model's own reading ``own``."""
-    cut = split_words(own, len(words(t.text)) - len(decision.command))
+    cut = _opening(own, t, decision)
     if cut is None or not cut[0]:
         return f"{decision.phrase.capitalize()}, " if decision.phrase else ""
     return cut[0] + " "
@@ -155,8 +161,7 @@ def straight_on(t: Transcript, decision: GateDecision) -> bool:
         return False
     if len(words(decision.phrase)) != 1:
         return False
-    own = collapse_repeats(t.raw)
-    cut = split_words(own, len(words(t.text)) - len(decision.command))
+    cut = _opening(collapse_repeats(t.raw), t, decision)
     return cut is not None and len(words(cut[0])) == 1 and cut[0][-1].isalnum()
 
 
@@ -444,8 +449,7 @@ class Recognizer:
         words, or None to keep the transcript's."""
         assert self.gate is not None
         threshold = self.config.plugins.match_threshold
-        readings: list[tuple[float, Match]] = []
-        said: dict[int, tuple[list[str], float]] = {}
+        readings: list[tuple[float, Match, list[str]]] = []  # (score, match, command words)
         for raw, score in t.alternatives:
             heard = words(collapse_repeats(raw))
             if not decision.follow_up:
@@ -453,12 +457,12 @@ class Recognizer:
                 heard = wake.command if wake is not None else []
             m = self.registry.match(heard, threshold, loose=False).best if heard else None
             if m is not None:
-                readings.append((score, m))
-                said[id(m)] = (heard, score)
-        chosen = plainer((t.avg_logprob, match), readings, self.transcriber.pieces)
+                readings.append((score, m, heard))
+        others = [(s, m) for s, m, _ in readings]
+        chosen = plainer((t.avg_logprob, match), others, self.transcriber.pieces)
         if chosen is match:
             return None
-        heard, score = said[id(chosen)]
+        score, _, heard = next(r for r in readings if r[1] is chosen)
         text, before = " ".join(heard), " ".join(decision.command)
         self.log.info(f"heard {before!r}; the beam's reading in plainer words: {text!r}")
         cmd = chosen.command
