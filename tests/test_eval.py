@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from agent.config import Config
-from agent.evaluate import Clip, ClipResult, ManifestError, load_manifest, summarize
+from agent.evaluate import Clip, ClipResult, ManifestError, Say, load_manifest, summarize
 from agent.text import words
 from tests.conftest import REPO, run_cli
 
@@ -376,6 +376,20 @@ def test_repetition_loops_are_collapsed(text: str, once: str) -> None:
 
 
 # ------------------------------------------------------------------ rescoring
+SILENT = "plugins:\n  fallback: silent\n"
+"""A config for a run whose test checks events only: no "Sorry" is said."""
+
+
+def _heard(tmp_path: Path, env: dict, say: Say, config: str = SILENT) -> list[dict]:
+    """The real pipeline's events (``run_file``) on ``say``, spoken into ``tmp_path``."""
+    from agent.evaluate import synthesize
+    from tests.conftest import run_file
+
+    wav = tmp_path / "said.wav"
+    synthesize(Clip(path=wav, say=say))
+    return run_file(wav, config, env)
+
+
 def _cand(plugin: str, name: str, text: str, **slots: object):  # type: ignore[no-untyped-def]
     from agent.loader import Command, Match
     from agent.rescore import Candidate
@@ -647,13 +661,10 @@ def test_a_wake_phrase_before_a_command_heard_wrong_may_lose_more(
     minutes." The words after the phrase match no command, but come as near one as a match
     must, so the reading with "hey computer" may lose up to 9.5, not 7.5: woken, and
     rescoring sets the timer."""
-    from agent.evaluate import Say, synthesize
-    from tests.conftest import of, run_file
+    from tests.conftest import of
 
-    wav = tmp_path / "five.wav"
     text = "hey computer, set a timer for five minutes"
-    synthesize(Clip(path=wav, say=Say(text, "rms", 180, 10.0, engine="flite")))
-    evs = run_file(wav, "plugins:\n  fallback: silent\n", isolated_env)
+    evs = _heard(tmp_path, isolated_env, Say(text, "rms", 180, 10.0, engine="flite"))
     (checked,) = of(evs, "wake_checked")
     assert checked["allowed"] == 9.5 and checked["loss"] <= 9.5
     assert [(c["command"], c["slots"]) for c in of(evs, "command")] == [
@@ -667,14 +678,11 @@ def test_a_number_that_was_not_heard_is_asked_of_the_audio(
     """espeak-ng's "hey computer, start a ten minute timer" (en-us+f3, 140 wpm, 10 dB SNR):
     tiny.en writes "start a fan-minute timer", no number at all. The number slot is filled
     with the numbers whose words come nearest, and the audio says ten."""
-    from agent.evaluate import Say, synthesize
-    from tests.conftest import of, run_file
+    from tests.conftest import of
 
-    wav = tmp_path / "ten.wav"
-    synthesize(
-        Clip(path=wav, say=Say("hey computer, start a ten minute timer", "en-us+f3", 140, 10.0))
+    evs = _heard(
+        tmp_path, isolated_env, Say("hey computer, start a ten minute timer", "en-us+f3", 140, 10.0)
     )
-    evs = run_file(wav, "plugins:\n  fallback: silent\n", isolated_env)
     assert [(c["command"], c["slots"]) for c in of(evs, "command")] == [
         ("set_timer", {"minutes": 10})
     ]
@@ -686,13 +694,10 @@ def test_a_timer_is_not_named_by_a_form_of_have(tmp_path: Path, isolated_env: di
     five minutes.", which "set a {name} timer for {duration}" used to take as a five-minute
     timer named "had". A text slot of only such words matches nothing; the audio, asked,
     says "set a timer for 5 minutes"."""
-    from agent.evaluate import Say, synthesize
-    from tests.conftest import of, run_file
+    from tests.conftest import of
 
-    wav = tmp_path / "had.wav"
     say = Say("hey computer, set a timer for five minutes", "en-gb-scotland+f2", 160, 15.0)
-    synthesize(Clip(path=wav, say=dataclasses.replace(say, noise="pink")))
-    evs = run_file(wav, "plugins:\n  fallback: silent\n", isolated_env)
+    evs = _heard(tmp_path, isolated_env, dataclasses.replace(say, noise="pink"))
     assert [(c["command"], c["slots"]) for c in of(evs, "command")] == [
         ("set_timer", {"minutes": 5})
     ]
@@ -717,13 +722,10 @@ def test_yesterday_is_not_rescued_into_today(tmp_path: Path, isolated_env: dict)
     0.65 below it, well within ``MAX_GAP``: it used to tell the day of the week. A phrase
     without the "yesterday" that was heard is no candidate now; the agent says it did not
     understand."""
-    from agent.evaluate import Say, synthesize
-    from tests.conftest import of, run_file
+    from tests.conftest import of
 
-    wav = tmp_path / "yesterday.wav"
     say = Say("hey computer, what day was it yesterday", "en-gb-scotland+f2", 160, 15.0)
-    synthesize(Clip(path=wav, say=dataclasses.replace(say, noise="pink")))
-    evs = run_file(wav, "plugins:\n  fallback: silent\n", isolated_env)
+    evs = _heard(tmp_path, isolated_env, dataclasses.replace(say, noise="pink"))
     assert of(evs, "wake") and of(evs, "no_match")
     assert of(evs, "command") == [] and of(evs, "rescored") == []
 
@@ -847,13 +849,10 @@ def test_a_timer_is_not_named_by_a_function_word(tmp_path: Path, isolated_env: d
     writes "set to timer for 5 minutes", which the named-timer template would read as a
     timer called "to". A slot of function words only is no slot: the audio, asked, says
     "set a timer for 5 minutes"."""
-    from agent.evaluate import Say, synthesize
-    from tests.conftest import of, run_file
+    from tests.conftest import of
 
-    said = tmp_path / "set.wav"
     text = "hey computer, set a timer for five minutes"
-    synthesize(Clip(path=said, say=Say(text, "awb", 140, engine="flite")))
-    evs = run_file(said, "plugins:\n  fallback: silent\n", isolated_env)
+    evs = _heard(tmp_path, isolated_env, Say(text, "awb", 140, engine="flite"))
     assert [t["text"] for t in of(evs, "transcript")] == [
         "Hey computer, set to timer for 5 minutes."
     ]
@@ -868,13 +867,10 @@ def test_the_end_of_a_split_wake_word_is_not_the_command(
     """flite's rms voice, "hey computer, cancel all timers" at 140 wpm and 20 dB SNR: tiny.en
     writes "They compute our cancel of all timers". "our" is the end of "computer", not the
     first word of the command, which the audio then settles as "cancel all timers"."""
-    from agent.evaluate import Say, synthesize
-    from tests.conftest import of, run_file
+    from tests.conftest import of
 
-    said = tmp_path / "cancel.wav"
     text = "hey computer, cancel all timers"
-    synthesize(Clip(path=said, say=Say(text, "rms", 140, snr_db=20.0, engine="flite")))
-    evs = run_file(said, "plugins:\n  fallback: silent\n", isolated_env)
+    evs = _heard(tmp_path, isolated_env, Say(text, "rms", 140, snr_db=20.0, engine="flite"))
     assert [t["text"] for t in of(evs, "transcript")] == ["They compute our cancel of all timers."]
     assert [c["command"] for c in of(evs, "command")] == ["cancel_all"]
 
@@ -938,12 +934,9 @@ def test_a_wake_phrase_cut_in_the_wrong_place_is_checked_by_the_audio(
     40; it was 60). rms's "hey computer, what time is it": "They can feel her, what time is
     it?", the phrase as four words (``WakeMatcher.near`` tries up to two more words than
     the phrase has). Checked with the audio, the phrase is heard and the command runs."""
-    from agent.evaluate import Say, synthesize
-    from tests.conftest import of, run_file
+    from tests.conftest import of
 
-    said = tmp_path / "said.wav"
-    synthesize(Clip(path=said, say=Say(text, voice, 140, snr_db=10.0, engine="flite")))
-    evs = run_file(said, "plugins:\n  fallback: silent\n", isolated_env)
+    evs = _heard(tmp_path, isolated_env, Say(text, voice, 140, snr_db=10.0, engine="flite"))
     assert heard in [t["raw"] for t in of(evs, "transcript")]
     assert [w["phrase"] for w in of(evs, "wake")] == ["hey computer"]
     assert [(c["command"], c["slots"].get("minutes")) for c in of(evs, "command")] == [
@@ -981,15 +974,12 @@ def test_a_wake_phrase_before_a_command_may_lose_more(tmp_path: Path, isolated_e
     "They consider what time is it?", and "Hey computer, what time is it?" loses 7.7 against
     it, over ``WAKE_MAX_LOSS``. The words after the phrase are a command, so the reading may
     lose up to ``WAKE_MAX_LOSS_BEFORE_COMMAND``: woken, and the time told."""
-    from agent.evaluate import Say, synthesize
     from agent.rescore import WAKE_MAX_LOSS, WAKE_MAX_LOSS_BEFORE_COMMAND
-    from tests.conftest import of, run_file
+    from tests.conftest import of
 
     assert WAKE_MAX_LOSS < 7.7 < WAKE_MAX_LOSS_BEFORE_COMMAND
-    said = tmp_path / "said.wav"
     say = Say("hey computer, what time is it", "slt", 140, snr_db=10.0, engine="flite")
-    synthesize(Clip(path=said, say=say))
-    evs = run_file(said, "plugins:\n  fallback: silent\n", isolated_env)
+    evs = _heard(tmp_path, isolated_env, say)
     assert [t["raw"] for t in of(evs, "transcript")] == ["They consider what time is it?"]
     assert [w["phrase"] for w in of(evs, "wake")] == ["hey computer"]
     assert [c["command"] for c in of(evs, "command")] == ["time_now"]
@@ -1002,13 +992,10 @@ def test_a_misheard_opening_of_a_free_text_command_is_mended(
     call the doctor in 20 minutes." No template takes "bring mind me", and the reminder's
     text cannot be guessed; ``repairs`` puts "remind me to" in place of the opening, and the
     audio supports it."""
-    from agent.evaluate import Say, synthesize
-    from tests.conftest import of, run_file
+    from tests.conftest import of
 
-    wav = tmp_path / "remind.wav"
     text = "hey computer, remind me to call the doctor in twenty minutes"
-    synthesize(Clip(path=wav, say=Say(text, "slt", 180, 20.0, engine="flite")))
-    evs = run_file(wav, "plugins:\n  fallback: silent\n", isolated_env)
+    evs = _heard(tmp_path, isolated_env, Say(text, "slt", 180, 20.0, engine="flite"))
     assert [(c["command"], c["slots"]) for c in of(evs, "command")] == [
         ("remind", {"text": "call the doctor", "duration": 1200.0})
     ]
@@ -1023,12 +1010,11 @@ def test_the_words_heard_settle_a_question_the_audio_leaves_open(
     """eval/fresh_voices.yaml, en-gb-x-rp+m4, clean: tiny.en writes "Hey computer, what day
     is today?". The audio puts "what day is it today" and "what is today" within 0.5 of each
     other; only the first holds every word heard, so the agent says the day of the week."""
-    from agent.evaluate import Say, synthesize
-    from tests.conftest import of, run_file
+    from tests.conftest import of
 
-    wav = tmp_path / "day.wav"
-    synthesize(Clip(path=wav, say=Say("hey computer, what day is it today", "en-gb-x-rp+m4", 160)))
-    evs = run_file(wav, "plugins:\n  fallback: silent\n", isolated_env)
+    evs = _heard(
+        tmp_path, isolated_env, Say("hey computer, what day is it today", "en-gb-x-rp+m4", 160)
+    )
     assert [c["command"] for c in of(evs, "command")] == ["day_of_week"]
     assert [r["text"] for r in of(evs, "rescored")] == ["what day is it today"]
 
@@ -1039,12 +1025,11 @@ def test_a_misheard_question_with_no_slot_is_rescued_a_little_further(
     """eval/manifest.yaml, en-gb at 180 wpm with white noise 20 dB under it: tiny.en writes
     "Hey computer, what made it to me?", and "what day is it today" comes 1.24 below it,
     past ``MAX_GAP`` but within ``FIXED_GAP``, the limit for a phrase with no slot."""
-    from agent.evaluate import Say, synthesize
-    from tests.conftest import of, run_file
+    from tests.conftest import of
 
-    wav = tmp_path / "day.wav"
-    synthesize(Clip(path=wav, say=Say("hey computer, what day is it today", "en-gb", 180, 20.0)))
-    evs = run_file(wav, "plugins:\n  fallback: silent\n", isolated_env)
+    evs = _heard(
+        tmp_path, isolated_env, Say("hey computer, what day is it today", "en-gb", 180, 20.0)
+    )
     assert [t["raw"] for t in of(evs, "transcript")] == ["Hey computer, what made it to me?"]
     assert [c["command"] for c in of(evs, "command")] == ["day_of_week"]
     assert [r["text"] for r in of(evs, "rescored")] == ["what day is it today"]
@@ -1057,22 +1042,17 @@ def test_talk_that_opens_with_the_wake_word_is_left_alone(
     opens with the default phrase and no pause after it, and the words are no command: the
     agent neither wakes nor says "Sorry". "computer what time is it", said as straight on,
     still runs."""
-    from agent.evaluate import Say, synthesize
-    from tests.conftest import of, run_file
+    from tests.conftest import of
 
-    talk = tmp_path / "talk.wav"
     text = "computer games are more popular than ever with children"
-    synthesize(Clip(path=talk, say=Say(text, "en-us", 160)))
-    evs = run_file(talk, "", isolated_env)
+    evs = _heard(tmp_path, isolated_env, Say(text, "en-us", 160), "")
     assert [t["raw"] for t in of(evs, "transcript")] == [
         "Computer games are more popular than ever with children."
     ]
     assert of(evs, "wake") == [] and of(evs, "say") == [] and of(evs, "no_match") == []
     assert [i["reason"] for i in of(evs, "ignored")] == ["no_wake_phrase"]
 
-    command = tmp_path / "command.wav"
-    synthesize(Clip(path=command, say=Say("computer what time is it", "en-us", 160)))
-    evs = run_file(command, "", isolated_env)
+    evs = _heard(tmp_path, isolated_env, Say("computer what time is it", "en-us", 160), "")
     assert [w["phrase"] for w in of(evs, "wake")] == ["computer"]
     assert [c["command"] for c in of(evs, "command")] == ["time_now"]
 
@@ -1083,14 +1063,14 @@ def test_free_text_misheard_as_a_name_is_read_in_plainer_words(
     """eval/manifest.yaml, en-gb at 140 wpm, clean: tiny.en writes "repeat after me
     Lorraine in Spain"; the beam's next reading has "the rain in Spain", and that is echoed
     (``rescore.plainer``)."""
-    from agent.evaluate import Say, synthesize
-    from tests.conftest import of, run_file
+    from tests.conftest import of
 
-    wav = tmp_path / "rain.wav"
-    synthesize(
-        Clip(path=wav, say=Say("hey computer, repeat after me the rain in spain", "en-gb", 140))
+    evs = _heard(
+        tmp_path,
+        isolated_env,
+        Say("hey computer, repeat after me the rain in spain", "en-gb", 140),
+        "",
     )
-    evs = run_file(wav, "", isolated_env)
     assert [t["raw"] for t in of(evs, "transcript")] == [
         "Hey computer, repeat after me Lorraine in Spain."
     ]
