@@ -22,7 +22,6 @@ import tempfile
 import threading
 import time
 import tracemalloc
-import wave
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,7 +31,7 @@ import numpy as np
 
 from agent import events
 from agent.buffer import BlockQueue, StreamHistory
-from agent.capture import RATE, ArraySource, decode_file, drain_queue
+from agent.capture import RATE, ArraySource, decode_file, drain_queue, write_wav
 from agent.config import Config
 from agent.loader import Registry, load_plugins
 from agent.log import close_logger, make_logger
@@ -112,15 +111,6 @@ def silence(seconds: float) -> np.ndarray:
 def noise(seconds: float, level: float = 0.03) -> np.ndarray:
     rng = np.random.default_rng(7)
     return (rng.standard_normal(int(RATE * seconds)) * level).astype(np.float32)
-
-
-def write_wav(path: Path, samples: np.ndarray) -> Path:
-    with wave.open(str(path), "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(RATE)
-        w.writeframes((np.clip(samples, -1, 1) * 32767).astype("<i2").tobytes())
-    return path
 
 
 # --------------------------------------------------------------------------- pipeline runs

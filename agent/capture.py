@@ -15,6 +15,7 @@ import os
 import sys
 import threading
 import time
+import wave
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol, runtime_checkable
@@ -122,6 +123,17 @@ def decode_file(path: str | Path, block: int = 4096) -> Iterator[np.ndarray]:
             raise AudioError(f"{name}: cannot read audio: no samples decoded")
         if pending.shape[0]:
             yield pending
+
+
+def write_wav(path: str | Path, samples: np.ndarray) -> Path:
+    """16 kHz mono float32 ``samples`` as a 16-bit WAV file (clipped to [-1, 1])."""
+    path = Path(path)
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(RATE)
+        w.writeframes((np.clip(samples, -1, 1) * 32767).astype("<i2").tobytes())
+    return path
 
 
 def _av_reason(exc: BaseException) -> str:

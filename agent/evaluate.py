@@ -49,7 +49,6 @@ import json
 import shutil
 import subprocess
 import tempfile
-import wave
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -61,7 +60,7 @@ import yaml
 from rapidfuzz.distance import Levenshtein
 
 from agent import events
-from agent.capture import RATE, decode_file
+from agent.capture import RATE, decode_file, write_wav
 from agent.config import Config, ConfigError, build_config, merge
 from agent.loader import Registry, load_plugins
 from agent.text import words
@@ -301,11 +300,7 @@ def synthesize(clip: Clip) -> None:
         added = noise(s, audio.shape[0], rng, clip.path) * np.sqrt(power / 10 ** (s.snr_db / 10))
         audio = audio + added.astype(np.float32)
     clip.path.parent.mkdir(parents=True, exist_ok=True)
-    with wave.open(str(clip.path), "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(RATE)
-        w.writeframes((np.clip(audio, -1, 1) * 32767).astype("<i2").tobytes())
+    write_wav(clip.path, audio)
 
 
 def ensure_clips(manifest: Manifest) -> int:

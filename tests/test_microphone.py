@@ -128,11 +128,10 @@ def test_microphone_in_a_noisy_room(
     """Two seconds of steady white noise, then a command spoken over it at 10 dB SNR,
     played into the null sink: the agent measures the noise before the speech, takes it out
     of the utterance (``audio.denoise: auto``) and hears the command."""
-    import wave
 
     import numpy as np
 
-    from agent.capture import RATE, decode_file
+    from agent.capture import RATE, decode_file, write_wav
     from agent.evaluate import Clip, Say, synthesize
     from tests.test_denoise import NOISY
 
@@ -143,12 +142,7 @@ def test_microphone_in_a_noisy_room(
     rng = np.random.default_rng(7)
     lead = (rng.standard_normal(2 * RATE) * noise_rms).astype(np.float32)
     room = tmp_path / "room.wav"
-    with wave.open(str(room), "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(RATE)
-        pcm = np.clip(np.concatenate([lead, audio]), -1, 1) * 32767
-        w.writeframes(pcm.astype("<i2").tobytes())
+    write_wav(room, np.concatenate([lead, audio]))
     agent = Agent(agent_env(pulse, isolated_env))
     try:
         agent.wait_for("ready", timeout=60)
