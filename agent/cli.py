@@ -88,6 +88,16 @@ def _parser() -> argparse.ArgumentParser:
         help="only the clips with this tag (repeat: with all of them)",
     )
 
+    rec = sub.add_parser("record", help="record your own voice saying a manifest's prompts")
+    rec.add_argument("prompts", help="a manifest whose clips say what to say (eval/manifest.yaml)")
+    rec.add_argument("out", help="a folder: clips/ and manifest.yaml are written there")
+    rec.add_argument(
+        "--seconds", type=float, default=5.0, help="recording length per prompt (default 5)"
+    )
+    rec.add_argument(
+        "--tag", action="append", default=[], metavar="TAG", help="a tag for every clip (a name)"
+    )
+
     bench = sub.add_parser("bench", help="measure latency, CPU, memory and throughput")
     bench.add_argument("--tiny", action="store_true", help="a few seconds per section (for tests)")
     bench.add_argument("--json", action="store_true", help="JSON output")
@@ -122,6 +132,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from agent.evaluate import run as run_eval
 
             return run_eval(args.manifest, args.config, args.json, args.details, args.tag)
+        if cmd == "record":
+            from agent.record import run as run_record
+
+            return run_record(args.prompts, args.out, config, args.seconds, args.tag)
         if cmd == "bench":
             from agent.bench import run as run_bench
 
