@@ -143,6 +143,19 @@ def test_bad_input_is_said_and_nothing_recorded(
     assert not (tmp_path / "out").exists()
 
 
+def test_no_microphone_is_said_before_the_first_prompt(
+    isolated_env: dict[str, str], tmp_path: Path
+) -> None:
+    env = dict(isolated_env)
+    env["XDG_RUNTIME_DIR"] = str(tmp_path)  # no PulseAudio here
+    env.pop("PULSE_SERVER", None)
+    done = run_cli("record", str(_prompts(tmp_path)), str(tmp_path / "out"), env=env)
+    assert done.returncode == 1
+    assert "microphone" in done.stderr and "Traceback" not in done.stderr
+    assert "Say:" not in done.stdout
+    assert not (tmp_path / "out").exists()
+
+
 def test_a_voice_recorded_through_the_microphone_is_measured_by_eval(
     pulse: Pulse, fixtures: Fixtures, isolated_env: dict[str, str], tmp_path: Path
 ) -> None:
