@@ -9,7 +9,9 @@ wake phrase, command, slots and text into OUT/manifest.yaml, at once, so stoppin
 keeps what was recorded. An OUT/manifest.yaml that exists is added to, so several people
 (``--tag alice``) can fill one set. Then ``voiceflow eval OUT/manifest.yaml``.
 
-At a terminal each prompt waits for Enter; otherwise (a script, a test) it records at once.
+At a terminal each prompt waits for Enter, and a take that heard nothing (a muted
+microphone) is asked for again; otherwise (a script, a test) it records at once and keeps
+what it got.
 """
 
 from __future__ import annotations
@@ -29,7 +31,8 @@ from agent.config import Config
 from agent.evaluate import Clip, Manifest, ManifestError, load_manifest
 
 QUIET = 1e-3
-"""A recording whose loudest sample stays below this (-60 dBFS) heard nothing: said so."""
+"""A recording whose loudest sample stays below this (-60 dBFS) heard nothing: said so, and
+at a terminal recorded again."""
 MAX_SECONDS = 30.0
 """The longest recording per prompt: Whisper reads at most 30 s at once."""
 SLUG_CHARS = 40
@@ -129,12 +132,17 @@ async def session(
     for i, prompt in enumerate(prompt_list, 1):
         said = _said(prompt)
         print(f"[{i}/{len(prompt_list)}] Say: {said}", flush=True)
-        if wait is not None:
-            wait()
-        audio = await record(
-            open_source(), seconds, lambda: print(f"  recording {seconds:g} s ...", flush=True)
-        )
-        if audio.shape[0] == 0 or float(np.max(np.abs(audio))) < QUIET:
+        while True:
+            if wait is not None:
+                wait()
+            audio = await record(
+                open_source(), seconds, lambda: print(f"  recording {seconds:g} s ...", flush=True)
+            )
+            heard = audio.shape[0] > 0 and float(np.max(np.abs(audio))) >= QUIET
+            if heard or wait is None:
+                break
+            print("  nothing was heard: is the microphone muted? Once more:", flush=True)
+        if not heard:
             print("  nothing was heard: is the microphone muted? (kept; eval will show it)")
         name = _free_name(out, len(clips), said)
         (out / "clips").mkdir(parents=True, exist_ok=True)

@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 import yaml
 
-from agent.capture import RATE, ArraySource
+from agent.capture import RATE, ArraySource, decode_file
 from agent.evaluate import load_manifest
 from agent.record import prompts, record, session, slug, start
 from tests.conftest import REPO, Fixtures, Pulse, run_cli, voiceflow_cmd
@@ -121,6 +121,30 @@ def test_silence_is_kept_and_said(tmp_path: Path, capsys: pytest.CaptureFixture[
     asyncio.run(session(todo, tmp_path, data, lambda: ArraySource(silent, fast=True), 1, [], None))
     assert "nothing was heard" in capsys.readouterr().out
     assert len(load_manifest(tmp_path / "manifest.yaml").clips) == 1
+
+
+def test_at_a_terminal_a_silent_take_is_asked_for_again(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    todo = prompts(load_manifest(_prompts(tmp_path)))[:1]
+    data: dict[str, Any] = {"clips": []}
+    takes = iter([np.zeros(RATE, np.float32), np.full(RATE, 0.25, np.float32)])
+    enters: list[int] = []
+    asyncio.run(
+        session(
+            todo,
+            tmp_path,
+            data,
+            lambda: ArraySource(next(takes), fast=True),
+            1,
+            [],
+            lambda: enters.append(1),
+        )
+    )
+    assert len(enters) == 2  # Enter before each take
+    assert "Once more" in capsys.readouterr().out
+    (clip,) = load_manifest(tmp_path / "manifest.yaml").clips
+    assert np.max(np.concatenate(list(decode_file(clip.path)))) > 0.2  # the second take
 
 
 def test_bad_input_is_said_and_nothing_recorded(
