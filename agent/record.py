@@ -129,6 +129,7 @@ async def session(
     """Record every prompt into ``out``, rewriting OUT/manifest.yaml after each (``data``,
     whose ``clips`` grow); returns how many were recorded."""
     clips: list[dict[str, Any]] = data["clips"]
+    (out / "clips").mkdir(parents=True, exist_ok=True)
     for i, prompt in enumerate(prompt_list, 1):
         said = _said(prompt)
         print(f"[{i}/{len(prompt_list)}] Say: {said}", flush=True)
@@ -138,14 +139,13 @@ async def session(
             audio = await record(
                 open_source(), seconds, lambda: print(f"  recording {seconds:g} s ...", flush=True)
             )
-            heard = audio.shape[0] > 0 and float(np.max(np.abs(audio))) >= QUIET
-            if heard or wait is None:
+            if audio.shape[0] > 0 and float(np.max(np.abs(audio))) >= QUIET:
                 break
-            print("  nothing was heard: is the microphone muted? Once more:", flush=True)
-        if not heard:
-            print("  nothing was heard: is the microphone muted? (kept; eval will show it)")
+            again = "Once more:" if wait is not None else "(kept; eval will show it)"
+            print(f"  nothing was heard: is the microphone muted? {again}", flush=True)
+            if wait is None:
+                break
         name = _free_name(out, len(clips), said)
-        (out / "clips").mkdir(parents=True, exist_ok=True)
         write_wav(out / name, audio)
         clips.append(entry(prompt, name, tags))
         (out / "manifest.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
@@ -156,8 +156,9 @@ async def session(
 def run(
     prompts_path: str, out_dir: str, config: Config, seconds: float, tags: Sequence[str]
 ) -> int:
-    """``voiceflow record``: 0 when every prompt was recorded, 2 for a manifest that
-    cannot be used (as ``voiceflow eval``)."""
+    """``voiceflow record``: 0 when the recording ends (every prompt said, or stopped with
+    Ctrl-C: what was recorded is kept), 2 for a manifest that cannot be used (as ``voiceflow
+    eval``)."""
     out = Path(out_dir)
     if not 0 < seconds <= MAX_SECONDS:
         print(
