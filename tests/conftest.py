@@ -157,6 +157,59 @@ def run_file(wav: Path, config: str, env: dict[str, str]) -> list[dict[str, Any]
     return evs
 
 
+class HeardAs:
+    """The real transcriber, except that every reading of the audio is ``raw``.
+
+    For a test of what the agent does with one mishearing (the wake check, rescoring: both
+    ask the real model about the real audio), whatever tiny.en writes on this machine.
+    CTranslate2 computes differently on different CPUs (oneDNN on AMD's, MKL on Intel's;
+    AVX2 or AVX-512), so its exact words on a clip near its limits differ between machines:
+    "what made it today" on one is "what day is today" on another."""
+
+    def __init__(self, model: Any, raw: str) -> None:
+        self.model = model
+        self.raw = raw
+
+    async def transcribe(self, audio: Any) -> Any:
+        import dataclasses
+
+        from agent.text import clean
+
+        t = await self.model.transcribe(audio)
+        return dataclasses.replace(t, raw=self.raw, text=clean(self.raw), alternatives=())
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.model, name)
+
+
+@pytest.fixture(scope="session")
+def tiny() -> Iterator[Any]:
+    """The bundled model, loaded once, for tests that run the pipeline in process."""
+    from agent.config import Config
+    from agent.transcribe import Transcriber
+
+    model = Transcriber(Config().model)
+    yield model
+    model.close()
+
+
+def heard_as(wav: Path, raw: str, model: Any, config: Any = None) -> list[dict[str, Any]]:
+    """The real pipeline, in process, on ``wav`` (paced as fast as it goes), with tiny.en
+    made to write ``raw`` (``HeardAs``) and the bundled plugins; returns its events as
+    ``run_file`` does. ``config`` is a ``Config`` (default: the defaults)."""
+    import numpy as np
+
+    from agent.bench import run_pipeline
+    from agent.capture import RATE, decode_file
+    from agent.config import Config
+    from agent.loader import load_plugins
+
+    audio = np.concatenate(list(decode_file(wav, block=RATE * 60)))
+    registry = load_plugins(["@bundled"], entry_points=False)
+    r = run_pipeline(config or Config(), audio, HeardAs(model, raw), registry, fast=True)
+    return [e.to_dict() for e in r.seen]
+
+
 def of(events: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
     return [e for e in events if e["event"] == kind]
 

@@ -79,13 +79,16 @@ the noise is out, however much noise comes before it (0, 1 or 2 s, tried)."""
 
 @pytest.mark.parametrize("denoise", ["auto", "never"])
 def test_a_command_in_noise_is_heard_once_the_noise_is_out(
-    tmp_path: Path, isolated_env: dict, denoise: str
+    tmp_path: Path, isolated_env: dict, tiny: object, denoise: str
 ) -> None:
     """NOISY in white noise at 10 dB SNR, through the real agent: as it is, no template
-    matches what tiny.en writes ("set a time of all I'm minutes", no number), and only
-    rescoring, asking the audio about the numbers, sets the timer (~0.4 s more); with the
-    noise taken out it hears the command as said. A clean command is left as it is."""
-    from tests.conftest import of, run_file
+    matched what tiny.en wrote where this was measured ("set a time of all I'm minutes", no
+    number; on an AMD CPU it hears it right), and only rescoring, asking the audio about the
+    numbers, set the timer (~0.4 s more); with the noise taken out it hears the command as
+    said. A clean command is left as it is."""
+    from agent.bench import with_
+    from agent.config import Config
+    from tests.conftest import heard_as, of, run_file
 
     noisy = tmp_path / "noisy.wav"
     synthesize(Clip(path=noisy, say=Say(*NOISY, snr_db=10.0)))
@@ -101,8 +104,15 @@ def test_a_command_in_noise_is_heard_once_the_noise_is_out(
     right = ("set_timer", {"minutes": 5})
     assert commands == [right]
     heard_as_said = "set a timer for five minutes" in of(evs, "transcript")[0]["text"].lower()
-    assert heard_as_said is (denoise == "auto")
-    assert bool(of(evs, "rescored")) is (denoise == "never")
+    if denoise == "auto":
+        assert heard_as_said and of(evs, "rescored") == []
+    else:  # misheard where this was measured; on another CPU tiny.en may get it as it is
+        assert bool(of(evs, "rescored")) is not heard_as_said
+        # that mishearing, made on any CPU: rescoring asks the audio about the numbers
+        never = with_(Config(), "audio", denoise="never")
+        evs = heard_as(noisy, "Hey computer, set a time of all I'm minutes.", tiny, never)
+        assert [(c["command"], c["slots"]) for c in of(evs, "command")] == [right]
+        assert [r["text"] for r in of(evs, "rescored")] == ["set a timer for 5 minutes"]
     evs = run_file(clean, config, isolated_env)
     [utt] = of(evs, "utterance")
     assert utt["snr_db"] == MAX_SNR_DB and utt["denoised"] is False

@@ -587,12 +587,15 @@ def test_number_slots_are_filled_with_the_numbers_heard() -> None:
 
 @pytest.mark.parametrize("rescore", [True, False])
 def test_a_misheard_command_is_rescued_by_the_audio(
-    tmp_path: Path, isolated_env: dict, rescore: bool
+    tmp_path: Path, isolated_env: dict, tiny: object, rescore: bool
 ) -> None:
-    """espeak-ng's "hey computer, what day is it today" at 180 wpm: tiny.en writes "what
-    made it today", which no template matches; the audio, asked, says day_of_week."""
+    """espeak-ng's "hey computer, what day is it today" at 180 wpm: tiny.en wrote "what
+    made it today" on the machine this was measured on, which no template matches; the
+    audio, asked, says day_of_week. Whatever tiny.en writes here, the agent tells the day.
+    Two requests (one near "what is the date") stay no command."""
+    from agent.bench import with_
     from agent.evaluate import Say, synthesize
-    from tests.conftest import of, run_file
+    from tests.conftest import heard_as, of, run_file
 
     wav = tmp_path / "day.wav"
     synthesize(Clip(path=wav, say=Say("hey computer, what day is it today", "en-us", 180)))
@@ -600,8 +603,9 @@ def test_a_misheard_command_is_rescued_by_the_audio(
     synthesize(Clip(path=music, say=Say("hey computer, play some music", "en-us", 160)))
     name = tmp_path / "name.wav"  # near "what is the date": still not a command
     synthesize(Clip(path=name, say=Say("hey computer, what is my name", "en-gb", 160)))
-    config = f"plugins:\n  rescore: {str(rescore).lower()}\n  fallback: silent\n"
-    evs = run_file(wav, config, isolated_env)
+    evs = heard_as(
+        wav, "Hey computer, what made it today?", tiny, with_(Config(), "plugins", rescore=rescore)
+    )
     if rescore:
         assert [(r["text"], r["command"]) for r in of(evs, "rescored")] == [
             ("what day is it today", "day_of_week")
@@ -609,6 +613,10 @@ def test_a_misheard_command_is_rescued_by_the_audio(
         assert [c["command"] for c in of(evs, "command")] == ["day_of_week"]
     else:
         assert of(evs, "command") == [] and of(evs, "no_match")
+    config = f"plugins:\n  rescore: {str(rescore).lower()}\n  fallback: silent\n"
+    if rescore:
+        evs = run_file(wav, config, isolated_env)
+        assert [c["command"] for c in of(evs, "command")] == ["day_of_week"]
     for request in (music, name):
         evs = run_file(request, config, isolated_env)
         assert of(evs, "command") == [] and of(evs, "rescored") == [] and of(evs, "no_match")
@@ -655,21 +663,26 @@ def test_words_near_a_command_count_as_a_command_after_the_wake_phrase() -> None
 
 
 def test_a_wake_phrase_before_a_command_heard_wrong_may_lose_more(
-    tmp_path: Path, isolated_env: dict
+    tmp_path: Path, isolated_env: dict, tiny: object
 ) -> None:
     """flite's rms at 180 wpm, 10 dB SNR: "They can feel her such a timer for five
-    minutes." The words after the phrase match no command, but come as near one as a match
-    must, so the reading with "hey computer" may lose up to 9.5, not 7.5: woken, and
-    rescoring sets the timer."""
-    from tests.conftest import of
+    minutes." (as tiny.en wrote it where this was measured). The words after the phrase
+    match no command, but come as near one as a match must, so the reading with "hey
+    computer" may lose up to 9.5, not 7.5: woken, and rescoring sets the timer. Through the
+    agent, as tiny.en hears it here, the timer is set too."""
+    from agent.evaluate import synthesize
+    from tests.conftest import heard_as, of, run_file
 
+    wav = tmp_path / "said.wav"
     text = "hey computer, set a timer for five minutes"
-    evs = _heard(tmp_path, isolated_env, Say(text, "rms", 180, 10.0, engine="flite"))
+    synthesize(Clip(path=wav, say=Say(text, "rms", 180, 10.0, engine="flite")))
+    evs = heard_as(wav, "They can feel her such a timer for five minutes.", tiny)
     (checked,) = of(evs, "wake_checked")
-    assert checked["allowed"] == 9.5 and checked["loss"] <= 9.5
-    assert [(c["command"], c["slots"]) for c in of(evs, "command")] == [
-        ("set_timer", {"minutes": 5})
-    ]
+    assert checked["allowed"] == 9.5 and 7.5 < checked["loss"] <= 9.5
+    for run in (evs, run_file(wav, SILENT, isolated_env)):
+        assert [(c["command"], c["slots"]) for c in of(run, "command")] == [
+            ("set_timer", {"minutes": 5})
+        ]
 
 
 def test_a_number_that_was_not_heard_is_asked_of_the_audio(
@@ -927,21 +940,25 @@ def test_a_wake_phrase_cut_in_the_wrong_place_is_checked_by_the_audio(
     heard: str,
     command: str,
     minutes: int | None,
+    tiny: object,
 ) -> None:
     """flite's voices at 140 wpm and 10 dB SNR. awb's "hey computer, start a ten minute
-    timer": tiny.en writes "They confuse us, spark the 10 minute timer."; the words that
-    stand for the phrase, "They confuse us", come only 58 near it (``rescore.WAKE_NEAR`` is
-    40; it was 60). rms's "hey computer, what time is it": "They can feel her, what time is
-    it?", the phrase as four words (``WakeMatcher.near`` tries up to two more words than
-    the phrase has). Checked with the audio, the phrase is heard and the command runs."""
-    from tests.conftest import of
+    timer": tiny.en wrote "They confuse us, spark the 10 minute timer." where this was
+    measured; the words that stand for the phrase, "They confuse us", come only 58 near it
+    (``rescore.WAKE_NEAR`` is 40; it was 60). rms's "hey computer, what time is it": "They
+    can feel her, what time is it?", the phrase as four words (``WakeMatcher.near`` tries
+    up to two more words than the phrase has). Checked with the audio, the phrase is heard
+    and the command runs; through the agent, as tiny.en hears it here, too."""
+    from tests.conftest import heard_as, of
 
-    evs = _heard(tmp_path, isolated_env, Say(text, voice, 140, snr_db=10.0, engine="flite"))
-    assert heard in [t["raw"] for t in of(evs, "transcript")]
-    assert [w["phrase"] for w in of(evs, "wake")] == ["hey computer"]
-    assert [(c["command"], c["slots"].get("minutes")) for c in of(evs, "command")] == [
-        (command, minutes)
-    ]
+    real = _heard(tmp_path, isolated_env, Say(text, voice, 140, snr_db=10.0, engine="flite"))
+    evs = heard_as(tmp_path / "said.wav", heard, tiny)
+    assert [c["loss"] <= c["allowed"] for c in of(evs, "wake_checked")] == [True]
+    for run in (evs, real):
+        assert [w["phrase"] for w in of(run, "wake")] == ["hey computer"]
+        assert [(c["command"], c["slots"].get("minutes")) for c in of(run, "command")] == [
+            (command, minutes)
+        ]
 
 
 def test_a_wake_phrase_left_out_of_the_words_is_checked_by_the_audio(

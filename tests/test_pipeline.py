@@ -155,8 +155,22 @@ def no_comma(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return speak("hey computer what time is it", tmp_path_factory.mktemp("nc") / "nc.wav")
 
 
-def test_paced_command_is_dispatched_at_the_pause(no_comma: Path, isolated_env: dict) -> None:
-    code, events, err = run_agent("run", "--input", str(no_comma), "--json", env=isolated_env)
+def test_paced_command_is_dispatched_at_the_pause(
+    no_comma: Path, isolated_env: dict, tmp_path: Path
+) -> None:
+    """The transcript started at the pause matches a command well: it runs before the
+    silence that ends the utterance is over. That silence is made long here (3 s), so the
+    pause's transcription finishes within it on a slow CPU too (the default 500 ms leaves
+    340 ms after the 160 ms pause: 0.2 s of model time on one machine here, 0.35 on
+    another)."""
+    from tests.conftest import sox
+
+    padded = sox(no_comma, tmp_path / "padded.wav", "pad", "0", "3")
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("vad:\n  min_silence_ms: 3000\n")
+    code, events, err = run_agent(
+        "--config", str(cfg), "run", "--input", str(padded), "--json", env=isolated_env
+    )
     assert code == 0, err
     assert [u["reason"] for u in of(events, "utterance")] == ["early"]
     assert [c["command"] for c in of(events, "command")] == ["time_now"]
