@@ -600,9 +600,14 @@ def run(config: Config, tiny: bool, as_json: bool) -> int:
 
 
 def platform_line() -> str:
+    """The CPU and the matrix library that compute the model (``transcribe.arithmetic``):
+    the figures depend on both."""
     import platform
 
-    return f"{platform.machine()}, Python {platform.python_version()}"
+    from agent.transcribe import arithmetic
+
+    a = arithmetic()
+    return f"{a['cpu']} ({a['gemm']}), {platform.machine()}, Python {platform.python_version()}"
 
 
 def table(rows: list[Row]) -> str:

@@ -496,7 +496,7 @@ def run(
     """Replay the manifest's clips (those with every one of ``tags``) and print the
     report; ``details`` adds clips one by one with their verdicts: ``all`` of them, or
     only the ``misses`` (those that went wrong)."""
-    from agent.transcribe import Transcriber
+    from agent.transcribe import Transcriber, arithmetic
 
     try:
         manifest = with_tags(load_manifest(manifest_path), tags)
@@ -526,6 +526,7 @@ def run(
     report["bias"] = config.model.bias
     report["threshold"] = config.wake.threshold
     report["phonetic_threshold"] = config.wake.phonetic_threshold
+    report["machine"] = arithmetic() | {"compute_type": config.model.compute_type}
     if tags:
         report["tags"] = list(tags)
     if details is not None:
@@ -550,6 +551,16 @@ def run(
     return 0
 
 
+def _machine(m: dict[str, str] | None) -> str:
+    """The line saying what computed the figures (``transcribe.arithmetic``)."""
+    if not m:
+        return "  computed on        unknown"
+    return (
+        f"  computed on        {m['cpu']} ({m['gemm']}, {m.get('compute_type', '?')}; "
+        f"ctranslate2 {m['ctranslate2']})"
+    )
+
+
 def human(report: dict[str, Any]) -> str:
     def pct(x: float | None) -> str:
         return "n/a" if x is None else f"{100 * x:.1f} %"
@@ -559,6 +570,7 @@ def human(report: dict[str, Any]) -> str:
         f"{report['manifest']}: {report['clips']} clips{only} "
         f"(bias {report['bias']}, threshold {report['threshold']:g}, "
         f"phonetic {report['phonetic_threshold']:g})",
+        _machine(report.get("machine")),
         f"  wake detection     {pct(report['wake_rate'])} "
         f"({report['wake_detected']}/{report['wake_clips']})",
         f"  false wakes        {report['false_wakes']} in {report['non_wake_minutes']} min "

