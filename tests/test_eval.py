@@ -354,20 +354,13 @@ def test_bias_prompt_follows_the_config() -> None:
     assert bias_words(never, reg, rare) == ""
 
 
-def test_rare_words_are_those_whisper_splits(model_transcriber: object) -> None:
-    t = model_transcriber
+def test_rare_words_are_those_whisper_splits(tiny: object) -> None:
+    t = tiny
     assert not t.is_rare("computer") and not t.is_rare("hey")  # type: ignore[attr-defined]
     assert t.is_rare("rhasspy") and t.is_rare("mycroft")  # type: ignore[attr-defined]
     # the prior of rescore.plainer: extra tokens, whichever case needs fewer
     pieces = t.pieces  # type: ignore[attr-defined]
     assert [pieces(w) for w in ("the", "rain", "Spain", "lorraine", "meringue")] == [0, 0, 0, 1, 2]
-
-
-@pytest.fixture(scope="module")
-def model_transcriber() -> object:
-    from agent.transcribe import Transcriber
-
-    return Transcriber(Config().model)
 
 
 @pytest.mark.parametrize(
