@@ -551,12 +551,10 @@ def run(
     return 0
 
 
-def _machine(m: dict[str, str] | None) -> str:
-    """The line saying what computed the figures (``transcribe.arithmetic``)."""
-    if not m:
-        return "  computed on        unknown"
+def _machine(m: dict[str, str]) -> str:
+    """The line saying what computed the figures (``report["machine"]``)."""
     return (
-        f"  computed on        {m['cpu']} ({m['gemm']}, {m.get('compute_type', '?')}; "
+        f"  computed on        {m['cpu']} ({m['gemm']}, {m['compute_type']}; "
         f"ctranslate2 {m['ctranslate2']})"
     )
 
@@ -570,7 +568,7 @@ def human(report: dict[str, Any]) -> str:
         f"{report['manifest']}: {report['clips']} clips{only} "
         f"(bias {report['bias']}, threshold {report['threshold']:g}, "
         f"phonetic {report['phonetic_threshold']:g})",
-        _machine(report.get("machine")),
+        _machine(report["machine"]),
         f"  wake detection     {pct(report['wake_rate'])} "
         f"({report['wake_detected']}/{report['wake_clips']})",
         f"  false wakes        {report['false_wakes']} in {report['non_wake_minutes']} min "
