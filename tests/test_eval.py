@@ -966,10 +966,13 @@ def test_a_wake_phrase_cut_in_the_wrong_place_is_checked_by_the_audio(
     can feel her, what time is it?", the phrase as four words (``WakeMatcher.near`` tries
     up to two more words than the phrase has). Checked with the audio, the phrase is heard
     and the command runs; through the agent, as tiny.en hears it here, too."""
-    from tests.conftest import heard_as, of
+    from agent.evaluate import synthesize
+    from tests.conftest import heard_as, of, run_file
 
-    real = _heard(tmp_path, isolated_env, Say(text, voice, 140, snr_db=10.0, engine="flite"))
-    evs = heard_as(tmp_path / "said.wav", heard, tiny)
+    wav = tmp_path / "said.wav"
+    synthesize(Clip(path=wav, say=Say(text, voice, 140, snr_db=10.0, engine="flite")))
+    real = run_file(wav, SILENT, isolated_env)
+    evs = heard_as(wav, heard, tiny)
     assert [c["loss"] <= c["allowed"] for c in of(evs, "wake_checked")] == [True]
     for run in (evs, real):
         assert [w["phrase"] for w in of(run, "wake")] == ["hey computer"]
