@@ -31,7 +31,7 @@ import numpy as np
 
 from agent import events
 from agent.buffer import BlockQueue, StreamHistory
-from agent.capture import RATE, ArraySource, decode_file, drain_queue, write_wav
+from agent.capture import RATE, ArraySource, drain_queue, read_file, write_wav
 from agent.config import Config
 from agent.loader import Registry, load_plugins
 from agent.log import close_logger, make_logger
@@ -101,7 +101,7 @@ class Voice:
         subprocess.run(
             [self.binary, "-v", "en-us", "-s", str(speed), "-w", str(path), text], check=True
         )
-        return np.concatenate(list(decode_file(path, block=RATE * 60)))
+        return read_file(path)
 
 
 def silence(seconds: float) -> np.ndarray:

@@ -104,25 +104,38 @@ def decode_file(path: str | Path, block: int = 4096) -> Iterator[np.ndarray]:
             raise AudioError(f"{name}: cannot read audio: the file has no audio stream")
         stream = container.streams.audio[0]
         resampler = av.AudioResampler(format="flt", layout="mono", rate=RATE)
-        pending = np.zeros(0, dtype=np.float32)
+        parts: list[np.ndarray] = []  # decoded, not yet yielded: joined once per block
+        have = 0
         produced = 0
         try:
             for packet in container.demux(stream):
                 for frame in packet.decode():
                     for out in resampler.resample(frame):
-                        pending = np.concatenate((pending, out.to_ndarray().reshape(-1)))
-                    while pending.shape[0] >= block:
-                        produced += block
-                        yield pending[:block]
-                        pending = pending[block:]
+                        parts.append(out.to_ndarray().reshape(-1))
+                        have += parts[-1].shape[0]
+                    if have >= block:
+                        joined = np.concatenate(parts)
+                        whole = have - have % block
+                        for start in range(0, whole, block):
+                            yield joined[start : start + block]
+                        produced += whole
+                        parts, have = [joined[whole:]], have - whole
             for out in resampler.resample(None):
-                pending = np.concatenate((pending, out.to_ndarray().reshape(-1)))
+                parts.append(out.to_ndarray().reshape(-1))
+                have += parts[-1].shape[0]
         except (av.FFmpegError, ValueError) as exc:
             raise AudioError(f"{name}: cannot read audio: {_av_reason(exc)}") from None
-        if produced == 0 and pending.shape[0] == 0:
+        if produced == 0 and have == 0:
             raise AudioError(f"{name}: cannot read audio: no samples decoded")
-        if pending.shape[0]:
-            yield pending
+        if have:
+            yield np.concatenate(parts)
+
+
+def read_file(path: str | Path) -> np.ndarray:
+    """The whole of an audio file as one 16 kHz mono float32 array (``decode_file``'s
+    errors)."""
+    chunks = list(decode_file(path, block=RATE * 60))
+    return chunks[0] if len(chunks) == 1 else np.concatenate(chunks)
 
 
 def write_wav(path: str | Path, samples: np.ndarray) -> Path:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from agent import events
-from agent.capture import AudioError, decode_file, list_input_devices, open_source
+from agent.capture import AudioError, list_input_devices, open_source, read_file
 from agent.config import Config, ConfigError, default_config_path, load_config
 from agent.loader import Registry, load_plugins
 from agent.log import close_logger, make_logger
@@ -163,10 +163,7 @@ def _devices() -> int:
 
 
 def _transcribe(config: Config, path: str, as_json: bool) -> int:
-    import numpy as np
-
-    blocks = list(decode_file(path, block=16000 * 30))
-    audio = np.concatenate(blocks) if len(blocks) > 1 else blocks[0]
+    audio = read_file(path)
     model = Transcriber(config.model)
     try:
         segments = model.transcribe_file_sync(audio)

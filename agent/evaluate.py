@@ -60,7 +60,7 @@ import yaml
 from rapidfuzz.distance import Levenshtein
 
 from agent import events
-from agent.capture import RATE, decode_file, write_wav
+from agent.capture import RATE, read_file, write_wav
 from agent.config import Config, ConfigError, build_config, merge
 from agent.loader import Registry, load_plugins
 from agent.text import words
@@ -262,7 +262,7 @@ def _speak(say: Say, where: Path) -> np.ndarray:
         if done.returncode != 0 or not raw.is_file() or raw.stat().st_size <= 44:
             why = done.stderr.decode(errors="replace").strip() or "no audio written"
             raise ManifestError(f"{where}: {say.engine} voice {say.voice!r} failed: {why}")
-        return np.concatenate(list(decode_file(raw, block=RATE * 60)))
+        return read_file(raw)
 
 
 def noise(say: Say, n: int, rng: np.random.Generator, where: Path) -> np.ndarray:
@@ -375,7 +375,7 @@ def _same(got: Any, want: Any) -> bool:
 def run_clip(clip: Clip, config: Config, transcriber: Any, registry: Registry) -> ClipResult:
     from agent.bench import run_pipeline  # the same in-process runner the benchmark uses
 
-    audio = np.concatenate(list(decode_file(clip.path, block=RATE * 60)))
+    audio = read_file(clip.path)
     r = run_pipeline(config, audio, transcriber, registry, fast=True)
     return ClipResult(
         clip=clip,

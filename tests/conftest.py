@@ -197,14 +197,13 @@ def heard_as(wav: Path, raw: str, model: Any, config: Any = None) -> list[dict[s
     """The real pipeline, in process, on ``wav`` (paced as fast as it goes), with tiny.en
     made to write ``raw`` (``HeardAs``) and the bundled plugins; returns its events as
     ``run_file`` does. ``config`` is a ``Config`` (default: the defaults)."""
-    import numpy as np
 
     from agent.bench import run_pipeline
-    from agent.capture import RATE, decode_file
+    from agent.capture import read_file
     from agent.config import Config
     from agent.loader import load_plugins
 
-    audio = np.concatenate(list(decode_file(wav, block=RATE * 60)))
+    audio = read_file(wav)
     registry = load_plugins(["@bundled"], entry_points=False)
     r = run_pipeline(config or Config(), audio, HeardAs(model, raw), registry, fast=True)
     return [e.to_dict() for e in r.seen]

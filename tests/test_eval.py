@@ -278,13 +278,13 @@ def test_a_clip_gets_its_noise_at_the_snr_asked(tmp_path: Path, kind: str) -> No
     television's words run under the speech and before it."""
     import numpy as np
 
-    from agent.capture import decode_file
+    from agent.capture import read_file
     from agent.evaluate import Say, synthesize
 
     def made(name: str, **kw: object) -> np.ndarray:
         path = tmp_path / name
         synthesize(Clip(path=path, say=Say("hey computer, what time is it", **kw)))  # type: ignore[arg-type]
-        return np.concatenate(list(decode_file(path, block=16000 * 60)))
+        return read_file(path)
 
     background = "The museum is open every day except Monday." if kind == "talk" else None
     clean = made("clean.wav")

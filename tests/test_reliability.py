@@ -22,7 +22,7 @@ import pytest
 from agent import events
 from agent.bench import RunResult, rss_mb, run_pipeline
 from agent.buffer import BlockQueue
-from agent.capture import RATE, ArraySource, StdinSource, decode_file
+from agent.capture import RATE, ArraySource, StdinSource, decode_file, read_file
 from agent.config import Config
 from agent.loader import Registry, load_plugins
 from agent.log import close_logger, make_logger
@@ -58,7 +58,7 @@ def registry() -> Registry:
 
 
 def load(path: Path) -> np.ndarray:
-    return np.concatenate(list(decode_file(path, block=RATE * 60)))
+    return read_file(path)
 
 
 @pytest.fixture(scope="module")
@@ -224,6 +224,20 @@ def test_any_rate_channels_and_sample_format_through_the_cli(
         assert [c["command"] for c in of(evs, "command")] == ["time_now"], evs
     # 8 kHz (telephone band) is decoded and heard, but tiny.en mishears part of it at
     # times ("one time in it"): an accuracy limit, not a fault (docs/RELIABILITY.md).
+
+
+@pytest.mark.parametrize("block", [1, 512, 4096, 16000 * 60])
+def test_a_file_decodes_to_the_same_samples_in_blocks_of_any_size(
+    fixtures: Fixtures, block: int
+) -> None:
+    """``decode_file`` yields full blocks and then what is left; joined, they are the
+    whole file as ``read_file`` returns it, whatever the block size."""
+    whole = read_file(fixtures.path("time.wav"))
+    assert whole.dtype == np.float32 and whole.ndim == 1 and whole.shape[0] > RATE
+    blocks = list(decode_file(fixtures.path("time.wav"), block=block))
+    assert all(b.shape[0] == block for b in blocks[:-1])
+    assert 0 < blocks[-1].shape[0] <= block
+    assert np.array_equal(np.concatenate(blocks), whole)
 
 
 def test_corrupt_wav_is_a_clear_error_or_noise(
