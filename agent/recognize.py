@@ -57,6 +57,9 @@ MIN_SPEECH_RATIO = 0.3
 """Utterances the VAD called speech for less than this share of are not acted on."""
 MIN_AVG_LOGPROB = -1.5
 """Transcripts Whisper is less sure of than this (mean token log-probability) are dropped."""
+MAX_COMPRESSION = 2.4
+"""Transcripts whose text compresses more than this (gzip) loop and are dropped, unless
+they are one phrase over and over (``_loop_of_a_phrase``)."""
 
 
 @dataclass(frozen=True)
@@ -128,11 +131,22 @@ def trusted(t: Transcript, speech_ratio: float = 1.0) -> str | None:
         return "no_speech"
     if t.avg_logprob < MIN_AVG_LOGPROB:
         return "unsure"
-    if t.compression_ratio > 2.4:
+    if t.compression_ratio > MAX_COMPRESSION and not _loop_of_a_phrase(t.raw):
         return "repetitive"
     if is_phantom(t.raw):
         return "phantom"
     return None
+
+
+def _loop_of_a_phrase(raw: str) -> bool:
+    """Is ``raw`` one phrase written over and over ("Hey computer tell me a joke. Hey
+    computer tell me a joke. Hey computer"), which ``collapse_repeats`` keeps once and
+    which is no loop once kept once? tiny.en loops so on clear speech too, and the text
+    acted on is the phrase kept once; a loop of one sound ("Aaaa…") is not changed."""
+    from faster_whisper.transcribe import get_compression_ratio
+
+    once = collapse_repeats(raw)
+    return once != raw and get_compression_ratio(once) <= MAX_COMPRESSION
 
 
 def _opening(own: str, t: Transcript, decision: GateDecision) -> tuple[str, str] | None:

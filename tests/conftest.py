@@ -173,10 +173,18 @@ class HeardAs:
     async def transcribe(self, audio: Any) -> Any:
         import dataclasses
 
-        from agent.text import clean
+        from faster_whisper.transcribe import get_compression_ratio
+
+        from agent.text import clean, collapse_repeats
 
         t = await self.model.transcribe(audio)
-        return dataclasses.replace(t, raw=self.raw, text=clean(self.raw), alternatives=())
+        return dataclasses.replace(  # what Transcriber.transcribe_sync makes of a reading
+            t,
+            raw=self.raw,
+            text=collapse_repeats(clean(self.raw)),
+            compression_ratio=get_compression_ratio(self.raw),
+            alternatives=(),
+        )
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.model, name)

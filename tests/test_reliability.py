@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from faster_whisper.transcribe import get_compression_ratio
 
 from agent import events
 from agent.bench import RunResult, rss_mb, run_pipeline
@@ -28,12 +29,14 @@ from agent.loader import Registry, load_plugins
 from agent.log import close_logger, make_logger
 from agent.pipeline import Pipeline
 from agent.ratelimit import RateLimiter
+from agent.recognize import MAX_COMPRESSION
 from agent.sanitize import Sanitizer
 from agent.service import Notifier
 from agent.transcribe import Transcriber
 from tests.conftest import (
     REPO,
     Fixtures,
+    heard_as,
     join,
     need,
     of,
@@ -738,6 +741,26 @@ def test_each_guard_layer_rejects_on_its_own() -> None:
     )  # type: ignore[arg-type]
     assert trusted(Transcript(**{**good, "avg_logprob": -2.0})) == "unsure"  # type: ignore[arg-type]
     assert trusted(Transcript(**{**good, "compression_ratio": 3.0})) == "repetitive"  # type: ignore[arg-type]
+
+
+def test_a_command_the_model_wrote_over_and_over_is_heard_once(
+    fixtures: Fixtures, model: Transcriber
+) -> None:
+    """tiny.en at times loops on clear speech, writing the command until its length cap
+    (flite's "hey computer, tell me a joke": four times). That compresses like a
+    hallucination, but the phrase kept once (``collapse_repeats``) is what is acted on, so
+    it runs the command; a loop of one word ("it? it? it? ...") is still dropped."""
+    said = "Hey computer, what time is it? "
+    loop = said * 4 + "Hey computer"
+    assert get_compression_ratio(loop) > MAX_COMPRESSION
+    evs = heard_as(fixtures.path("time.wav"), loop, model)
+    assert of(evs, "rejected") == [], evs
+    assert [c["command"] for c in of(evs, "command")] == ["time_now"], evs
+
+    stuck = "Hey computer, what time is it" + "? it" * 30
+    evs = heard_as(fixtures.path("time.wav"), stuck, model)
+    assert [r["reason"] for r in of(evs, "rejected")] == ["repetitive"], evs
+    assert of(evs, "command") == []
 
 
 # --------------------------------------------------------------------------- long runs
