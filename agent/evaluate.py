@@ -50,6 +50,7 @@ import shutil
 import subprocess
 import tempfile
 import zlib
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -331,6 +332,9 @@ class ClipResult:
     checks: list[float] = field(default_factory=list)
     """Each wake check's margin: the nearest reading's loss less its allowance (at most 0:
     the phrase counted as said; ``events.WakeChecked``)."""
+    rejected: list[str] = field(default_factory=list)
+    """Why the hallucination guard dropped a reading, for each it dropped
+    (``events.Rejected``): on a clip with a wake phrase, words the agent never acted on."""
 
     @property
     def command_ok(self) -> bool:
@@ -387,6 +391,7 @@ def run_clip(clip: Clip, config: Config, transcriber: Any, registry: Registry) -
         snr_db=[u.snr_db for u in r.of(events.Utterance)],
         denoised=sum(u.denoised for u in r.of(events.Utterance)),
         checks=[round(c.loss - c.allowed, 2) for c in r.of(events.WakeChecked)],
+        rejected=[x.reason for x in r.of(events.Rejected)],
     )
 
 
@@ -423,6 +428,7 @@ def summarize(results: Sequence[ClipResult], config: Config) -> dict[str, Any]:
         "denoised_clips": sum(1 for r in results if r.denoised),
         "wake_checks": sum(len(r.checks) for r in results),
         "nearest_false_wake_margin": min(near) if near else None,
+        "rejected_with_phrase": dict(Counter(why for r in wake for why in r.rejected)),
         "wer": round(sum(e for e, _ in edits) / ref_words, 4) if ref_words else None,
         "latency_ms_p50": _round(_pct(latencies, 0.5)),
         "latency_ms_p95": _round(_pct(latencies, 0.95)),
@@ -543,6 +549,7 @@ def run(
                 "snr_db": r.snr_db,
                 "denoised": r.denoised,
                 "wake_checks": r.checks,
+                "rejected": r.rejected,
             }
             for r in results
             if details == "all" or r.verdict != "ok"
@@ -587,6 +594,11 @@ def human(report: dict[str, Any]) -> str:
         f"  wake checks        {report['wake_checks']}"
         + ("" if nearest is None else f"; no phrase said, the nearest {nearest:+.2f} from waking")
     )
+    dropped = report["rejected_with_phrase"]
+    lines.append(
+        f"  guard dropped      {sum(dropped.values())} readings of clips with a wake phrase"
+        + (f" ({', '.join(f'{k} {n}' for k, n in sorted(dropped.items()))})" if dropped else "")
+    )
     if report["by_tag"]:
         lines.append("  by tag:")
         for tag, row in report["by_tag"].items():
@@ -608,6 +620,7 @@ def human(report: dict[str, Any]) -> str:
                 ", denoised]" if d["denoised"] else "]"
             )
             checked = f" (wake checks {d['wake_checks']})" if d["wake_checks"] else ""
+            checked += f" (dropped: {', '.join(d['rejected'])})" if d["rejected"] else ""
             lines.append(
                 f"  [{d['verdict']}] {Path(d['path']).name}{noisy}: "
                 f"{d['transcripts']}{checked} -> {d['got']}"

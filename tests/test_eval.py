@@ -12,7 +12,15 @@ import pytest
 import yaml
 
 from agent.config import Config
-from agent.evaluate import Clip, ClipResult, ManifestError, Say, load_manifest, summarize
+from agent.evaluate import (
+    Clip,
+    ClipResult,
+    ManifestError,
+    Say,
+    human,
+    load_manifest,
+    summarize,
+)
 from agent.text import words
 from tests.conftest import REPO, run_cli
 
@@ -79,11 +87,13 @@ def test_scores_are_counted_as_defined(tmp_path: Path) -> None:
             [("timer.set_timer", {"minutes": 4})],
             [300.0],
         ),
-        ClipResult(clip(wake="computer"), 3.0, ["what"], [], [], [], checks=[1.5]),
+        ClipResult(
+            clip(wake="computer"), 3.0, ["what"], [], [], [], checks=[1.5], rejected=["unsure"]
+        ),
         ClipResult(
             clip(text="a walk in the park"), 1800.0, ["a walk in a park"], ["computer"], [], []
         ),
-        ClipResult(clip(), 0.0, ["commuter"], [], [], [], checks=[3.25, 0.75]),
+        ClipResult(clip(), 0.0, ["commuter"], [], [], [], checks=[3.25, 0.75], rejected=["x"]),
     ]
     r = summarize(results, Config())
     assert (r["wake_detected"], r["wake_clips"], r["wake_rate"]) == (2, 3, 0.6667)
@@ -94,6 +104,11 @@ def test_scores_are_counted_as_defined(tmp_path: Path) -> None:
     assert {(row["threshold"], row["phonetic_threshold"]) for row in r["sweep"]} >= {(80.0, 0.0)}
     # the audio checks: the nearest to waking, of those on clips where no phrase was said
     assert r["wake_checks"] == 3 and r["nearest_false_wake_margin"] == 0.75
+    # readings the guard dropped, of clips where a phrase was said
+    assert r["rejected_with_phrase"] == {"unsure": 1}
+    shown = r | {"manifest": "m.yaml", "bias": "auto", "threshold": 80.0, "phonetic_threshold": 0}
+    shown["machine"] = {"cpu": "c", "gemm": "g", "compute_type": "int8", "ctranslate2": "4"}
+    assert "guard dropped      1 readings of clips with a wake phrase (unsure 1)" in human(shown)
     verdicts = ["ok", "wrong command", "missed wake", "false wake", "ok"]
     assert [x.verdict for x in results] == verdicts
 
