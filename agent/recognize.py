@@ -60,6 +60,9 @@ MIN_AVG_LOGPROB = -1.5
 MAX_COMPRESSION = 2.4
 """Transcripts whose text compresses more than this (gzip) loop and are dropped, unless
 they are one phrase over and over (``_loop_of_a_phrase``)."""
+MIN_LOOP_WORDS = 3
+"""A loop is taken for a phrase said once only when the phrase has this many different
+words ("hey computer stop"): shorter loops are what Whisper writes for noise."""
 
 
 @dataclass(frozen=True)
@@ -121,8 +124,9 @@ def bias_words(config: Config, registry: Registry, rare: Callable[[str], bool]) 
 def trusted(t: Transcript, speech_ratio: float = 1.0) -> str | None:
     """Why a transcript should not be acted on, or None when it is fine. The layers of the
     hallucination guard: the VAD must have heard mostly speech, Whisper must think there
-    was speech and be fairly sure of its words, the text must not loop, and it must not be
-    one of the phrases Whisper invents for non-speech."""
+    was speech and be fairly sure of its words, the text must not loop (but one phrase over
+    and over counts once), and it must not be one of the phrases Whisper invents for
+    non-speech, once or over and over."""
     if not t.raw:
         return "empty"
     if speech_ratio < MIN_SPEECH_RATIO:
@@ -133,7 +137,7 @@ def trusted(t: Transcript, speech_ratio: float = 1.0) -> str | None:
         return "unsure"
     if t.compression_ratio > MAX_COMPRESSION and not _loop_of_a_phrase(t.raw):
         return "repetitive"
-    if is_phantom(t.raw):
+    if is_phantom(t.raw) or is_phantom(collapse_repeats(t.raw)):
         return "phantom"
     return None
 
@@ -142,11 +146,17 @@ def _loop_of_a_phrase(raw: str) -> bool:
     """Is ``raw`` one phrase written over and over ("Hey computer tell me a joke. Hey
     computer tell me a joke. Hey computer"), which ``collapse_repeats`` keeps once and
     which is no loop once kept once? tiny.en loops so on clear speech too, and the text
-    acted on is the phrase kept once; a loop of one sound ("Aaaa…") is not changed."""
+    acted on is the phrase kept once. A loop of one sound ("Aaaa…") is not changed, and
+    one of a word or two ("you you you", "Thank you. Thank you.") is no phrase: what the
+    model writes for noise."""
     from faster_whisper.transcribe import get_compression_ratio
 
     once = collapse_repeats(raw)
-    return once != raw and get_compression_ratio(once) <= MAX_COMPRESSION
+    return (
+        once != raw
+        and len(set(words(once))) >= MIN_LOOP_WORDS
+        and get_compression_ratio(once) <= MAX_COMPRESSION
+    )
 
 
 def _opening(own: str, t: Transcript, decision: GateDecision) -> tuple[str, str] | None:

@@ -705,6 +705,13 @@ def test_non_speech_never_dispatches(model: Transcriber, registry: Registry, kin
         ("you", "phantom"),
         ("Hey computer, what time is it?", None),
         ("Thank you, computer, what time is it", None),
+        # loops: one phrase over and over counts once, a word or two over and over is noise
+        ("Hey computer, what time is it? " * 4 + "Hey computer", None),
+        ("Thank you for watching! " * 6, "phantom"),
+        ("Thank you. Thank you.", "phantom"),
+        ("Thank you. " * 8, "repetitive"),
+        ("you " * 9, "repetitive"),
+        ("So. " * 12, "repetitive"),
     ],
 )
 def test_phantom_phrases_are_not_trusted(raw: str, why: str | None) -> None:
@@ -717,7 +724,7 @@ def test_phantom_phrases_are_not_trusted(raw: str, why: str | None) -> None:
         asr_ms=1.0,
         no_speech_prob=0.1,
         avg_logprob=-0.3,
-        compression_ratio=1.2,
+        compression_ratio=get_compression_ratio(raw),
     )
     assert trusted(t) == why
 
