@@ -135,23 +135,23 @@ def trusted(t: Transcript, speech_ratio: float = 1.0) -> str | None:
         return "no_speech"
     if t.avg_logprob < MIN_AVG_LOGPROB:
         return "unsure"
-    if t.compression_ratio > MAX_COMPRESSION and not _loop_of_a_phrase(t.raw):
+    once = collapse_repeats(t.raw)
+    if t.compression_ratio > MAX_COMPRESSION and not _loop_of_a_phrase(t.raw, once):
         return "repetitive"
-    if is_phantom(t.raw) or is_phantom(collapse_repeats(t.raw)):
+    if is_phantom(t.raw) or is_phantom(once):
         return "phantom"
     return None
 
 
-def _loop_of_a_phrase(raw: str) -> bool:
+def _loop_of_a_phrase(raw: str, once: str) -> bool:
     """Is ``raw`` one phrase written over and over ("Hey computer tell me a joke. Hey
-    computer tell me a joke. Hey computer"), which ``collapse_repeats`` keeps once and
-    which is no loop once kept once? tiny.en loops so on clear speech too, and the text
-    acted on is the phrase kept once. A loop of one sound ("Aaaa…") is not changed, and
-    one of a word or two ("you you you", "Thank you. Thank you.") is no phrase: what the
-    model writes for noise."""
+    computer tell me a joke. Hey computer"), which ``collapse_repeats`` keeps once
+    (``once``) and which is no loop once kept once? tiny.en loops so on clear speech too,
+    and the text acted on is the phrase kept once. A loop of one sound ("Aaaa…") is not
+    changed, and one of a word or two ("you you you", "Thank you. Thank you.") is no
+    phrase: what the model writes for noise."""
     from faster_whisper.transcribe import get_compression_ratio
 
-    once = collapse_repeats(raw)
     return (
         once != raw
         and len(set(words(once))) >= MIN_LOOP_WORDS

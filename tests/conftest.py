@@ -171,20 +171,10 @@ class HeardAs:
         self.raw = raw
 
     async def transcribe(self, audio: Any) -> Any:
-        import dataclasses
-
-        from faster_whisper.transcribe import get_compression_ratio
-
-        from agent.text import clean, collapse_repeats
+        from agent.transcribe import Transcript
 
         t = await self.model.transcribe(audio)
-        return dataclasses.replace(  # what Transcriber.transcribe_sync makes of a reading
-            t,
-            raw=self.raw,
-            text=collapse_repeats(clean(self.raw)),
-            compression_ratio=get_compression_ratio(self.raw),
-            alternatives=(),
-        )
+        return Transcript.of(self.raw, t.asr_ms, t.no_speech_prob, t.avg_logprob)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.model, name)

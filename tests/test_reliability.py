@@ -60,14 +60,10 @@ def registry() -> Registry:
     return load_plugins(p.dirs, p.settings, p.entry_points)
 
 
-def load(path: Path) -> np.ndarray:
-    return read_file(path)
-
-
 @pytest.fixture(scope="module")
 def speech(fixtures: Fixtures) -> np.ndarray:
     """ "hey computer, what time is it" as 16 kHz mono float32."""
-    return load(fixtures.path("time.wav"))
+    return read_file(fixtures.path("time.wav"))
 
 
 def run(audio: np.ndarray, model: Transcriber, registry: Registry, config: Config = CONFIG):
@@ -351,8 +347,8 @@ def trim(x: np.ndarray) -> np.ndarray:
 def short_commands(fixtures: Fixtures, tmp_path_factory: pytest.TempPathFactory) -> dict:
     d = tmp_path_factory.mktemp("short")
     return {
-        "time": trim(load(speak("computer, what time is it", d / "t.wav", speed=190))),
-        "date": trim(load(fixtures.path("date.wav"))),
+        "time": trim(read_file(speak("computer, what time is it", d / "t.wav", speed=190))),
+        "date": trim(read_file(fixtures.path("date.wav"))),
     }
 
 
@@ -521,9 +517,9 @@ def test_a_handler_blocking_the_loop_is_detected_and_audio_drops_are_reported(
     env = dict(isolated_env, NOTIFY_SOCKET=str(sock.path))
     audio = np.concatenate(
         [
-            load(fixtures.path("time.wav")),
+            read_file(fixtures.path("time.wav")),
             np.zeros(RATE * 5, np.float32),
-            load(fixtures.path("date.wav")),
+            read_file(fixtures.path("date.wav")),
             np.zeros(RATE * 2, np.float32),
         ]
     )
@@ -778,15 +774,15 @@ def mixed_minute(
     """One minute of life: two commands, a stretch of talk without the wake phrase, room
     noise and silence. Returns the audio and the commands it holds, in order."""
     d = tmp_path_factory.mktemp("long")
-    talk = load(
+    talk = read_file(
         speak(
             "the weather is lovely today and I am going for a walk in the park "
             "with my sister after lunch",
             d / "talk.wav",
         )
     )
-    time_cmd = load(fixtures.path("time.wav"))
-    timer = load(fixtures.path("timer.wav"))
+    time_cmd = read_file(fixtures.path("time.wav"))
+    timer = read_file(fixtures.path("timer.wav"))
     room = _noise(1, 0.004, "white")
     parts = [time_cmd, np.tile(room, 12), talk, np.zeros(RATE * 8, np.float32), timer]
     used = sum(p.shape[0] for p in parts)
