@@ -791,19 +791,28 @@ def mixed_minute(
 
 
 class MeteredSource(ArraySource):
-    """An ArraySource that samples the process's memory every ``every_s`` of audio."""
+    """An ArraySource that samples the process's memory every ``every_s`` of audio, between
+    two runs of ``model``: read while a run is in flight, the figure would hold that run's
+    working memory (tens of MB for rescoring's batch of phrases), which comes and goes
+    with timing, not with leaks."""
 
-    def __init__(self, samples: np.ndarray, every_s: float) -> None:
+    def __init__(self, samples: np.ndarray, every_s: float, model: Transcriber) -> None:
         super().__init__(samples, fast=True)
         self.every = int(every_s * RATE)
+        self.model = model
         self.rss: list[float] = []
+
+    def _sample(self) -> None:
+        gc.collect()
+        self.rss.append(rss_mb())
 
     async def blocks(self):  # type: ignore[override]
         position = 0
+        loop = asyncio.get_running_loop()
         async for block, t in super().blocks():
             if position // self.every != (position + block.shape[0]) // self.every:
-                gc.collect()
-                self.rss.append(rss_mb())
+                # on the model's one thread, so after the run in flight, if any
+                await loop.run_in_executor(self.model._executor, self._sample)
             position += block.shape[0]
             yield block, t
 
@@ -823,7 +832,7 @@ def _replay(
             seen.append(event)
 
     threads_before = threading.active_count()
-    source = MeteredSource(audio, every_s=30)
+    source = MeteredSource(audio, every_s=30, model=model)
 
     async def go() -> tuple[Pipeline, int]:
         log = make_logger("error")
