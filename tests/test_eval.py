@@ -7,6 +7,7 @@ import dataclasses
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -715,6 +716,46 @@ def test_a_wake_phrase_before_a_command_heard_wrong_may_lose_more(
         assert [(c["command"], c["slots"]) for c in of(run, "command")] == [
             ("set_timer", {"minutes": 5})
         ]
+
+
+def test_the_audio_is_encoded_once_for_its_reading_its_wake_check_and_rescoring(
+    tmp_path: Path, tiny: Any
+) -> None:
+    """The wake check and rescoring ask the model about the utterance just transcribed: they
+    reuse its encoder output (``Transcriber._encode``) instead of encoding it again, and
+    score exactly as they would on a fresh encoding. Through the pipeline: one encoder run
+    per transcription of the clip above (the cleaned audio, then the audio as heard), whose
+    reading is then wake-checked and rescored."""
+    import numpy as np
+
+    from agent.capture import read_file
+    from agent.evaluate import synthesize
+    from tests.conftest import heard_as, of, sox
+
+    said = tmp_path / "said.wav"
+    text = "hey computer, set a timer for five minutes"
+    synthesize(Clip(path=said, say=Say(text, "rms", 180, 10.0, engine="flite")))
+    # a little quieter: samples no other test has had encoded (the model is shared)
+    wav = sox(said, tmp_path / "quieter.wav", "vol", "0.9")
+    before = tiny.encodings
+    evs = heard_as(wav, "They can feel her such a timer for five minutes.", tiny)
+    assert of(evs, "wake_checked") and of(evs, "rescored")
+    assert tiny.encodings - before == of(evs, "stopped")[0]["transcriptions"] == 2
+
+    audio = read_file(wav)
+    texts = ["Hey computer, set a timer for 5 minutes.", "Hey computer, cancel all timers."]
+    tiny.transcribe_sync(audio)
+    n = tiny.encodings
+    reused = tiny.token_logprobs(audio, texts)
+    assert tiny.encodings == n
+    tiny.transcribe_sync(audio[::-1].copy())  # two other utterances: encoded anew
+    tiny.transcribe_sync(audio[::2].copy())
+    fresh = tiny.token_logprobs(audio, texts)  # this one again: encoded anew
+    assert tiny.encodings == n + 3
+    for a, b in zip(reused, fresh, strict=True):
+        assert np.array_equal(a, b)
+    tiny.token_logprobs(audio.copy(), texts)  # the same samples in another array: reused
+    assert tiny.encodings == n + 3
 
 
 def test_a_number_that_was_not_heard_is_asked_of_the_audio(
