@@ -145,11 +145,7 @@ class Encoded:
     """CTranslate2's encoder output (a ``StorageView`` on the CPU)."""
 
     def holds(self, audio: np.ndarray, frames: int) -> bool:
-        return (
-            frames == self.frames
-            and audio.shape == self.audio.shape
-            and np.array_equal(audio, self.audio)
-        )
+        return frames == self.frames and np.array_equal(audio, self.audio)
 
 
 class Transcriber:
@@ -290,7 +286,7 @@ class Transcriber:
         """Each text's token log-probabilities given the audio, under forced decoding
         (CTranslate2's ``align``, which faster-whisper uses for word timestamps) after the
         same prompt as transcription. All texts in one batch, on the encoder output of the
-        audio's transcription where that is the last one made (``_encode``)."""
+        audio's transcription when it is one of the last ``KEPT`` made (``_encode``)."""
         import ctranslate2
 
         if not texts:
