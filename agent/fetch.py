@@ -1,0 +1,128 @@
+"""Recordings of real voices for ``voiceflow eval``, taken from the Python package index.
+
+Speech projects ship recordings of people in their source archives: pyannote.audio a phone
+call and meetings, silero-vad a lecture and a news broadcast. A manifest clip with ::
+
+    fetch: {package: silero-vad, version: 6.2.3, member: silero_vad-6.2.3/tests/data/test.wav,
+            sha256: 3d3d...}
+
+is cut out of that package's source archive the first time it is needed and kept beside
+the synthesized clips (eval/clips/, gitignored), so that no recording is committed and each
+is exactly the file it was measured on. Only ``voiceflow eval`` goes online for this; the
+agent never does.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import re
+import tarfile
+import urllib.request
+import zipfile
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urljoin
+
+INDEX = "https://pypi.org/simple/"
+"""The package index, read through its JSON simple API (PEP 691), as pip reads it."""
+TIMEOUT_S = 120.0
+"""How long one request to the index may take."""
+
+
+class FetchError(Exception):
+    """A recording that cannot be had: the message says which and why."""
+
+
+@dataclass(frozen=True)
+class Fetch:
+    """Where a clip not on disk yet comes from: a file in a package's source archive."""
+
+    package: str
+    """The package's name on the index ("pyannote.audio")."""
+    version: str
+    """The release whose source archive holds the file ("4.0.7")."""
+    member: str
+    """The file's path inside that archive ("pyannote_audio-4.0.7/tests/data/dev00.wav")."""
+    sha256: str
+    """The file's SHA-256: any other file is an error, never a clip."""
+
+
+def _canonical(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def source_file(files: Iterable[dict], package: str, version: str) -> dict:
+    """The source archive of ``package`` ``version`` among an index page's ``files``."""
+    for f in files:
+        name = f["filename"]
+        stem = name.removesuffix(".tar.gz").removesuffix(".zip")
+        if stem == name or "-" not in stem:
+            continue
+        project, release = stem.rsplit("-", 1)
+        if _canonical(project) == _canonical(package) and release == version:
+            return f
+    raise FetchError(f"{package} {version}: the index has no source archive of it")
+
+
+def _get(url: str, accept: str | None = None) -> bytes:
+    request = urllib.request.Request(url, headers={"Accept": accept} if accept else {})
+    with urllib.request.urlopen(request, timeout=TIMEOUT_S) as response:
+        return response.read()
+
+
+def source_archive(package: str, version: str, index: str = INDEX) -> bytes:
+    """The source archive of ``package`` ``version``, checked against the index's hash."""
+    page = urljoin(index, f"{_canonical(package)}/")
+    try:
+        listing = json.loads(_get(page, "application/vnd.pypi.simple.v1+json"))
+        f = source_file(listing.get("files", []), package, version)
+        data = _get(urljoin(page, f["url"]))
+    except (OSError, ValueError) as exc:
+        raise FetchError(f"{package} {version}: cannot fetch from {page}: {exc}") from None
+    want = f.get("hashes", {}).get("sha256")
+    if want and hashlib.sha256(data).hexdigest() != want:
+        raise FetchError(f"{package} {version}: {f['filename']} does not match its hash")
+    return data
+
+
+def member(archive: bytes, name: str) -> bytes:
+    """The file ``name`` of a .tar.gz or .zip archive."""
+    try:
+        if archive[:2] == b"PK":
+            with zipfile.ZipFile(io.BytesIO(archive)) as z:
+                return z.read(name)
+        with tarfile.open(fileobj=io.BytesIO(archive)) as t:
+            f = t.extractfile(name)
+            if f is None:
+                raise KeyError(name)
+            return f.read()
+    except KeyError:
+        raise FetchError(f"the archive has no file {name}") from None
+    except (tarfile.TarError, zipfile.BadZipFile, OSError) as exc:
+        raise FetchError(f"the archive cannot be read: {exc}") from None
+
+
+def fetch_all(wanted: Iterable[tuple[Fetch, Path]], index: str = INDEX) -> int:
+    """Write each recording to its path, fetching each archive once; returns how many."""
+    archives: dict[tuple[str, str], bytes] = {}
+    made = 0
+    for recipe, path in wanted:
+        key = (recipe.package, recipe.version)
+        if key not in archives:
+            archives[key] = source_archive(*key, index)
+        try:
+            data = member(archives[key], recipe.member)
+        except FetchError as exc:
+            raise FetchError(f"{recipe.package} {recipe.version}: {exc}") from None
+        if hashlib.sha256(data).hexdigest() != recipe.sha256:
+            raise FetchError(
+                f"{recipe.package} {recipe.version}: {recipe.member} is not the "
+                "file the manifest names (its sha256 differs)"
+            )
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+        made += 1
+    return made
