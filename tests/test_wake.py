@@ -256,6 +256,25 @@ def test_a_cut_two_words_longer_than_the_phrase_leaves_words_after_it() -> None:
     assert ("okay nabu", []) in [(n.phrase, n.command) for n in alone]
 
 
+def test_the_opening_word_of_a_phrase_alone_is_not_asked_about() -> None:
+    """People say "Hey." and "Okay." to each other: a cut that is only the phrase's own
+    opening words is no misspelling of it (a news clip's "Hey." lost only 6.5 read as "Hey
+    mycroft."; docs/ACCURACY.md, sixteenth run). A cut that holds the rest of the phrase, or
+    other words in its place, still is."""
+    from agent.rescore import WAKE_NEAR
+
+    m = WakeMatcher(OTHER)
+    for said in ("Hey.", "Okay.", "Okay!"):
+        assert m.near(words(said), WAKE_NEAR) == []
+    assert all(len(n.command) < 4 for n in m.near(words("Hey, what time is it?"), WAKE_NEAR))
+    assert ("okay nabu", ["what"]) in [
+        (n.phrase, n.command[:1]) for n in m.near(words("Okay armu. What time?"), WAKE_NEAR)
+    ]
+    default = WakeMatcher(["hey computer", "computer"])
+    assert default.near(words("Hey."), WAKE_NEAR) == []
+    assert ("hey computer", []) in [(n.phrase, n.command) for n in default.near(["computer"], 40)]
+
+
 def test_a_checked_phrase_is_accepted_like_a_matched_one() -> None:
     from agent.wake import WakeMatch
 
