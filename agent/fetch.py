@@ -4,7 +4,7 @@ Speech projects ship recordings of people in their source archives: pyannote.aud
 call and meetings, silero-vad a lecture and a news broadcast. A manifest clip with ::
 
     fetch: {package: silero-vad, version: 6.2.3, member: silero_vad-6.2.3/tests/data/test.wav,
-            sha256: 3d3d...}
+            sha256: 89f17d9c...}
 
 is cut out of that package's source archive the first time it is needed and kept beside
 the synthesized clips (eval/clips/, gitignored), so that no recording is committed and each
@@ -24,6 +24,7 @@ import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import urljoin
 
 INDEX = "https://pypi.org/simple/"
@@ -54,7 +55,7 @@ def _canonical(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
-def source_file(files: Iterable[dict], package: str, version: str) -> dict:
+def source_file(files: Iterable[dict[str, Any]], package: str, version: str) -> dict[str, Any]:
     """The source archive of ``package`` ``version`` among an index page's ``files``."""
     for f in files:
         name = f["filename"]
