@@ -28,7 +28,8 @@ The clips themselves are not committed: each entry carries a ``say`` recipe and
   first word ("hey man", "hey mom, what time is it", "okay, what is the date"), in three
   voices of each synthesizer, with other_phrases.yaml's wake phrases: none may wake.
 - real_tv.yaml: the commands in espeak-ng's and flite's four voices each over a real
-  television (real_talk.yaml's news report, 15 dB under the speech: ``noise: recording``)
+  television (real_talk.yaml's news report, 15 and 10 dB under the speech: ``noise:
+  recording``)
   and over the stand-in held_out.yaml uses (espeak-ng reading the talk passages), and the
   requests over the real one: does the stand-in measure what a television does?
 - real_talk.yaml, real_talk_other_phrases.yaml: 11.3 minutes of real people talking (a
@@ -547,7 +548,7 @@ def main() -> None:
 
     real = [real_clip(*r) for r in REAL_TALK]
     news = [c for c in real if c["path"] == NEWS]
-    tv = [("recording", 15.0), ("talk", 15.0)]
+    tv = [("recording", 15.0), ("recording", 10.0), ("talk", 15.0)]
     write(
         "real_tv.yaml",
         {
@@ -560,8 +561,8 @@ def main() -> None:
             ]
             + [request_clip(t, v, 15.0, "recording") for v in VOICES for t in REQUESTS]
         },
-        "The commands over a real television (the news report, 15 dB under the speech) and "
-        "over espeak-ng's stand-in for one; the requests over the real one; the report alone.",
+        "The commands over a real television (the news report, 15 and 10 dB under the speech) "
+        "and over espeak-ng's stand-in for one; the requests over the real one; the report alone.",
     )
     write(
         "real_talk.yaml",
