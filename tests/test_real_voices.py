@@ -3,6 +3,7 @@ index (``agent.fetch``), replayed through the real pipeline (eval/real_talk.yaml
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import io
 import json
@@ -25,6 +26,7 @@ from agent.fetch import (
     index_files,
     index_url,
     member,
+    shown,
     source_file,
 )
 from tests.conftest import REPO, Fixtures, run_cli
@@ -135,10 +137,19 @@ def test_an_html_index_page_lists_files_as_the_json_one_does() -> None:
     )
 
 
+def test_a_user_name_and_password_are_never_shown() -> None:
+    assert shown("https://ann:s%40cret@mirror.example:8443/simple/") == (
+        "https://mirror.example:8443/simple/"
+    )
+    assert shown("https://token@mirror.example/simple/") == "https://mirror.example/simple/"
+    assert shown(INDEX) == INDEX
+
+
 class Mirror:
     """A package index on this machine, over real HTTP: one project ("voice-clips" 1.0,
     its source archive holding ``files``), answering in PEP 691 JSON when ``json`` is set
-    and asked for it, else in PEP 503 HTML (as a plain mirror does)."""
+    and asked for it, else in PEP 503 HTML (as a plain mirror does); with ``login`` set
+    ("user:password"), only to a request that gives it (HTTP basic authentication)."""
 
     def __init__(self, files: dict[str, bytes]) -> None:
         tarred = io.BytesIO()
@@ -150,6 +161,7 @@ class Mirror:
         self.archive = tarred.getvalue()
         self.sha256 = hashlib.sha256(self.archive).hexdigest()
         self.json = False
+        self.login: str | None = None
         self.requests: list[str] = []
         self.pages: list[str] = []
         """The kind of each index page served."""
@@ -157,6 +169,14 @@ class Mirror:
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
+                if mirror.login is not None:
+                    given = base64.b64encode(mirror.login.encode()).decode()
+                    if self.headers.get("Authorization") != f"Basic {given}":
+                        self.send_response(401)
+                        self.send_header("WWW-Authenticate", 'Basic realm="mirror"')
+                        self.send_header("Content-Length", "0")
+                        self.end_headers()
+                        return
                 mirror.requests.append(self.path)
                 if self.path == "/files/voice_clips-1.0.tar.gz":
                     self.answer(mirror.archive, "application/octet-stream")
@@ -228,9 +248,10 @@ def test_a_mirror_in_html_or_json_serves_the_recording(
 def test_voiceflow_eval_fetches_from_pips_index_url(
     mirror: Mirror, fixtures: Fixtures, tmp_path: Path, isolated_env: dict
 ) -> None:
-    """``PIP_INDEX_URL`` set, as on a machine behind a mirror: ``voiceflow eval`` fetches the
-    clip from there (an HTML-only mirror), says so, and replays it through the real
-    pipeline: it wakes and tells the time."""
+    """``PIP_INDEX_URL`` set, as on a machine behind a mirror that wants a password:
+    ``voiceflow eval`` fetches the clip from there (an HTML-only mirror), says so without
+    showing the password, and replays it through the real pipeline: it wakes and tells the
+    time."""
     sha = hashlib.sha256(fixtures.path("time.wav").read_bytes()).hexdigest()
     m = tmp_path / "m.yaml"
     m.write_text(
@@ -238,9 +259,12 @@ def test_voiceflow_eval_fetches_from_pips_index_url(
         "{package: voice-clips, version: '1.0', member: voice_clips-1.0/tests/time.wav, "
         f"sha256: '{sha}'}}}}]\n"
     )
-    env = {**isolated_env, "PIP_INDEX_URL": mirror.url}
+    mirror.login = "ann:s@cret"
+    with_login = mirror.url.replace("http://", "http://ann:s%40cret@")
+    env = {**isolated_env, "PIP_INDEX_URL": with_login}
     proc = run_cli("eval", str(m), "--json", env=env, timeout=300)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "cret" not in proc.stdout + proc.stderr
     assert f"fetching 1 recording from the package index ({mirror.url}/)" in proc.stderr
     assert mirror.requests == ["/simple/voice-clips/", "/files/voice_clips-1.0.tar.gz"]
     assert mirror.pages == ["text/html"]
