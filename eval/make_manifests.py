@@ -41,12 +41,19 @@ The clips themselves are not committed: each entry carries a ``say`` recipe and
 
 from __future__ import annotations
 
+import gzip
+import hashlib
+import io
+import re
+import tarfile
 import unicodedata
 import zlib
 from pathlib import Path
 from typing import Any
 
 import yaml
+
+from agent.fetch import debian_files, member
 
 HERE = Path(__file__).resolve().parent
 
@@ -324,6 +331,61 @@ def real_clip(source: tuple[str, str, str], member: str, sha256: str, kind: str)
     }
 
 
+# real_prompts.yaml: a real voice reading telephone prompts (Allison Smith's recordings for
+# Asterisk, CC BY-SA 3.0, 8 kHz), from Debian's package, each with its text from the
+# companion package. Letters, digits and the phonetic alphabet (one word each), tones and
+# silences are left out.
+PROMPTS = ("asterisk-core-sounds-en-wav", "1.6.1-1")
+PROMPTS_DIR = "usr/share/asterisk/sounds/en_US_f_Allison/"
+PROMPT_TEXTS = ("asterisk-core-sounds-en", "1.6.1-1")
+PROMPT_TEXTS_FILE = "usr/share/doc/asterisk-core-sounds-en/core-sounds-en.txt.gz"
+COMMAND_WORDS = {"time", "minute", "minutes", "cancel", "cancelled", "date", "day", "today"}
+COMMAND_WORDS |= {"timer", "timers", "remind", "repeat", "set", "start", "hello", "what"}
+"""A prompt with one of these words is tagged ``command-words``: the bundled commands' words."""
+
+
+def prompt_clips() -> list[dict[str, Any]]:
+    """The prompts of real_prompts.yaml, read from the packages (apt-get download)."""
+    listing = gzip.decompress(member(debian_files(*PROMPT_TEXTS), PROMPT_TEXTS_FILE)).decode()
+    texts = {}
+    for line in listing.splitlines():
+        key, _, text = line.partition(":")
+        if text and not line.startswith(";"):
+            texts[key.strip()] = " ".join(text.split())
+    clips = []
+    with tarfile.open(fileobj=io.BytesIO(debian_files(*PROMPTS))) as archive:
+        for info in sorted(archive.getmembers(), key=lambda i: i.name):
+            name = info.name.removeprefix("./")
+            key = name.removeprefix(PROMPTS_DIR).removesuffix(".wav")
+            if not name.startswith(PROMPTS_DIR) or not name.endswith(".wav"):
+                continue
+            if key.split("/")[0] in ("letters", "digits", "phonetic", "silence"):
+                continue
+            text = re.sub(r"\s*\([^)]*\)", "", texts[key])  # "(simple tone sound plays)"
+            if not text or text.startswith(("[", "<")):  # a tone
+                continue
+            data = archive.extractfile(info).read()  # type: ignore[union-attr]
+            said = {w.strip(".,?!'").lower() for w in text.split()}
+            clips.append(
+                {
+                    "path": f"clips/real/allison-{key.replace('/', '-')}.wav",
+                    "fetch": {
+                        "index": "debian",
+                        "package": PROMPTS[0],
+                        "version": PROMPTS[1],
+                        "member": name,
+                        "sha256": hashlib.sha256(data).hexdigest(),
+                    },
+                    "wake": None,
+                    "command": None,
+                    "text": text,
+                    "tags": ["real", "prompt"]
+                    + (["command-words"] if said & COMMAND_WORDS else []),
+                }
+            )
+    return clips
+
+
 def _slug(text: str) -> str:
     keep = "".join(c if c.isalnum() else "-" for c in text.lower())
     return "-".join(p for p in keep.split("-") if p)[:40]
@@ -574,6 +636,12 @@ def main() -> None:
         "real_talk_other_phrases.yaml",
         {"wake_phrases": phrases, "clips": real},
         "real_talk.yaml with other_phrases.yaml's wake phrases: none may wake.",
+    )
+    write(
+        "real_prompts.yaml",
+        {"clips": prompt_clips()},
+        "A real voice reading Asterisk's telephone prompts (from Debian's package), with "
+        "their texts: none may wake.",
     )
 
 

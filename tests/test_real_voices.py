@@ -75,6 +75,14 @@ def test_bad_fetch_recipes_name_the_key(tmp_path: Path, fetch: str, message: str
     m.write_text(f"clips: [{{path: a.wav, fetch: {fetch}}}]\n")
     with pytest.raises(ManifestError, match=message):
         load_manifest(m)
+    m.write_text(
+        "clips: [{path: a.wav, fetch: {index: cran, package: p, version: '1', member: a.wav, "
+        f"sha256: '{'0' * 64}'}}}}]\n"
+    )
+    with pytest.raises(
+        ManifestError, match=r"clips\[0\]\.fetch\.index: must be one of pypi, debian"
+    ):
+        load_manifest(m)
     m.write_text("clips: [{path: a.wav, say: {text: hi}, fetch: {package: p}}]\n")
     with pytest.raises(ManifestError, match="say and fetch"):
         load_manifest(m)
@@ -339,3 +347,43 @@ def test_commands_over_a_real_television_through_the_real_pipeline(
     r = json.loads(proc.stdout)
     assert r["wake_rate"] == 1.0 and r["command_correct"] == 3
     assert [d["verdict"] for d in r["details"]] == ["ok"] * 3
+
+
+PROMPTS = "asterisk-core-sounds-en-wav"
+
+
+def test_a_debian_package_that_is_not_there_is_an_error(tmp_path: Path) -> None:
+    """A version the machine's apt sources do not have: apt-get's own word for it, and no
+    clip written."""
+    recipe = Fetch(PROMPTS, "0.0.1-9", "usr/share/a.wav", "0" * 64, index="debian")
+    with pytest.raises(FetchError, match=rf"{PROMPTS} 0\.0\.1-9: apt-get download: .*0\.0\.1-9"):
+        fetch_all([(recipe, tmp_path / "a.wav")])
+    assert not (tmp_path / "a.wav").exists()
+
+
+def test_a_real_voice_reading_prompts_with_command_words(
+    tmp_path: Path, isolated_env: dict
+) -> None:
+    """eval/real_prompts.yaml's prompts that hold the bundled commands' words ("the time
+    will be exactly", "press star to cancel", "hello"), fetched from Debian's package
+    (apt-get download) and replayed through the real pipeline: none wakes the agent, and
+    tiny.en writes most of their words as the package's texts have them."""
+    import yaml
+
+    every = yaml.safe_load((REPO / "eval" / "real_prompts.yaml").read_text())["clips"]
+    near = [c for c in every if "command-words" in c["tags"]]
+    assert len(every) > 300 and len(near) >= 20
+    assert all(c["fetch"]["index"] == "debian" and c["text"] for c in near)
+    m = tmp_path / "prompts.yaml"
+    m.write_text(yaml.safe_dump({"clips": near}))
+    proc = run_cli("eval", str(m), "--json", "--details", env=isolated_env, timeout=900)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert f"fetching {len(near)} recordings from Debian packages (apt-get download)" in proc.stderr
+    r = json.loads(proc.stdout)
+    assert r["clips"] == len(near) and r["non_wake_minutes"] > 1.5
+    assert r["false_wakes"] == 0
+    assert r["wer"] is not None and r["wer"] < 0.25
+    assert sum(1 for d in r["details"] if d["transcripts"]) >= len(near) - 2
+    for clip in load_manifest(m).clips:
+        assert clip.fetch is not None
+        assert hashlib.sha256(clip.path.read_bytes()).hexdigest() == clip.fetch.sha256
