@@ -198,6 +198,8 @@ def debian_files(package: str, version: str) -> bytes:
         debs = list(Path(where).glob("*.deb"))
         if got.returncode != 0 or len(debs) != 1:
             said = (got.stderr.strip().splitlines() or ["no package file"])[-1]
+            if "Unable to locate" in said:
+                said += " (apt-get update reads the sources' lists first)"
             raise FetchError(f"{package} {version}: apt-get download: {said}")
         files = subprocess.run([dpkg, "--fsys-tarfile", str(debs[0])], capture_output=True)
         if files.returncode != 0:

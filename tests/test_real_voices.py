@@ -353,11 +353,14 @@ PROMPTS = "asterisk-core-sounds-en-wav"
 
 
 def test_a_debian_package_that_is_not_there_is_an_error(tmp_path: Path) -> None:
-    """A version the machine's apt sources do not have: apt-get's own word for it, and no
-    clip written."""
+    """A version the machine's apt sources do not have, or a package: apt-get's own word
+    for it, and no clip written."""
     recipe = Fetch(PROMPTS, "0.0.1-9", "usr/share/a.wav", "0" * 64, index="debian")
     with pytest.raises(FetchError, match=rf"{PROMPTS} 0\.0\.1-9: apt-get download: .*0\.0\.1-9"):
         fetch_all([(recipe, tmp_path / "a.wav")])
+    unknown = Fetch("voiceflow-no-such-package", "1.0-1", "a.wav", "0" * 64, index="debian")
+    with pytest.raises(FetchError, match=r"Unable to locate package .*apt-get update"):
+        fetch_all([(unknown, tmp_path / "a.wav")])
     assert not (tmp_path / "a.wav").exists()
 
 
