@@ -42,6 +42,17 @@ def noise_power(before: np.ndarray) -> float | None:
     return float(np.median(np.einsum("ij,ij->i", c, c))) / NOISE_CHUNK
 
 
+def quietest_power(audio: np.ndarray) -> float | None:
+    """The power of the quietest 32 ms chunk of ``audio``: the noise as well as it can be
+    told when nothing was heard before an utterance (a stream that opens with speech).
+    None when there is less than a chunk."""
+    chunks = audio.shape[0] // NOISE_CHUNK
+    if chunks == 0:
+        return None
+    c = audio[: chunks * NOISE_CHUNK].reshape(chunks, NOISE_CHUNK)
+    return float(np.min(np.einsum("ij,ij->i", c, c))) / NOISE_CHUNK
+
+
 def snr_db(speech: np.ndarray, noise: float) -> float:
     """How far (dB) the mean power of ``speech`` stands above the power ``noise``."""
     if speech.shape[0] == 0:

@@ -25,7 +25,7 @@ from agent import events
 from agent.buffer import StreamHistory
 from agent.capture import RATE, AudioSource
 from agent.config import Config, ConfigError, load_config
-from agent.denoise import LEAD_S, Denoiser, noise_power, snr_db
+from agent.denoise import LEAD_S, Denoiser, noise_power, quietest_power, snr_db
 from agent.dispatch import Dispatcher
 from agent.endpoint import (
     Endpointer,
@@ -51,6 +51,10 @@ UTTERANCE_QUEUE = 4
 """Utterances that may wait for transcription."""
 TAIL_MS = 200
 """Trailing silence kept after the end of speech (Whisper finishes words better with it)."""
+OPENING = RATE // 4
+"""Speech the VAD finds this early in a stream (250 ms) may have begun before it: the noise
+is then not learnt from the audio before it alone, which may be the speech's first sound
+(a file or a recording that opens with speech measured 0-12 dB and was denoised)."""
 LOOP_TICK_S = 0.1
 """How often the loop monitor wakes up."""
 LOOP_BLOCKED_S = 1.0
@@ -425,8 +429,11 @@ class Pipeline:
         lead = max(0, min(begin, stop) - held)
         speech_at = max(0, tr.start - held)
         noise = noise_power(audio[:speech_at])
-        if noise is None:  # the stream has just started: the energy gate's floor
-            noise = self.energy.floor if self.energy is not None else 0.0
+        if held == 0 and speech_at < OPENING:  # the stream opened with this speech: what
+            # is before it may be its first sound, so the quietest part of it all counts
+            quiet = quietest_power(audio)
+            noise = quiet if noise is None or quiet is None else min(noise, quiet)
+        noise = noise or 0.0
         snr = snr_db(audio[speech_at : max(speech_at, tr.end - held)], noise)
         denoised = self.denoiser.wanted(snr)
         return UtteranceJob(

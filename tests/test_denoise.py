@@ -4,12 +4,21 @@ suppressor on real speech in white noise, and the pipeline using it on a noisy c
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 
 from agent.capture import RATE, read_file
-from agent.denoise import DELAY, MAX_SNR_DB, NOISE_CHUNK, Denoiser, noise_power, snr_db
+from agent.denoise import (
+    DELAY,
+    MAX_SNR_DB,
+    NOISE_CHUNK,
+    Denoiser,
+    noise_power,
+    quietest_power,
+    snr_db,
+)
 from agent.evaluate import Clip, Say, synthesize
 
 
@@ -24,6 +33,14 @@ def test_noise_power_is_the_median_of_its_chunks() -> None:
     clicked[NOISE_CHUNK * 3 : NOISE_CHUNK * 4] = 0.9  # a click in one chunk
     assert noise_power(clicked) == pytest.approx(1e-4, rel=0.2)
     assert noise_power(noise[: NOISE_CHUNK - 1]) is None  # less than a chunk: unknown
+
+
+def test_the_quietest_chunk_is_the_noise_when_nothing_came_before() -> None:
+    rng = np.random.default_rng(1)
+    quiet = rng.normal(0, 0.01, NOISE_CHUNK * 2).astype(np.float32)
+    loud = rng.normal(0, 0.3, NOISE_CHUNK * 10).astype(np.float32)
+    assert quietest_power(np.concatenate([loud, quiet])) == pytest.approx(1e-4, rel=0.2)
+    assert quietest_power(quiet[: NOISE_CHUNK - 1]) is None
 
 
 def test_snr_is_the_speech_power_over_the_noise() -> None:
@@ -138,3 +155,26 @@ def test_a_wake_phrase_the_suppressor_blurs_is_read_from_the_audio_as_heard(
     assert [(c["command"], c["slots"]) for c in of(evs, "command")] == [
         ("set_timer", {"minutes": 5})
     ]
+
+
+def test_a_file_that_opens_with_speech_is_not_taken_for_a_noisy_room(
+    fixtures: Any, tmp_path: Path, isolated_env: dict
+) -> None:
+    """ "hey computer, what time is it" and "cancel" with the silence before them cut off,
+    so the stream opens with speech (a file, a recording): the noise is not learnt from the
+    speech's own first sound (it measured 12.5 and 7.9 dB and was denoised, and "cancel"
+    came out as "Council."); the command runs, the word is heard, nothing is denoised."""
+    from tests.conftest import of, run_file, sox, speak
+
+    opened = sox(fixtures.path("time.wav"), tmp_path / "time.wav", "silence", "1", "0.01", "0.5%")
+    evs = run_file(opened, "audio:\n  denoise: auto\n", isolated_env)
+    [utterance] = of(evs, "utterance")
+    assert utterance["snr_db"] > 20 and not utterance["denoised"]
+    assert [(e["plugin"], e["command"]) for e in of(evs, "command")] == [("clock", "time_now")]
+    said = tmp_path / "cancel-said.wav"
+    speak("cancel", said)
+    word = sox(said, tmp_path / "cancel.wav", "silence", "1", "0.01", "0.5%")
+    evs = run_file(word, "plugins:\n  fallback: silent\n", isolated_env)
+    [utterance] = of(evs, "utterance")
+    assert utterance["snr_db"] > 20 and not utterance["denoised"]
+    assert [e["text"] for e in of(evs, "transcript")] == ["Cancel."]
