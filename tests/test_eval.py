@@ -632,16 +632,19 @@ def test_number_slots_are_filled_with_the_numbers_heard() -> None:
 def test_a_misheard_command_is_rescued_by_the_audio(
     tmp_path: Path, isolated_env: dict, tiny: object, rescore: bool
 ) -> None:
-    """espeak-ng's "hey computer, what day is it today" at 180 wpm: tiny.en wrote "what
-    made it today" on the machine this was measured on, which no template matches; the
-    audio, asked, says day_of_week. Whatever tiny.en writes here, the agent tells the day.
-    Two requests (one near "what is the date") stay no command."""
+    """espeak-ng's "hey computer, what day is it today" in en-us+f3 at 160 wpm: tiny.en
+    writes "what made it to me" where this was measured, and "what made it today" (made
+    here) is what it wrote for other voices; no template matches either, and the audio,
+    asked, says day_of_week. Whatever tiny.en writes here, the agent tells the day. (The
+    en-us voice at 180 wpm was used first: there the audio's answer sat at the limit, and
+    an utterance cut one 32 ms chunk later tipped it.) Two requests (one near "what is the
+    date") stay no command."""
     from agent.bench import with_
     from agent.evaluate import Say, synthesize
     from tests.conftest import heard_as, of, run_file
 
     wav = tmp_path / "day.wav"
-    synthesize(Clip(path=wav, say=Say("hey computer, what day is it today", "en-us", 180)))
+    synthesize(Clip(path=wav, say=Say("hey computer, what day is it today", "en-us+f3", 160)))
     music = tmp_path / "music.wav"
     synthesize(Clip(path=music, say=Say("hey computer, play some music", "en-us", 160)))
     name = tmp_path / "name.wav"  # near "what is the date": still not a command
