@@ -188,13 +188,18 @@ def debian_files(package: str, version: str) -> bytes:
     if apt is None or dpkg is None:
         raise FetchError(f"{package} {version}: a Debian package needs apt-get and dpkg-deb")
     with tempfile.TemporaryDirectory() as where:
-        got = subprocess.run(
-            [apt, "download", "-q", f"{package}={version}"],
-            cwd=where,
-            capture_output=True,
-            text=True,
-            timeout=TIMEOUT_S * 5,
-        )
+        try:
+            got = subprocess.run(
+                [apt, "download", "-q", f"{package}={version}"],
+                cwd=where,
+                capture_output=True,
+                text=True,
+                timeout=TIMEOUT_S * 5,
+            )
+        except subprocess.TimeoutExpired:
+            raise FetchError(
+                f"{package} {version}: apt-get download took over {TIMEOUT_S * 5:.0f} s"
+            ) from None
         debs = list(Path(where).glob("*.deb"))
         if got.returncode != 0 or len(debs) != 1:
             said = (got.stderr.strip().splitlines() or ["no package file"])[-1]

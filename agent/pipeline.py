@@ -143,7 +143,6 @@ class Pipeline:
         self.denoised = 0
         """Utterances whose steady noise was taken out (``audio.denoise``)."""
         self._lead = int(RATE * LEAD_S)
-        self.energy: EnergyGate | None = None
         self.sanitizer = Sanitizer(self._audio_fixed)
         self.loop_blocked = 0
         """Times the loop was found blocked for more than ``LOOP_BLOCKED_S``."""
@@ -304,7 +303,7 @@ class Pipeline:
     async def _listen(self, queue: asyncio.Queue[UtteranceJob | None]) -> None:
         vad = SileroVad()
         clean = self.sanitizer.clean
-        gate = self.energy = EnergyGate(self.config.vad.energy_gate_db)
+        gate = EnergyGate(self.config.vad.energy_gate_db)
         ep = self._ep
         history = StreamHistory(self.params.max_length + self.pre_roll + RATE * 2)
         chunk = np.zeros(CHUNK, dtype=np.float32)
