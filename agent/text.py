@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 from rapidfuzz import fuzz
 
@@ -41,6 +42,22 @@ def words(text: str) -> list[str]:
         elif "," in w:
             out[i] = w.replace(",", "")
     return out
+
+
+_VOWEL_GROUP = re.compile(r"[aeiouy]+")
+
+
+def syllables(ws: Sequence[str]) -> int:
+    """About how many syllables the words hold: each word's groups of vowels, a final
+    silent "e" left out ("move" 1, "middle" 2, "mycroft" 2, "armu" 2), at least one for
+    any word (a number). Near enough to tell a one-syllable word from a longer name."""
+    n = 0
+    for w in ws:
+        groups = len(_VOWEL_GROUP.findall(w))
+        if groups > 1 and w.endswith("e") and not w.endswith(("le", "ee", "ye")):
+            groups -= 1
+        n += max(groups, 1)
+    return n
 
 
 NEAR_REPEAT = 90.0
