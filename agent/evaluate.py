@@ -35,12 +35,13 @@ The manifest (paths are relative to it)::
         tags: [en-us, snr20]        # optional: results are also broken down by tag
 
 A clip whose file is missing but which has ``say`` is made the first time, and kept: with
-espeak-ng (``engine: espeak-ng``, the default; its voices, "en-us", "en-gb+f3", ...) or flite
-(``engine: flite``; its voices "awb", "rms", "slt", "kal16"), at ``speed`` words per minute,
+espeak-ng (``engine: espeak-ng``, the default; its voices, "en-us", "en-gb+f3", ...), flite
+(``engine: flite``; its voices "awb", "rms", "slt", "kal16") or Festival (``engine: festival``;
+the voices installed, "ked_diphone", "cmu_us_slt_arctic_hts"), at ``speed`` words per minute,
 with noise at ``snr_db``: white by default, or ``noise: pink`` (a fan, rain), ``brown`` (a
 rumble), ``talk`` (another voice saying ``background``, as a television in the room) or
 ``recording`` (the clip at ``background``, a path relative to the manifest: a real television,
-eval/real_tv.yaml). Two
+eval/real_tv.yaml). Three
 synthesizers, so that what is measured is not one synthesizer's accent. A clip with ``fetch``
 instead is a recording of a real voice, cut out of a package's source archive on the package
 index or out of a Debian package (``agent.fetch``; eval/real_talk.yaml, eval/real_prompts.yaml).
@@ -82,10 +83,13 @@ class ManifestError(Exception):
     """A manifest that cannot be used: the message names the file and the key."""
 
 
-ENGINES = ("espeak-ng", "flite")
+ENGINES = ("espeak-ng", "flite", "festival")
 NOISES = ("white", "pink", "brown", "talk", "recording")
 FLITE_WPM = 170.0
 """flite's own pace in words a minute (about espeak-ng's at 170); ``speed`` scales it."""
+FESTIVAL_WPM = 190.0
+"""Festival's own pace in words a minute (both its Debian voices read a 23-word sentence in
+7.1 s); ``speed`` scales it: a diphone voice's ``Duration_Stretch``, an HTS voice's rate."""
 
 
 @dataclass(frozen=True)
@@ -95,13 +99,14 @@ class Say:
     text: str
     """The words."""
     voice: str = "en-us"
-    """A voice of the engine (``espeak-ng --voices``, ``flite -lv``)."""
+    """A voice of the engine (``espeak-ng --voices``, ``flite -lv``, Festival's
+    ``(voice.list)``)."""
     speed: int = 150
     """Words per minute."""
     snr_db: float | None = None
     """Noise this many dB below the speech's power; null for none."""
     engine: str = "espeak-ng"
-    """The synthesizer: ``espeak-ng`` or ``flite``."""
+    """The synthesizer: ``espeak-ng``, ``flite`` or ``festival``."""
     noise: str = "white"
     """The kind of noise at ``snr_db``: ``white`` (a hiss, flat), ``pink`` (power falling
     3 dB an octave: a fan, rain), ``brown`` (6 dB an octave: a rumble) or ``talk``
@@ -253,16 +258,40 @@ def eval_config(manifest: Manifest, base: dict[str, Any]) -> Config:
 
 
 # --------------------------------------------------------------------------- clips
-def _flite_voices(binary: str) -> tuple[str, ...]:
-    """The voices built into flite (``flite -lv``; a few ms, beside a clip's synthesis)."""
-    listed = subprocess.run([binary, "-lv"], capture_output=True, text=True).stdout
-    return tuple(listed.partition(":")[2].split())
+BINARIES = {"festival": "text2wave"}
+"""The program that speaks a clip, where it is not named as the engine."""
+PACKAGES = {"festival": "festival and a voice (festvox-kdlpc16k, festvox-us-slt-hts)"}
+"""What to install for an engine, where it is not the engine's name."""
 
 
-def _speak_command(say: Say, binary: str, out: Path) -> list[str]:
+def _voices(say: Say, binary: str) -> tuple[str, ...]:
+    """The voices the engine has (a few ms beside a clip's synthesis): flite's built-in
+    ones (``flite -lv``), Festival's installed ones (``(voice.list)``)."""
+    if say.engine == "flite":
+        listed = subprocess.run([binary, "-lv"], capture_output=True, text=True).stdout
+        return tuple(listed.partition(":")[2].split())
+    festival = str(Path(binary).with_name("festival"))
+    listed = subprocess.run(
+        [festival, "-b", "(print (voice.list))"], capture_output=True, text=True
+    ).stdout
+    return tuple(listed.strip().strip("()").split())
+
+
+def _speak_command(say: Say, binary: str, out: Path, text: Path) -> list[str]:
+    """The command that speaks ``say`` into ``out``; Festival reads the words from
+    ``text``."""
     if say.engine == "flite":
         stretch = f"duration_stretch={FLITE_WPM / say.speed:.3f}"
         return [binary, "-voice", say.voice, "--setf", stretch, "-t", say.text, "-o", str(out)]
+    if say.engine == "festival":
+        rate = say.speed / FESTIVAL_WPM  # each kind of voice heeds one of the two
+        stretch = f"(Parameter.set 'Duration_Stretch {1 / rate:.3f})"
+        hts = (  # hts_engine_params is unbound unless the voice is an HTS one
+            "(if (equal? (Parameter.get 'Synth_Method) 'HTS) (set! hts_engine_params "
+            f'(append hts_engine_params \'(("-r" {rate:.3f})))))'
+        )
+        voice = f"(voice_{say.voice})"
+        return [binary, "-eval", voice, "-eval", stretch, "-eval", hts, "-o", str(out), str(text)]
     return [binary, "-v", say.voice, "-s", str(say.speed), "-w", str(out), say.text]
 
 
@@ -280,17 +309,23 @@ def _seed(say: Say) -> int:
 
 def _speak(say: Say, where: Path) -> np.ndarray:
     """The words of ``say``, spoken by its engine, as float32 samples at ``RATE``."""
-    binary = shutil.which(say.engine)
+    binary = shutil.which(BINARIES.get(say.engine, say.engine))
     if binary is None:
-        raise ManifestError(f"{where}: missing, and {say.engine} is not installed to make it")
-    if say.engine == "flite" and not Path(say.voice).is_file():
-        known = _flite_voices(binary)  # flite speaks an unknown voice in its default one
+        package = PACKAGES.get(say.engine, say.engine)
+        raise ManifestError(f"{where}: missing, and {package} is not installed to make it")
+    # flite speaks an unknown voice in its default one (a voice file is its own check);
+    # Festival's voice is a name in the command it runs, so only a voice it lists
+    if say.engine == "festival" or (say.engine == "flite" and not Path(say.voice).is_file()):
+        known = _voices(say, binary)
         if say.voice not in known:
-            have = ", ".join(known)
-            raise ManifestError(f"{where}: flite has no voice {say.voice!r} (it has: {have})")
+            have = ", ".join(known) or "none"
+            raise ManifestError(
+                f"{where}: {say.engine} has no voice {say.voice!r} (it has: {have})"
+            )
     with tempfile.TemporaryDirectory() as tmp:
-        raw = Path(tmp) / "say.wav"
-        done = subprocess.run(_speak_command(say, binary, raw), capture_output=True)
+        raw, text = Path(tmp) / "say.wav", Path(tmp) / "say.txt"
+        text.write_text(say.text + "\n")
+        done = subprocess.run(_speak_command(say, binary, raw, text), capture_output=True)
         if done.returncode != 0 or not raw.is_file() or raw.stat().st_size <= 44:
             why = done.stderr.decode(errors="replace").strip() or "no audio written"
             raise ManifestError(f"{where}: {say.engine} voice {say.voice!r} failed: {why}")

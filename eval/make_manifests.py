@@ -1,7 +1,7 @@
 """Write the evaluation manifests in this directory (run: python eval/make_manifests.py).
 
 The clips themselves are not committed: each entry carries a ``say`` recipe and
-``voiceflow eval`` makes the missing ones with espeak-ng or flite into eval/clips/
+``voiceflow eval`` makes the missing ones with espeak-ng, flite or Festival into eval/clips/
 (gitignored).
 
 - manifest.yaml: the bundled plugins' commands with the default wake phrases, 4 voices x
@@ -11,6 +11,10 @@ The clips themselves are not committed: each entry carries a ``say`` recipe and
 - tiny.yaml: a CI-sized subset (one voice and speed, clean and 15 dB, a minute of talk).
 - flite.yaml: the same commands, requests and talk spoken by a second synthesizer, flite
   (its voices awb, rms, slt and kal16), so that a result is not one synthesizer's accent.
+- festival.yaml: the same again in a third synthesizer, Festival (Debian's two English
+  voices: ked, a diphone voice, and slt, a statistical one), with the commands said without
+  the wake phrase; measured once before any change it prompted (docs/ACCURACY.md,
+  eighteenth run).
 - other_phrases.yaml: wake phrases Whisper misspells ("hey mycroft" -> "Hey Minecraft"),
   with the same ordinary speech.
 - no_wake.yaml: the commands said without the wake phrase, or to someone else ("I asked
@@ -197,6 +201,8 @@ GREETINGS = [
 
 VOICES = ["en-us", "en-gb", "en-us+f3", "en-gb+m3"]
 FLITE_VOICES = ["awb", "rms", "slt", "kal16"]
+FESTIVAL_VOICES = ["ked_diphone", "cmu_us_slt_arctic_hts"]
+"""The English voices Debian packages for Festival (festvox-kdlpc16k, festvox-us-slt-hts)."""
 SPEEDS = [140, 180]
 NOISE: list[float | None] = [None, 20.0, 10.0]
 
@@ -412,6 +418,8 @@ def _say(
     say: dict[str, Any] = {"text": text, "voice": voice, "speed": speed, "snr_db": snr}
     if voice in FLITE_VOICES:
         say["engine"] = "flite"
+    if voice in FESTIVAL_VOICES:
+        say["engine"] = "festival"
     if snr is not None and kind != "white":
         say["noise"] = kind
     if snr is not None and kind == "talk":  # the television: news, never a wake phrase
@@ -422,7 +430,9 @@ def _say(
 
 
 def _tag(voice: str) -> str:
-    """The voice as a tag: the engine's name in front of flite's."""
+    """The voice as a tag: the engine's name in front of flite's and Festival's."""
+    if voice in FESTIVAL_VOICES:
+        return f"festival-{voice}"
     return f"flite-{voice}" if voice in FLITE_VOICES else voice
 
 
@@ -544,6 +554,20 @@ def main() -> None:
         "flite.yaml",
         {"clips": full_set(FLITE_VOICES, ["awb", "rms", "slt"])},
         "manifest.yaml spoken by flite (voices awb, rms, slt, kal16) instead of espeak-ng.",
+    )
+    write(
+        "festival.yaml",
+        {
+            "clips": full_set(FESTIVAL_VOICES, FESTIVAL_VOICES)
+            + [
+                unaddressed_clip(t, v, n)
+                for v in FESTIVAL_VOICES
+                for n in NOISE
+                for t in UNADDRESSED
+            ]
+        },
+        "manifest.yaml spoken by a third synthesizer, Festival (voices ked_diphone, "
+        "cmu_us_slt_arctic_hts), and the commands without the wake phrase: held out.",
     )
     talk = [c for c in full if "talk" in c["tags"]]
     tiny = [command_clip(t, c, s, "en-us", 160, n) for n in (None, 15.0) for t, c, s in COMMANDS]

@@ -324,27 +324,38 @@ def test_a_clip_gets_its_noise_at_the_snr_asked(tmp_path: Path, kind: str) -> No
     assert np.sqrt(np.mean(added[: int(16000 * 0.4)] ** 2)) > 0  # before the speech too
 
 
-def test_clips_spoken_by_flite_through_the_real_pipeline(
-    tmp_path: Path, isolated_env: dict
-) -> None:
-    """A second synthesizer: clips made with flite's voices are replayed like any other,
-    and a voice flite does not have is an error, not its default voice."""
-    clips = [
+SYNTHESIZED = {
+    "flite": [
         ("hey computer, what time is it", "slt", "clock.time_now", {}),
         ("computer, what is the date", "rms", "clock.date_today", {}),
         ("hey computer, set a timer for five minutes", "rms", "timer.set_timer", {"minutes": 5}),
-    ]
+    ],
+    "festival": [
+        ("hey computer, what time is it", "cmu_us_slt_arctic_hts", "clock.time_now", {}),
+        ("computer, what is the date", "ked_diphone", "clock.date_today", {}),
+        ("hey computer, cancel all timers", "cmu_us_slt_arctic_hts", "timer.cancel_all", {}),
+    ],
+}
+
+
+@pytest.mark.parametrize("engine", ["flite", "festival"])
+def test_clips_spoken_by_another_synthesizer_through_the_real_pipeline(
+    tmp_path: Path, isolated_env: dict, engine: str
+) -> None:
+    """A second and a third synthesizer: clips made with flite's or Festival's voices are
+    replayed like any other, and a voice the engine does not have is an error, not its
+    default voice (for Festival, not a name put into the command it runs)."""
     manifest = {
         "clips": [
             {
                 "path": f"clips/{i}.wav",
-                "say": {"text": text, "voice": voice, "speed": 160, "engine": "flite"},
+                "say": {"text": text, "voice": voice, "speed": 160, "engine": engine},
                 "wake": text.partition(",")[0],
                 "command": command,
                 "slots": slots,
                 "text": text,
             }
-            for i, (text, voice, command, slots) in enumerate(clips)
+            for i, (text, voice, command, slots) in enumerate(SYNTHESIZED[engine])
         ]
     }
     good = _manifest(tmp_path, yaml.safe_dump(manifest))
@@ -353,13 +364,28 @@ def test_clips_spoken_by_flite_through_the_real_pipeline(
     r = json.loads(proc.stdout)
     assert r["wake_rate"] == 1.0 and r["command_accuracy"] == 1.0
     assert r["wer"] < 0.2
-    manifest["clips"][0].update(path="clips/other.wav", say={"text": "hi", "voice": "nosuch"})
-    manifest["clips"][0]["say"]["engine"] = "flite"
-    bad = _manifest(tmp_path, yaml.safe_dump(manifest))
-    proc = run_cli("eval", str(bad), env=isolated_env)
-    assert proc.returncode == 2
-    assert "flite has no voice 'nosuch'" in proc.stdout + proc.stderr
-    assert not (tmp_path / "clips" / "other.wav").exists()
+    for voice in ("nosuch", "ked_diphone)(quit"):
+        manifest["clips"][0].update(path="clips/other.wav", say={"text": "hi", "voice": voice})
+        manifest["clips"][0]["say"]["engine"] = engine
+        bad = _manifest(tmp_path, yaml.safe_dump(manifest))
+        proc = run_cli("eval", str(bad), env=isolated_env)
+        assert proc.returncode == 2
+        assert f"{engine} has no voice {voice!r}" in proc.stdout + proc.stderr
+        assert not (tmp_path / "clips" / "other.wav").exists()
+
+
+def test_festival_speaks_at_the_speed_asked(tmp_path: Path) -> None:
+    """Both kinds of Festival voice follow ``speed``: the diphone voice through its
+    duration stretch, the statistical (HTS) one through its rate."""
+    from agent.evaluate import _speak
+
+    text = "the people of the town sleep soundly in their beds until the morning comes"
+    for voice in ("ked_diphone", "cmu_us_slt_arctic_hts"):
+        slow, fast = (
+            _speak(Say(text, voice, wpm, engine="festival"), tmp_path / "x.wav").shape[0]
+            for wpm in (120, 240)
+        )
+        assert 1.6 < slow / fast < 2.4, voice
 
 
 # ------------------------------------------------------------------ biasing and loops
