@@ -270,10 +270,13 @@ def _voices(say: Say, binary: str) -> tuple[str, ...]:
     if say.engine == "flite":
         listed = subprocess.run([binary, "-lv"], capture_output=True, text=True).stdout
         return tuple(listed.partition(":")[2].split())
-    festival = str(Path(binary).with_name("festival"))
-    listed = subprocess.run(
-        [festival, "-b", "(print (voice.list))"], capture_output=True, text=True
-    ).stdout
+    festival = shutil.which("festival") or str(Path(binary).with_name("festival"))
+    try:
+        listed = subprocess.run(
+            [festival, "-b", "(print (voice.list))"], capture_output=True, text=True
+        ).stdout
+    except OSError:  # text2wave without festival: no voice can be checked, so none
+        return ()
     return tuple(listed.strip().strip("()").split())
 
 

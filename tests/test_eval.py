@@ -374,6 +374,22 @@ def test_clips_spoken_by_another_synthesizer_through_the_real_pipeline(
         assert not (tmp_path / "clips" / "other.wav").exists()
 
 
+def test_a_missing_festival_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No text2wave: the packages to install are named; text2wave without festival (which
+    lists the voices): no voice can be checked, so none is used."""
+    from agent.evaluate import _speak
+
+    say = Say("hi", "ked_diphone", engine="festival")
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(ManifestError, match=r"festival and a voice .* is not installed"):
+        _speak(say, tmp_path / "x.wav")
+    fake = tmp_path / "text2wave"
+    fake.write_text("#!/bin/sh\nexit 1\n")
+    fake.chmod(0o755)
+    with pytest.raises(ManifestError, match=r"festival has no voice 'ked_diphone' .it has: none"):
+        _speak(say, tmp_path / "x.wav")
+
+
 def test_festival_speaks_at_the_speed_asked(tmp_path: Path) -> None:
     """Both kinds of Festival voice follow ``speed``: the diphone voice through its
     duration stretch, the statistical (HTS) one through its rate."""
