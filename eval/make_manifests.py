@@ -41,6 +41,11 @@ The clips themselves are not committed: each entry carries a ``say`` recipe and
   with other_phrases.yaml's: none may wake. These clips are no synthesis but recordings
   that speech projects ship in their source archives; each carries a ``fetch`` recipe
   instead of ``say`` (agent/fetch.py; docs/ACCURACY.md, sixteenth run).
+- real_prompts.yaml: a real voice reading 369 telephone prompts, with their texts (Debian's
+  Asterisk sounds; seventeenth run).
+- real_radio.yaml, real_radio_other_phrases.yaml: real voices from codec2's test recordings
+  (Debian's codec2-examples): radio amateurs calling CQ and giving call signs, spoken test
+  sentences; none may wake (eighteenth run).
 """
 
 from __future__ import annotations
@@ -57,7 +62,7 @@ from typing import Any
 
 import yaml
 
-from agent.fetch import debian_files, member
+from agent.fetch import debian_files, member, members
 
 HERE = Path(__file__).resolve().parent
 
@@ -348,6 +353,40 @@ PROMPT_TEXTS_FILE = "usr/share/doc/asterisk-core-sounds-en/core-sounds-en.txt.gz
 COMMAND_WORDS = {"time", "minute", "minutes", "cancel", "cancelled", "date", "day", "today"}
 COMMAND_WORDS |= {"timer", "timers", "remind", "repeat", "set", "start", "hello", "what"}
 """A prompt with one of these words is tagged ``command-words``: the bundled commands' words."""
+
+
+# real_radio.yaml: real voices from codec2's test recordings (Debian's codec2-examples,
+# LGPL-2.1, 8 kHz): radio amateurs calling ("Hello CQ CQ CQ, calling CQ"), giving their
+# call signs in the phonetic alphabet, talking about where they live; and spoken test
+# sentences. all.wav strings most of the short ones together (and ve9qrp's first 10 s);
+# david4 and vk2tpm_004 are modem signals, no speech, and are left out.
+RADIO = ("codec2-examples", "1.0.5-1")
+RADIO_FILES = ("all", "ve9qrp", "big_dog", "cross", "mmt1")
+
+
+def radio_clips() -> list[dict[str, Any]]:
+    """The recordings of real_radio.yaml, read from the package (apt-get download)."""
+    paths = [f"usr/share/codec2/wav/{name}.wav" for name in RADIO_FILES]
+    clips = []
+    for name, path, data in zip(
+        RADIO_FILES, paths, members(debian_files(*RADIO), paths), strict=True
+    ):
+        clips.append(
+            {
+                "path": f"clips/real/codec2-{name}.wav",
+                "fetch": {
+                    "index": "debian",
+                    "package": RADIO[0],
+                    "version": RADIO[1],
+                    "member": path,
+                    "sha256": hashlib.sha256(data).hexdigest(),
+                },
+                "wake": None,
+                "command": None,
+                "tags": ["real", "radio" if name in ("all", "ve9qrp") else "sentence"],
+            }
+        )
+    return clips
 
 
 def prompt_clips() -> list[dict[str, Any]]:
@@ -666,6 +705,18 @@ def main() -> None:
         {"clips": prompt_clips()},
         "A real voice reading Asterisk's telephone prompts (from Debian's package), with "
         "their texts: none may wake.",
+    )
+    radio = radio_clips()
+    write(
+        "real_radio.yaml",
+        {"clips": radio},
+        "Real voices from codec2's test recordings (from Debian's package): radio amateurs "
+        "calling and talking, spoken test sentences: none may wake.",
+    )
+    write(
+        "real_radio_other_phrases.yaml",
+        {"wake_phrases": phrases, "clips": radio},
+        "real_radio.yaml with other_phrases.yaml's wake phrases: none may wake.",
     )
 
 

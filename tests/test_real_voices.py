@@ -395,3 +395,21 @@ def test_a_real_voice_reading_prompts_with_command_words(
     for clip in load_manifest(m).clips:
         assert clip.fetch is not None
         assert hashlib.sha256(clip.path.read_bytes()).hexdigest() == clip.fetch.sha256
+
+
+def test_radio_amateurs_calling_do_not_wake_the_agent(tmp_path: Path, isolated_env: dict) -> None:
+    """eval/real_radio_other_phrases.yaml: codec2's test recordings from Debian's package
+    (radio amateurs calling "CQ CQ CQ" and spelling call signs, spoken test sentences; 3
+    minutes), with other_phrases.yaml's wake phrases: each recording is heard, none wakes
+    the agent, and the nearest reading the audio was asked about stays well short."""
+    for name in ("real_radio.yaml", "real_radio_other_phrases.yaml"):
+        shutil.copy(REPO / "eval" / name, tmp_path / name)
+    manifest = str(tmp_path / "real_radio_other_phrases.yaml")
+    proc = run_cli("eval", manifest, "--json", "--details", env=isolated_env, timeout=900)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    r = json.loads(proc.stdout)
+    assert r["clips"] == 5 and r["non_wake_minutes"] > 2.5
+    assert r["false_wakes"] == 0 and r["false_commands"] == 0
+    assert r["wake_checks"] > 0 and r["nearest_false_wake_margin"] > 5
+    assert all(d["transcripts"] for d in r["details"])
+    assert any("calling CQ" in t for d in r["details"] for t in d["transcripts"])
