@@ -31,6 +31,7 @@ from agent.loader import Match, Registry
 from agent.plugin import Timings
 from agent.ratelimit import RateLimiter
 from agent.rescore import (
+    LOST_END_GAP,
     MIN_LOGPROB,
     SWAP_GAP,
     WAKE_CANDIDATES,
@@ -41,6 +42,7 @@ from agent.rescore import (
     candidates,
     choose,
     closeness,
+    lost_ends,
     plainer,
     repairs,
     sentence,
@@ -268,10 +270,13 @@ class Recognizer:
             return False
         if best.open_end:
             return False  # "repeat after me the weather is" ... "nice": the slot may go on
-        # a slot that took another command's word: the audio must settle it first (_settle)
-        return not (
-            self.config.plugins.rescore and best.slots and swaps(self.registry, wake.command, best)
-        )
+        # a slot that took another command's word, or a word that may have lost its end:
+        # the audio must settle it first (_settle)
+        if not self.config.plugins.rescore:
+            return True
+        if best.slots:
+            return not swaps(self.registry, wake.command, best)
+        return not lost_ends(self.registry, wake.command, best)
 
     async def transcribe(self, job: UtteranceJob) -> Transcript:
         self.transcriptions += 1
@@ -451,10 +456,14 @@ class Recognizer:
             if plain is not None:
                 self._dispatch(job, t, plain[0], plain[1], decision.follow_up)
                 return
-        if self.config.plugins.rescore and match.slots:
-            alternatives = swaps(self.registry, decision.command, match)
+        if self.config.plugins.rescore:
+            if match.slots:
+                alternatives, gap = swaps(self.registry, decision.command, match), SWAP_GAP
+            else:
+                alternatives = lost_ends(self.registry, decision.command, match)
+                gap = LOST_END_GAP
             if alternatives:
-                self._background(self._settle(job, t, decision, match, alternatives))
+                self._background(self._settle(job, t, decision, match, alternatives, gap))
                 return
         if ranking.ambiguous and ranking.runner_up is not None:
             other = ranking.runner_up.command
@@ -551,15 +560,18 @@ class Recognizer:
         decision: GateDecision,
         match: Match,
         alternatives: Sequence[Candidate],
+        gap: float = SWAP_GAP,
     ) -> None:
         """A slot took the one word in which another command's phrase differs ("cancel
-        out timers": a timer named "out", or "cancel all timers"): ask the model which the
-        audio says, and run the other command only if the audio supports its phrase nearly
-        as well as the words heard (``rescore.SWAP_GAP``)."""
+        out timers": a timer named "out", or "cancel all timers"), or a word may have lost
+        its end ("what is the day" for "what is the date"; ``rescore.lost_ends``): ask the
+        model which the audio says, and run the other command only if the audio supports
+        its phrase nearly as well as the words heard, at most ``gap`` less
+        (``rescore.SWAP_GAP``, ``rescore.LOST_END_GAP``)."""
         scores = await self._scores(job, t, decision, [c.text for c in alternatives])
         if scores is not None:
             score, chosen = max(zip(scores[1:], alternatives, strict=True), key=lambda x: x[0])
-            if scores[0] - score <= SWAP_GAP and score >= MIN_LOGPROB:
+            if scores[0] - score <= gap and score >= MIN_LOGPROB:
                 self._run_heard_as(job, t, decision, chosen, score, scores[0])
                 return
         self._dispatch(job, t, match, " ".join(decision.command), decision.follow_up)
