@@ -32,25 +32,28 @@ NOISE_CHUNK = 512
 """The noise before an utterance is measured in chunks of this many samples (32 ms)."""
 
 
+def _chunk_energies(audio: np.ndarray) -> np.ndarray | None:
+    """The energy of each whole 32 ms chunk of ``audio``; None when there is none."""
+    chunks = audio.shape[0] // NOISE_CHUNK
+    if chunks == 0:
+        return None
+    c = audio[: chunks * NOISE_CHUNK].reshape(chunks, NOISE_CHUNK)
+    return np.einsum("ij,ij->i", c, c)
+
+
 def noise_power(before: np.ndarray) -> float | None:
     """The power of the noise in the audio before an utterance: the median over 32 ms
     chunks, so a click or a breath does not count. None when there is less than a chunk."""
-    chunks = before.shape[0] // NOISE_CHUNK
-    if chunks == 0:
-        return None
-    c = before[: chunks * NOISE_CHUNK].reshape(chunks, NOISE_CHUNK)
-    return float(np.median(np.einsum("ij,ij->i", c, c))) / NOISE_CHUNK
+    energies = _chunk_energies(before)
+    return None if energies is None else float(np.median(energies)) / NOISE_CHUNK
 
 
 def quietest_power(audio: np.ndarray) -> float | None:
     """The power of the quietest 32 ms chunk of ``audio``: the noise as well as it can be
     told when nothing was heard before an utterance (a stream that opens with speech).
     None when there is less than a chunk."""
-    chunks = audio.shape[0] // NOISE_CHUNK
-    if chunks == 0:
-        return None
-    c = audio[: chunks * NOISE_CHUNK].reshape(chunks, NOISE_CHUNK)
-    return float(np.min(np.einsum("ij,ij->i", c, c))) / NOISE_CHUNK
+    energies = _chunk_energies(audio)
+    return None if energies is None else float(np.min(energies)) / NOISE_CHUNK
 
 
 def snr_db(speech: np.ndarray, noise: float) -> float:
