@@ -31,9 +31,7 @@ from agent.loader import Match, Registry
 from agent.plugin import Timings
 from agent.ratelimit import RateLimiter
 from agent.rescore import (
-    LOST_END_GAP,
     MIN_LOGPROB,
-    SWAP_GAP,
     WAKE_CANDIDATES,
     WAKE_MAX_LOSS,
     WAKE_MAX_LOSS_BEFORE_COMMAND,
@@ -42,13 +40,12 @@ from agent.rescore import (
     candidates,
     choose,
     closeness,
-    lost_ends,
     plainer,
     repairs,
     sentence,
     split_words,
-    swaps,
     text_slots,
+    to_settle,
     with_phrase,
 )
 from agent.text import collapse_repeats, is_phantom, words
@@ -272,11 +269,7 @@ class Recognizer:
             return False  # "repeat after me the weather is" ... "nice": the slot may go on
         # a slot that took another command's word, or a word that may have lost its end:
         # the audio must settle it first (_settle)
-        if not self.config.plugins.rescore:
-            return True
-        if best.slots:
-            return not swaps(self.registry, wake.command, best)
-        return not lost_ends(self.registry, wake.command, best)
+        return not (self.config.plugins.rescore and to_settle(self.registry, wake.command, best)[0])
 
     async def transcribe(self, job: UtteranceJob) -> Transcript:
         self.transcriptions += 1
@@ -457,11 +450,7 @@ class Recognizer:
                 self._dispatch(job, t, plain[0], plain[1], decision.follow_up)
                 return
         if self.config.plugins.rescore:
-            if match.slots:
-                alternatives, gap = swaps(self.registry, decision.command, match), SWAP_GAP
-            else:
-                alternatives = lost_ends(self.registry, decision.command, match)
-                gap = LOST_END_GAP
+            alternatives, gap = to_settle(self.registry, decision.command, match)
             if alternatives:
                 self._background(self._settle(job, t, decision, match, alternatives, gap))
                 return
@@ -560,14 +549,14 @@ class Recognizer:
         decision: GateDecision,
         match: Match,
         alternatives: Sequence[Candidate],
-        gap: float = SWAP_GAP,
+        gap: float,
     ) -> None:
         """A slot took the one word in which another command's phrase differs ("cancel
         out timers": a timer named "out", or "cancel all timers"), or a word may have lost
         its end ("what is the day" for "what is the date"; ``rescore.lost_ends``): ask the
         model which the audio says, and run the other command only if the audio supports
         its phrase nearly as well as the words heard, at most ``gap`` less
-        (``rescore.SWAP_GAP``, ``rescore.LOST_END_GAP``)."""
+        (``rescore.to_settle``)."""
         scores = await self._scores(job, t, decision, [c.text for c in alternatives])
         if scores is not None:
             score, chosen = max(zip(scores[1:], alternatives, strict=True), key=lambda x: x[0])

@@ -404,6 +404,17 @@ def lost_ends(registry: Registry, heard: Sequence[str], match: Match) -> list[Ca
     return _one_word_apart(registry, heard, match, _lost_end)
 
 
+def to_settle(
+    registry: Registry, heard: Sequence[str], match: Match
+) -> tuple[list[Candidate], float]:
+    """The phrases the audio must settle before ``match`` runs, and how much less it may
+    support one of them for that one to run instead: ``swaps`` (``SWAP_GAP``) for a match
+    with slots, ``lost_ends`` (``LOST_END_GAP``) for one without."""
+    if match.slots:
+        return swaps(registry, heard, match), SWAP_GAP
+    return lost_ends(registry, heard, match), LOST_END_GAP
+
+
 def covers(phrase: str, heard: Sequence[str]) -> bool:
     """Every heard word is in the phrase, in order: "what day is today" is in "what day is
     it today", not in "what is today"."""
