@@ -451,14 +451,19 @@ FRESH_NOISE: list[tuple[str, float | None]] = [
 ]
 
 
+def _engine(voice: str) -> str:
+    """The synthesizer that has the voice."""
+    if voice in FESTIVAL_VOICES:
+        return "festival"
+    return "flite" if voice in FLITE_VOICES else "espeak-ng"
+
+
 def _say(
     text: str, voice: str, speed: int, snr: float | None, kind: str = "white"
 ) -> dict[str, Any]:
     say: dict[str, Any] = {"text": text, "voice": voice, "speed": speed, "snr_db": snr}
-    if voice in FLITE_VOICES:
-        say["engine"] = "flite"
-    if voice in FESTIVAL_VOICES:
-        say["engine"] = "festival"
+    if _engine(voice) != "espeak-ng":
+        say["engine"] = _engine(voice)
     if snr is not None and kind != "white":
         say["noise"] = kind
     if snr is not None and kind == "talk":  # the television: news, never a wake phrase
@@ -470,9 +475,7 @@ def _say(
 
 def _tag(voice: str) -> str:
     """The voice as a tag: the engine's name in front of flite's and Festival's."""
-    if voice in FESTIVAL_VOICES:
-        return f"festival-{voice}"
-    return f"flite-{voice}" if voice in FLITE_VOICES else voice
+    return voice if _engine(voice) == "espeak-ng" else f"{_engine(voice)}-{voice}"
 
 
 def _noise(snr: float | None, kind: str = "white") -> str:
