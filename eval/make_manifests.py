@@ -28,6 +28,10 @@ The clips themselves are not committed: each entry carries a ``say`` recipe and
 - fresh_voices.yaml: for checking a change the sets above prompted (docs/ACCURACY.md,
   ninth run). Four more espeak-ng voices used nowhere else; clean, brown noise at 15 dB,
   white at 12 dB and a television at 15 dB; the commands and the requests.
+- computer_talk.yaml: sentences with "computer" as the one who does something ("the
+  computer will restart at midnight"), and requests said with the phrase that open with a
+  verb like that ("computer, will it rain tomorrow"), in espeak-ng's, flite's and
+  Festival's voices, clean and at 10 dB (nineteenth run).
 - greetings.yaml: greetings and questions said to a person that open with a wake phrase's
   first word ("hey man", "hey mom, what time is it", "okay, what is the date"), in three
   voices of each synthesizer, with other_phrases.yaml's wake phrases: none may wake.
@@ -187,6 +191,34 @@ ABOUT_COMPUTERS = [
     "did you finish the computer game you started on Sunday",
     "computer games are more popular than ever with children",
     "she works with computers all day and then reads in the evening",
+]
+
+# computer_talk.yaml, written before the change it measures (docs/ACCURACY.md, nineteenth
+# run): new sentences with "computer" as the one who does something ("the computer will
+# restart", "a computer should never be left on"), none of them in ABOUT_COMPUTERS; and
+# requests said with the phrase that open with such a verb ("computer, will it rain"),
+# which must still wake.
+COMPUTER_SENTENCES = [
+    "the computer will restart by itself at midnight",
+    "my computer could not find the printer this morning",
+    "a computer should never be left on all weekend",
+    "this computer might need more memory for the new game",
+    "the old computer would freeze every time it got warm",
+    "a good computer must have a fast disk and a quiet fan",
+    "the school computer can print in colour now",
+    "her computer was stolen from the car on Friday",
+    "the computer is making that buzzing sound again",
+    "a computer has no idea what a joke is",
+    "hey, the computer will not start again",
+    "computer prices will go up next year",
+]
+MODAL_REQUESTS = [
+    "hey computer, can you tell me a story",
+    "computer, will it rain tomorrow",
+    "hey computer, could you play the radio",
+    "computer, should I take an umbrella",
+    "hey computer, is the oven still on",
+    "computer, can we turn the heating down",
 ]
 
 # Greetings and questions people say to each other, opening with a wake phrase's first word
@@ -663,6 +695,22 @@ def main() -> None:
         "fresh_voices.yaml",
         {"clips": asked(FRESH_VOICES, FRESH_NOISE)},
         "Fresh voices and noise, to check a change made on the other sets against.",
+    )
+
+    talkers = VOICES + FLITE_VOICES + FESTIVAL_VOICES
+    write(
+        "computer_talk.yaml",
+        {
+            "clips": [
+                unaddressed_clip(t, v, n)
+                for v in talkers
+                for n in (None, 10.0)
+                for t in COMPUTER_SENTENCES
+            ]
+            + [request_clip(t, v, n) for v in talkers for n in (None, 10.0) for t in MODAL_REQUESTS]
+        },
+        'Talk with "computer" as the one who does something ("the computer will restart"): '
+        "none may wake; requests that open with such a verb: all must wake.",
     )
 
     greetings = [
