@@ -50,7 +50,7 @@ from agent.rescore import (
 )
 from agent.text import collapse_repeats, is_phantom, words
 from agent.transcribe import Transcriber, Transcript
-from agent.wake import GateDecision, WakeGate, WakeMatch, WakeMatcher
+from agent.wake import GateDecision, WakeGate, WakeMatch, WakeMatcher, as_subject
 
 MIN_SPEECH_RATIO = 0.3
 """Utterances the VAD called speech for less than this share of are not acted on."""
@@ -174,18 +174,27 @@ def _wake_part(own: str, t: Transcript, decision: GateDecision) -> str:
 
 
 def straight_on(t: Transcript, decision: GateDecision) -> bool:
-    """Did the utterance open with a one-word wake phrase run straight into the words after
-    it, with no pause that Whisper marked ("Computer games are more popular ...", not
-    "Computer, what is the date?")? Then it may be the word used in a sentence: the wake
-    counts only if the words make a command, directly or rescored. A word before it ("They
+    """Did a one-word wake phrase run straight into the words after it, with no pause that
+    Whisper marked, where it may be the word used in a sentence? Either it opened the
+    utterance ("Computer games are more popular ...", not "Computer, what is the date?"),
+    or a verb after it makes it the subject (``wake.as_subject``: "The school computer can
+    print in color now", not "The computer, could ..."). Then the wake counts only if the
+    words make a command, directly or rescored. A word before it and no such verb ("They
     computer turn off the lights") is most often "hey computer" misheard, and is left as
     it was."""
     if decision.kind != "command" or decision.follow_up or decision.phrase is None:
         return False
     if len(words(decision.phrase)) != 1:
         return False
-    cut = _opening(collapse_repeats(t.raw), t, decision)
-    return cut is not None and len(words(cut[0])) == 1 and cut[0][-1].isalnum()
+    heard = words(t.text)
+    opening = len(heard) - len(decision.command)
+    # the phrase's own word, where the words that stood for it ran on past it ("A
+    # computer has" checked as "computer"): the pause and the verb are looked for after it
+    n = heard.index(decision.phrase) + 1 if decision.phrase in heard[:opening] else opening
+    cut = split_words(collapse_repeats(t.raw), n)
+    if cut is None or not cut[0][-1:].isalnum():
+        return False
+    return n == 1 or as_subject(decision.phrase, heard[n:])
 
 
 class Recognizer:

@@ -63,6 +63,24 @@ computer crashed again", "turn the computer off", "is the computer still on". Su
 phrase is not taken from the words alone; the audio is asked (``near``, ``agent.rescore``),
 since Whisper also writes "hey computer" as "A computer" or "The computer"."""
 
+SUBJECT_VERBS = frozenset(
+    {"can", "cannot", "cant", "could", "couldnt", "will", "wont", "would", "wouldnt"}
+    | {"should", "shouldnt", "must", "may", "might", "shall"}
+    | {"is", "isnt", "was", "wasnt", "has", "hasnt", "had", "does", "doesnt", "did", "didnt"}
+)
+"""Verbs that, straight after a one-word phrase, make it the subject of a sentence: "The
+school computer can print in colour now", "A good computer must have a fast disk", "A
+computer has no idea what a joke is" (``as_subject``)."""
+
+QUESTION_SUBJECTS = frozenset(
+    {"i", "you", "we", "it", "he", "she", "they", "there", "this", "that", "these", "those"}
+    | {"the", "a", "an", "my", "your", "our", "his", "her", "their", "its", "some", "any"}
+    | {"anyone", "someone", "anybody", "somebody", "everyone", "anything", "something"}
+    | {"what", "who", "which", "where", "when", "how", "why"}
+)
+"""Words after such a verb that make it a question put to the phrase ("computer, can you
+...", "will it rain tomorrow", "should I take an umbrella", "is the oven still on")."""
+
 MERGE_PENALTY = 10.0
 """Taken off the score of opening words that had to be run together or split to compare
 ("heycomputer", "hey com puter"): such a comparison is looser, so it needs more."""
@@ -88,6 +106,20 @@ def _after_marker(text_words: Sequence[str], lead: int, span: int) -> bool:
     before = text_words[lead - 1] if lead else ""
     first = text_words[lead] if span == 2 else ""
     return before in NOUN_MARKERS or first in NOUN_MARKERS
+
+
+def as_subject(phrase: str, after: Sequence[str]) -> bool:
+    """Is a one-word phrase the subject of the words after it: a verb of ``SUBJECT_VERBS``
+    follows it, and no word of ``QUESTION_SUBJECTS`` after that ("... computer must have a
+    fast disk", not "computer, can you tell me a story")? Then it is most likely the word
+    used in a sentence, but Whisper also writes "hey computer, cancel all timers" as "Here
+    computer can sit all time at": such a wake counts only if the words make a command."""
+    return (
+        len(words(phrase)) == 1
+        and len(after) >= 2
+        and after[0] in SUBJECT_VERBS
+        and after[1] not in QUESTION_SUBJECTS
+    )
 
 
 def split_tail(heard_last: str, phrase_last: str, after: Sequence[str]) -> list[str]:

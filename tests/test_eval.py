@@ -927,6 +927,31 @@ def test_hey_and_a_short_name_does_not_wake_a_longer_one(
         assert of(evs, "wake") == [] and of(evs, "command") == [], say
 
 
+def test_computer_as_the_subject_of_a_sentence_does_not_wake(
+    tmp_path: Path, isolated_env: dict
+) -> None:
+    """eval/computer_talk.yaml: "The school computer can print in color now." and "A good
+    computer must have a fast disk and a quiet fan." woke the agent from the words alone (a
+    word before the phrase that is no article), and "A computer has no idea what a joke
+    is." through the wake check. A verb after the phrase makes it the sentence's subject
+    (``wake.as_subject``): the wake counts only if a command follows. A question put to it
+    still wakes the agent."""
+    from tests.conftest import of
+
+    for say in (
+        Say("the school computer can print in colour now", "en-us", 160),
+        Say("a good computer must have a fast disk and a quiet fan", "en-gb", 160),
+        Say("a computer has no idea what a joke is", "en-gb", 160),
+    ):
+        evs = _heard(tmp_path, isolated_env, say)
+        (heard,) = of(evs, "transcript")
+        assert "computer" in words(heard["text"]), heard
+        assert of(evs, "wake") == [] and of(evs, "command") == [], heard
+    evs = _heard(tmp_path, isolated_env, Say("hey computer, is the oven still on", "en-us", 160))
+    assert [w["phrase"] for w in of(evs, "wake")] == ["hey computer"]
+    assert of(evs, "command") == []
+
+
 def test_a_checked_wake_phrase_opens_the_follow_up_window_in_time(
     tmp_path: Path, isolated_env: dict
 ) -> None:

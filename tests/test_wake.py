@@ -97,6 +97,8 @@ def test_the_matcher_is_built_from_the_wake_section() -> None:
         ("Computer. What time is it?", False),
         ("Oh computer, what time is it?", False),
         ("They computer turn off the lights.", False),  # "hey computer", most often
+        ("The school computer can print in color now.", True),  # its subject
+        ("Stay computer, didn't even feel long.", False),  # a pause: a name called
         ("Hey computer what time is it", False),  # two words: not a noun
     ],
 )
@@ -109,6 +111,58 @@ def test_a_one_word_phrase_run_into_the_words_waits_for_a_command(raw: str, stra
     t = Transcript(raw, clean(raw), 0.0, 0.0, 0.0, 0.0)
     decision = WakeGate(M, 5.0).feed(words(t.text), 0.0, 1.0)
     assert decision.kind == "command"
+    assert straight_on(t, decision) is straight
+
+
+@pytest.mark.parametrize(
+    ("after", "subject"),
+    [
+        ("can print in color now", True),  # "The school computer can print ..."
+        ("must have a fast disk and a quiet fan", True),
+        ("has no idea what a joke is", True),
+        ("should never be left on all weekend", True),
+        ("was stolen from the car", True),
+        ("cant solve a lot of timers", True),  # counts once a command is found
+        ("can you tell me a story", False),  # a question put to it
+        ("will it rain tomorrow", False),
+        ("should i take an umbrella", False),
+        ("is the oven still on", False),
+        ("is what is the news today", False),
+        ("what time is it", False),
+        ("can", False),  # nothing after the verb
+    ],
+)
+def test_a_one_word_phrase_as_the_subject_waits_for_a_command(after: str, subject: bool) -> None:
+    """``wake.as_subject``: a verb straight after a one-word phrase, with no word after it
+    that asks a question, makes the phrase the subject of a sentence."""
+    from agent.wake import as_subject
+
+    assert as_subject("computer", words(after)) is subject
+    assert not as_subject("hey computer", words(after))  # a name called, not a noun
+
+
+@pytest.mark.parametrize(
+    ("raw", "after", "straight"),
+    [
+        ("A computer has no idea what a joke is.", "no idea what a joke is", True),
+        ("A computer, has no idea what a joke is.", "no idea what a joke is", False),
+        ("A computer has no idea what a joke is.", "has no idea what a joke is", True),
+        ("Here computer can sit all time at.", "can sit all time at", True),
+        ("They can feel her, can you tell me a story?", "can you tell me a story", False),
+    ],
+)
+def test_the_verb_is_looked_for_after_the_phrase_word_itself(
+    raw: str, after: str, straight: bool
+) -> None:
+    """A phrase the audio was asked about may stand for more words than its own ("A
+    computer has" checked as "computer"): the pause and the verb that make the phrase a
+    sentence's subject are looked for after the phrase's own word."""
+    from agent.recognize import straight_on
+    from agent.transcribe import Transcript
+    from agent.wake import GateDecision
+
+    t = Transcript(raw, clean(raw), 0.0, 0.0, 0.0, 0.0)
+    decision = GateDecision("command", words(after), "computer", 80.0)
     assert straight_on(t, decision) is straight
 
 
