@@ -50,7 +50,7 @@ from agent.rescore import (
 )
 from agent.text import collapse_repeats, is_phantom, words
 from agent.transcribe import Transcriber, Transcript
-from agent.wake import GateDecision, WakeGate, WakeMatch, WakeMatcher, as_subject
+from agent.wake import GateDecision, WakeGate, WakeMatch, WakeMatcher, as_subject, asked
 
 MIN_SPEECH_RATIO = 0.3
 """Utterances the VAD called speech for less than this share of are not acted on."""
@@ -177,6 +177,7 @@ def straight_on(t: Transcript, decision: GateDecision) -> bool:
     """Did a one-word wake phrase run straight into the words after it, with no pause that
     Whisper marked, where it may be the word used in a sentence? Either it opened the
     utterance ("Computer games are more popular ...", not "Computer, what is the date?"),
+    unless a question is put to it (``wake.asked``: "computer will it rain tomorrow"),
     or a verb after it makes it the subject (``wake.as_subject``: "The school computer can
     print in color now", not "The computer, could ..."). Then the wake counts only if the
     words make a command, directly or rescored. A word before it and no such verb ("They
@@ -194,7 +195,9 @@ def straight_on(t: Transcript, decision: GateDecision) -> bool:
     cut = split_words(collapse_repeats(t.raw), n)
     if cut is None or not cut[0][-1:].isalnum():
         return False
-    return n == 1 or as_subject(decision.phrase, heard[n:])
+    if n == 1:  # it opened the words: talk, unless a question is put to it
+        return not asked(heard[n:])
+    return as_subject(decision.phrase, heard[n:])
 
 
 class Recognizer:

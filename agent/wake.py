@@ -72,8 +72,12 @@ SUBJECT_VERBS = frozenset(
 school computer can print in colour now", "A good computer must have a fast disk", "A
 computer has no idea what a joke is" (``as_subject``)."""
 
-QUESTION_SUBJECTS = frozenset(
-    {"i", "you", "we", "it", "he", "she", "they", "there", "this", "that", "these", "those"}
+PRONOUNS = frozenset({"i", "you", "we", "it", "he", "she", "they", "there"})
+"""Words after such a verb (or "do", "are") straight after a phrase that opens the words
+that make them a question put to it ("Computer will it rain tomorrow?", ``asked``)."""
+
+QUESTION_SUBJECTS = PRONOUNS | frozenset(
+    {"this", "that", "these", "those"}
     | {"the", "a", "an", "my", "your", "our", "his", "her", "their", "its", "some", "any"}
     | {"anyone", "someone", "anybody", "somebody", "everyone", "anything", "something"}
     | {"what", "who", "which", "where", "when", "how", "why"}
@@ -119,6 +123,19 @@ def as_subject(phrase: str, after: Sequence[str]) -> bool:
         and len(after) >= 2
         and after[0] in SUBJECT_VERBS
         and after[1] not in QUESTION_SUBJECTS
+    )
+
+
+def asked(after: Sequence[str]) -> bool:
+    """Do the words after a phrase open with a question put to it: a verb of
+    ``SUBJECT_VERBS`` (or "do", "are") and a word of ``PRONOUNS`` ("will it rain", "can
+    we turn the heating down", "should I take an umbrella")? tiny.en writes them run
+    straight on from the phrase ("computer will it rain tomorrow"), with no pause marked;
+    a sentence about a computer does not go on so."""
+    return (
+        len(after) >= 2
+        and (after[0] in SUBJECT_VERBS or after[0] in {"do", "dont", "are", "arent"})
+        and after[1] in PRONOUNS
     )
 
 

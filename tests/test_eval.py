@@ -952,6 +952,22 @@ def test_computer_as_the_subject_of_a_sentence_does_not_wake(
     assert of(evs, "command") == []
 
 
+def test_a_question_put_to_a_one_word_phrase_wakes(tmp_path: Path, isolated_env: dict) -> None:
+    """eval/computer_talk.yaml: Festival's "computer, will it rain tomorrow" is written
+    "Computer will it rain tomorrow.", no pause marked after the phrase, and was taken for
+    talk that opens with the word (``recognize.straight_on``): no wake, so not even a
+    "Sorry". A verb and a pronoun after it put a question to it (``wake.asked``): it wakes
+    the agent, and no command matches."""
+    from tests.conftest import of
+
+    say = Say("computer, will it rain tomorrow", "ked_diphone", 160, engine="festival")
+    evs = _heard(tmp_path, isolated_env, say)
+    (heard,) = of(evs, "transcript")
+    assert words(heard["text"])[:3] == ["computer", "will", "it"], heard
+    assert [w["phrase"] for w in of(evs, "wake")] == ["computer"]
+    assert of(evs, "command") == [] and len(of(evs, "no_match")) == 1
+
+
 def test_a_checked_wake_phrase_opens_the_follow_up_window_in_time(
     tmp_path: Path, isolated_env: dict
 ) -> None:

@@ -92,6 +92,9 @@ def test_the_matcher_is_built_from_the_wake_section() -> None:
     ("raw", "straight"),
     [
         ("Computer games are more popular than ever with children.", True),
+        ("computer will it rain tomorrow", False),  # a question put to it (wake.asked)
+        ("Computer can we turn the heating down?", False),
+        ("Computer will train tomorrow.", True),
         ("computer what is not it?", True),  # counts once a command is found
         ("Computer, what is the date?", False),
         ("Computer. What time is it?", False),
@@ -164,6 +167,27 @@ def test_the_verb_is_looked_for_after_the_phrase_word_itself(
     t = Transcript(raw, clean(raw), 0.0, 0.0, 0.0, 0.0)
     decision = GateDecision("command", words(after), "computer", 80.0)
     assert straight_on(t, decision) is straight
+
+
+@pytest.mark.parametrize(
+    ("after", "question"),
+    [
+        ("will it rain tomorrow", True),
+        ("can we turn the heating down", True),
+        ("should i take an umbrella", True),
+        ("do you know what time it is", True),
+        ("are you there", True),
+        ("will train tomorrow", False),
+        ("games are more popular than ever", False),
+        ("is the best invention", False),  # a noun after it: no telling, so talk
+        ("will", False),
+    ],
+)
+def test_a_question_put_to_the_phrase(after: str, question: bool) -> None:
+    """``wake.asked``: a verb and a pronoun after the phrase put a question to it."""
+    from agent.wake import asked
+
+    assert asked(words(after)) is question
 
 
 def test_a_one_word_phrase_after_other_words_still_wakes() -> None:
