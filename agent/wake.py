@@ -72,9 +72,10 @@ SUBJECT_VERBS = frozenset(
 school computer can print in colour now", "A good computer must have a fast disk", "A
 computer has no idea what a joke is" (``as_subject``)."""
 
+QUESTION_VERBS = SUBJECT_VERBS | frozenset({"do", "dont", "are", "arent"})
 PRONOUNS = frozenset({"i", "you", "we", "it", "he", "she", "they", "there"})
-"""Words after such a verb (or "do", "are") straight after a phrase that opens the words
-that make them a question put to it ("Computer will it rain tomorrow?", ``asked``)."""
+"""A verb of ``QUESTION_VERBS`` and then one of these, straight after a phrase that opens
+the words, put a question to it: "Computer will it rain tomorrow?" (``asked``)."""
 
 QUESTION_SUBJECTS = PRONOUNS | frozenset(
     {"this", "that", "these", "those"}
@@ -128,15 +129,11 @@ def as_subject(phrase: str, after: Sequence[str]) -> bool:
 
 def asked(after: Sequence[str]) -> bool:
     """Do the words after a phrase open with a question put to it: a verb of
-    ``SUBJECT_VERBS`` (or "do", "are") and a word of ``PRONOUNS`` ("will it rain", "can
-    we turn the heating down", "should I take an umbrella")? tiny.en writes them run
-    straight on from the phrase ("computer will it rain tomorrow"), with no pause marked;
-    a sentence about a computer does not go on so."""
-    return (
-        len(after) >= 2
-        and (after[0] in SUBJECT_VERBS or after[0] in {"do", "dont", "are", "arent"})
-        and after[1] in PRONOUNS
-    )
+    ``QUESTION_VERBS`` and a word of ``PRONOUNS`` ("will it rain", "can we turn the heating
+    down", "should I take an umbrella")? tiny.en writes them run straight on from the phrase
+    ("computer will it rain tomorrow"), with no pause marked; a sentence about a computer
+    does not go on so."""
+    return len(after) >= 2 and after[0] in QUESTION_VERBS and after[1] in PRONOUNS
 
 
 def split_tail(heard_last: str, phrase_last: str, after: Sequence[str]) -> list[str]:
