@@ -374,6 +374,34 @@ def real_clip(source: tuple[str, str, str], member: str, sha256: str, kind: str)
     }
 
 
+def debian_clip(
+    path: str,
+    package: tuple[str, str],
+    name: str,
+    data: bytes,
+    tags: list[str],
+    text: str | None = None,
+) -> dict[str, Any]:
+    """A real recording that is the file ``name`` of a Debian package (``package``: its
+    name and version; ``data``: the file, for its hash), fetched by apt-get download."""
+    clip: dict[str, Any] = {
+        "path": path,
+        "fetch": {
+            "index": "debian",
+            "package": package[0],
+            "version": package[1],
+            "member": name,
+            "sha256": hashlib.sha256(data).hexdigest(),
+        },
+        "wake": None,
+        "command": None,
+    }
+    if text is not None:
+        clip["text"] = text
+    clip["tags"] = ["real", *tags]
+    return clip
+
+
 # real_prompts.yaml: a real voice reading telephone prompts (Allison Smith's recordings for
 # Asterisk, CC BY-SA 3.0, 8 kHz), from Debian's package, each with its text from the
 # companion package. Letters, digits and the phonetic alphabet (one word each), tones and
@@ -403,21 +431,8 @@ def radio_clips() -> list[dict[str, Any]]:
     for name, path, data in zip(
         RADIO_FILES, paths, members(debian_files(*RADIO), paths), strict=True
     ):
-        clips.append(
-            {
-                "path": f"clips/real/codec2-{name}.wav",
-                "fetch": {
-                    "index": "debian",
-                    "package": RADIO[0],
-                    "version": RADIO[1],
-                    "member": path,
-                    "sha256": hashlib.sha256(data).hexdigest(),
-                },
-                "wake": None,
-                "command": None,
-                "tags": ["real", "radio" if name in ("all", "ve9qrp") else "sentence"],
-            }
-        )
+        kind = "radio" if name in ("all", "ve9qrp") else "sentence"
+        clips.append(debian_clip(f"clips/real/codec2-{name}.wav", RADIO, path, data, [kind]))
     return clips
 
 
@@ -443,23 +458,9 @@ def prompt_clips() -> list[dict[str, Any]]:
                 continue
             data = archive.extractfile(info).read()  # type: ignore[union-attr]
             said = {w.strip(".,?!'").lower() for w in text.split()}
-            clips.append(
-                {
-                    "path": f"clips/real/allison-{key.replace('/', '-')}.wav",
-                    "fetch": {
-                        "index": "debian",
-                        "package": PROMPTS[0],
-                        "version": PROMPTS[1],
-                        "member": name,
-                        "sha256": hashlib.sha256(data).hexdigest(),
-                    },
-                    "wake": None,
-                    "command": None,
-                    "text": text,
-                    "tags": ["real", "prompt"]
-                    + (["command-words"] if said & COMMAND_WORDS else []),
-                }
-            )
+            tags = ["prompt"] + (["command-words"] if said & COMMAND_WORDS else [])
+            path = f"clips/real/allison-{key.replace('/', '-')}.wav"
+            clips.append(debian_clip(path, PROMPTS, name, data, tags, text))
     return clips
 
 
