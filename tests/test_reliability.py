@@ -9,6 +9,7 @@ import dataclasses
 import gc
 import os
 import socket
+import statistics
 import subprocess
 import threading
 import time
@@ -425,9 +426,14 @@ def test_stalled_worker_drops_under_policy_reports_and_catches_up(
         "dropped utterances" in m and "STATUS=" in m and " 0 dropped utterances" not in m
         for m in sock.read()
     )
-    # The producer (the callback's side) never waited: each put is a copy.
+    # The producer (the callback's side) never waited for the stalled worker: each put is a
+    # copy. Wall-clock time of a Python thread includes waits for the GIL (5 ms switch
+    # interval, three busy threads on two cores), so the bound on the slowest put is a
+    # fraction of the 5 s stall it would show if it waited for the consumer, and the typical
+    # put must be well under a millisecond.
     assert len(put_times) >= audio.shape[0] // 512
-    assert max(put_times) < 0.01, max(put_times)
+    assert statistics.median(put_times) < 0.001, statistics.median(put_times)
+    assert max(put_times) < 0.5, max(put_times)
     assert source.dropped == 0  # the loop kept up; only the model was slow
     assert p.dispatcher.commands + p.dropped_utterances >= 1
 
