@@ -139,6 +139,10 @@ class Rescored(Event):
     command: str
     logprob: float
     """Its mean token log-probability under the model."""
+    heard_logprob: float
+    """The words as heard, scored the same way: ``heard_logprob - logprob`` is how much less
+    the audio supports the words run than the words heard (``rescore.MAX_GAP`` and the
+    like bound it)."""
 
 
 @dataclass(frozen=True)

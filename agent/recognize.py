@@ -500,7 +500,11 @@ class Recognizer:
         text, before = " ".join(heard), " ".join(decision.command)
         self.log.info(f"heard {before!r}; the beam's reading in plainer words: {text!r}")
         cmd = chosen.command
-        self.emit(events.Rescored(before, text, cmd.plugin, cmd.name, round(score, 2)))
+        self.emit(
+            events.Rescored(
+                before, text, cmd.plugin, cmd.name, round(score, 2), round(t.avg_logprob, 2)
+            )
+        )
         return chosen, text
 
     def _wake(self, job: UtteranceJob, decision: GateDecision) -> None:
@@ -614,5 +618,9 @@ class Recognizer:
             f"heard {text!r}; the audio says {chosen.text!r} ({cmd.plugin}.{cmd.name}, "
             f"{score:.2f} against {heard:.2f} for the words as heard)"
         )
-        self.emit(events.Rescored(text, chosen.text, cmd.plugin, cmd.name, round(score, 2)))
+        self.emit(
+            events.Rescored(
+                text, chosen.text, cmd.plugin, cmd.name, round(score, 2), round(heard, 2)
+            )
+        )
         self._dispatch(job, t, chosen.match, chosen.text, decision.follow_up)
