@@ -432,9 +432,10 @@ class ClipResult:
     checks: list[float] = field(default_factory=list)
     """Each wake check's margin: the nearest reading's loss less its allowance (at most 0:
     the phrase counted as said; ``events.WakeChecked``)."""
-    gaps: list[float] = field(default_factory=list)
-    """For each command run as another reading than the words heard (``events.Rescored``),
-    how much less the audio supported it than the words heard."""
+    rescued: list[tuple[str, str, float]] = field(default_factory=list)
+    """Each command run as another reading than the words heard (``events.Rescored``): the
+    words heard, the words run, and how much less the audio supported them (the gap that
+    ``rescore``'s limits bound)."""
     rejected: list[str] = field(default_factory=list)
     """Why the hallucination guard dropped a reading, for each it dropped
     (``events.Rejected``): on a clip with a wake phrase, words the agent never acted on."""
@@ -494,7 +495,9 @@ def run_clip(clip: Clip, config: Config, transcriber: Any, registry: Registry) -
         snr_db=[u.snr_db for u in r.of(events.Utterance)],
         denoised=sum(u.denoised for u in r.of(events.Utterance)),
         checks=[round(c.loss - c.allowed, 2) for c in r.of(events.WakeChecked)],
-        gaps=[round(x.heard_logprob - x.logprob, 2) for x in r.of(events.Rescored)],
+        rescued=[
+            (x.heard, x.text, round(x.heard_logprob - x.logprob, 2)) for x in r.of(events.Rescored)
+        ],
         rejected=[x.reason for x in r.of(events.Rejected)],
     )
 
@@ -654,7 +657,7 @@ def run(
                 "snr_db": r.snr_db,
                 "denoised": r.denoised,
                 "wake_checks": r.checks,
-                "rescored_gaps": r.gaps,
+                "rescored": r.rescued,
                 "rejected": r.rejected,
             }
             for r in results

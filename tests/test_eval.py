@@ -256,7 +256,7 @@ def test_held_out_clips_over_a_television_through_the_real_pipeline(
     assert r["false_commands"] == 0 and "wake_checks" in r
     assert [d["verdict"] for d in r["details"]] == ["ok", "ok"]
     # each command run as another reading says how much less the audio supported it
-    assert all(len(d["rescored_gaps"]) <= len(d["got"]) for d in r["details"])
+    assert all(len(d["rescored"]) <= len(d["got"]) for d in r["details"])
 
 
 def test_an_espeak_clip_keeps_its_noise_when_flite_is_added() -> None:
