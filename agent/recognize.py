@@ -544,7 +544,12 @@ class Recognizer:
         ]
         scores = await self._scores(job, t, decision, [c.text for c in found]) if found else None
         chosen = (
-            choose(scores[0], list(zip(scores[1:], found, strict=True)), decision.command)
+            choose(
+                scores[0],
+                list(zip(scores[1:], found, strict=True)),
+                decision.command,
+                self.transcriber.pieces,
+            )
             if scores
             else None
         )
