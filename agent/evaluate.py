@@ -730,6 +730,10 @@ def human(report: dict[str, Any]) -> str:
             )
             checked = f" (wake checks {d['wake_checks']})" if d["wake_checks"] else ""
             checked += f" (dropped: {', '.join(d['rejected'])})" if d["rejected"] else ""
+            checked += "".join(
+                f" (rescored {heard!r} as {text!r}, {gap:g} below)"
+                for heard, text, gap in d["rescored"]
+            )
             lines.append(
                 f"  [{d['verdict']}] {Path(d['path']).name}{noisy}: "
                 f"{d['transcripts']}{checked} -> {d['got']}"

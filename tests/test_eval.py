@@ -115,6 +115,24 @@ def test_scores_are_counted_as_defined(tmp_path: Path) -> None:
     shown = r | {"manifest": "m.yaml", "bias": "auto", "threshold": 80.0, "phonetic_threshold": 0}
     shown["machine"] = {"cpu": "c", "gemm": "g", "compute_type": "int8", "ctranslate2": "4"}
     assert "guard dropped      1 readings of clips with a wake phrase (unsure 1)" in human(shown)
+    # a clip listed one by one says what it heard, what ran instead and how far below
+    shown["details_of"] = "misses"
+    shown["details"] = [
+        {
+            "path": "/x/a.wav",
+            "verdict": "ok",
+            "snr_db": [10.4],
+            "denoised": 1,
+            "wake_checks": [],
+            "rejected": [],
+            "rescored": [["what made it to me", "what day is it today", 1.17]],
+            "transcripts": ["Hey computer, what made it to me?"],
+            "got": [["clock.day_of_week", {}]],
+        }
+    ]
+    line = human(shown).splitlines()[-1]
+    assert line.startswith("  [ok] a.wav [10.4 dB, denoised]: ")
+    assert "(rescored 'what made it to me' as 'what day is it today', 1.17 below)" in line
     verdicts = ["ok", "wrong command", "missed wake", "false wake", "ok"]
     assert [x.verdict for x in results] == verdicts
 
