@@ -32,6 +32,10 @@ The clips themselves are not committed: each entry carries a ``say`` recipe and
   computer will restart at midnight"), and requests said with the phrase that open with a
   verb like that ("computer, will it rain tomorrow"), in espeak-ng's, flite's and
   Festival's voices, clean and at 10 dB (nineteenth run).
+- near_requests.yaml: requests said with the phrase that share most of their words with
+  a command's phrase ("what time does the shop open", "set the table for five"), in the
+  same ten voices, clean and at 10 dB: all must wake, none may run a command (twentieth
+  run).
 - greetings.yaml: greetings and questions said to a person that open with a wake phrase's
   first word ("hey man", "hey mom, what time is it", "okay, what is the date"), in three
   voices of each synthesizer, with other_phrases.yaml's wake phrases: none may wake.
@@ -219,6 +223,25 @@ MODAL_REQUESTS = [
     "computer, should I take an umbrella",
     "hey computer, is the oven still on",
     "computer, can we turn the heating down",
+]
+
+# near_requests.yaml, written before it was measured (docs/ACCURACY.md, twentieth run):
+# requests said with the phrase that share most of their words with a bundled command's
+# phrase but ask for something no plugin does ("what time does the shop open", "cancel my
+# gym membership"). Rescoring looks for the command the audio supports; none may run.
+NEAR_REQUESTS = [
+    "hey computer, can you tell me a joke",
+    "hey computer, what time does the shop open",
+    "hey computer, what is the time in Tokyo",
+    "hey computer, what day is the party",
+    "hey computer, set the table for five",
+    "hey computer, start the washing machine",
+    "hey computer, cancel my gym membership",
+    "hey computer, how much money is left",
+    "hey computer, what date is Easter this year",
+    "hey computer, remind me what I said yesterday",
+    "hey computer, tell me the weather for tomorrow",
+    "hey computer, show me my photos",
 ]
 
 # Greetings and questions people say to each other, opening with a wake phrase's first word
@@ -712,6 +735,17 @@ def main() -> None:
         },
         'Talk with "computer" as the one who does something ("the computer will restart"): '
         "none may wake; requests that open with such a verb: all must wake.",
+    )
+
+    write(
+        "near_requests.yaml",
+        {
+            "clips": [
+                request_clip(t, v, n) for v in talkers for n in (None, 10.0) for t in NEAR_REQUESTS
+            ]
+        },
+        "Requests that share most of their words with a command's phrase but ask for "
+        "something no plugin does: all must wake, none may run a command.",
     )
 
     greetings = [
