@@ -432,10 +432,10 @@ class ClipResult:
     checks: list[float] = field(default_factory=list)
     """Each wake check's margin: the nearest reading's loss less its allowance (at most 0:
     the phrase counted as said; ``events.WakeChecked``)."""
-    rescued: list[tuple[str, str, float]] = field(default_factory=list)
+    rescued: list[tuple[str, str, float, float]] = field(default_factory=list)
     """Each command run as another reading than the words heard (``events.Rescored``): the
-    words heard, the words run, and how much less the audio supported them (the gap that
-    ``rescore``'s limits bound)."""
+    words heard, the words run, how much less the audio supported them (the gap that
+    ``rescore``'s limits bound), and the words heard's own mean token log-probability."""
     rejected: list[str] = field(default_factory=list)
     """Why the hallucination guard dropped a reading, for each it dropped
     (``events.Rejected``): on a clip with a wake phrase, words the agent never acted on."""
@@ -496,7 +496,8 @@ def run_clip(clip: Clip, config: Config, transcriber: Any, registry: Registry) -
         denoised=sum(u.denoised for u in r.of(events.Utterance)),
         checks=[round(c.loss - c.allowed, 2) for c in r.of(events.WakeChecked)],
         rescued=[
-            (x.heard, x.text, round(x.heard_logprob - x.logprob, 2)) for x in r.of(events.Rescored)
+            (x.heard, x.text, round(x.heard_logprob - x.logprob, 2), x.heard_logprob)
+            for x in r.of(events.Rescored)
         ],
         rejected=[x.reason for x in r.of(events.Rejected)],
     )
@@ -732,7 +733,7 @@ def human(report: dict[str, Any]) -> str:
             checked += f" (dropped: {', '.join(d['rejected'])})" if d["rejected"] else ""
             checked += "".join(
                 f" (rescored {heard!r} as {text!r}, {gap:g} below)"
-                for heard, text, gap in d["rescored"]
+                for heard, text, gap, _ in d["rescored"]
             )
             lines.append(
                 f"  [{d['verdict']}] {Path(d['path']).name}{noisy}: "

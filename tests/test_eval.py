@@ -125,7 +125,7 @@ def test_scores_are_counted_as_defined(tmp_path: Path) -> None:
             "denoised": 1,
             "wake_checks": [],
             "rejected": [],
-            "rescored": [["what made it to me", "what day is it today", 1.17]],
+            "rescored": [["what made it to me", "what day is it today", 1.17, -0.61]],
             "transcripts": ["Hey computer, what made it to me?"],
             "got": [["clock.day_of_week", {}]],
         }
