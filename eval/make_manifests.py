@@ -36,6 +36,8 @@ The clips themselves are not committed: each entry carries a ``say`` recipe and
   a command's phrase ("what time does the shop open", "set the table for five"), in the
   same ten voices, clean and at 10 dB: all must wake, none may run a command (twentieth
   run).
+- near_held_out.yaml: more requests of near_requests.yaml's kind ("what time is it in
+  London", "how much time is left in the match"), held out for a rule that set prompts.
 - greetings.yaml: greetings and questions said to a person that open with a wake phrase's
   first word ("hey man", "hey mom, what time is it", "okay, what is the date"), in three
   voices of each synthesizer, with other_phrases.yaml's wake phrases: none may wake.
@@ -242,6 +244,24 @@ NEAR_REQUESTS = [
     "hey computer, remind me what I said yesterday",
     "hey computer, tell me the weather for tomorrow",
     "hey computer, show me my photos",
+]
+
+# near_held_out.yaml, written after near_requests.yaml was measured and before any rule it
+# prompts (docs/ACCURACY.md, twentieth run): more requests of the same kind, to check such a
+# rule against. Measured once at the commit that added it.
+NEAR_HELD_OUT = [
+    "hey computer, what time is it in London",
+    "hey computer, what is the date of the next full moon",
+    "hey computer, what day is it in Sydney",
+    "hey computer, cancel all my meetings today",
+    "hey computer, how much time is left in the match",
+    "hey computer, what time is sunset",
+    "hey computer, what day is my birthday",
+    "hey computer, what is the date on the letter",
+    "hey computer, what time is the train",
+    "hey computer, start the car",
+    "hey computer, set an alarm for the morning",
+    "hey computer, what is the time difference with New York",
 ]
 
 # Greetings and questions people say to each other, opening with a wake phrase's first word
@@ -746,6 +766,17 @@ def main() -> None:
         },
         "Requests that share most of their words with a command's phrase but ask for "
         "something no plugin does: all must wake, none may run a command.",
+    )
+
+    write(
+        "near_held_out.yaml",
+        {
+            "clips": [
+                request_clip(t, v, n) for v in talkers for n in (None, 10.0) for t in NEAR_HELD_OUT
+            ]
+        },
+        "More requests that share words with a command's phrase, held out for a rule that "
+        "near_requests.yaml prompts: all must wake, none may run a command.",
     )
 
     greetings = [
