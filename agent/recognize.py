@@ -40,7 +40,6 @@ from agent.rescore import (
     candidates,
     choose,
     closeness,
-    cut_short,
     plainer,
     repairs,
     sentence,
@@ -554,8 +553,6 @@ class Recognizer:
             if scores
             else None
         )
-        if chosen is not None and self._cut_short(t, decision, chosen):
-            chosen = None
         if scores is None or chosen is None:
             if tentative:
                 self._not_addressed(t)
@@ -565,13 +562,6 @@ class Recognizer:
         if tentative:
             self._wake(job, decision)
         self._run_heard_as(job, t, decision, chosen, scores[1 + found.index(chosen)], scores[0])
-
-    def _cut_short(self, t: Transcript, decision: GateDecision, chosen: Candidate) -> bool:
-        """The phrase the audio supports is the words heard with their end left off, and
-        Whisper marked no break there (``rescore.cut_short``): a request that says more
-        than the command ("what is the time in Tokyo"), not one to run."""
-        cut = _opening(collapse_repeats(t.raw), t, decision)
-        return cut is not None and cut_short(decision.command, words(chosen.text), cut[1])
 
     async def _settle(
         self,

@@ -430,20 +430,6 @@ def covers(phrase: str, heard: Sequence[str]) -> bool:
     return all(w in rest for w in heard)
 
 
-def cut_short(heard: Sequence[str], said: Sequence[str], raw: str) -> bool:
-    """Would running ``said`` leave off words the speaker added to the command? True when
-    ``said`` is the beginning of the words ``heard``, word for word, with more after it,
-    and Whisper marked no break after it in ``raw`` (the command part of the transcript as
-    written): "What is the time in Tokyo?" asks for more than "what is the time", where
-    "What time is it? Are you coming to the park?" is a command with a television's words
-    after it."""
-    n = len(said)
-    if not 0 < n < len(heard) or list(heard[:n]) != list(said):
-        return False
-    cut = split_words(raw, n)
-    return cut is not None and cut[0][-1:].isalnum()
-
-
 def tokens(ws: Sequence[str], pieces: Callable[[str], int]) -> int:
     """How many of Whisper's tokens the words take, given ``pieces`` (each word's tokens
     beyond one, ``Transcriber.pieces``)."""
