@@ -38,6 +38,8 @@ The clips themselves are not committed: each entry carries a ``say`` recipe and
   run).
 - near_held_out.yaml: more requests of near_requests.yaml's kind ("what time is it in
   London", "how much time is left in the match"), held out for a rule that set prompts.
+- near_third.yaml: a third set of the kind ("what time is the meeting", "tell me the time
+  in Berlin"), written after near_held_out.yaml had been used once (twenty-first run).
 - greetings.yaml: greetings and questions said to a person that open with a wake phrase's
   first word ("hey man", "hey mom, what time is it", "okay, what is the date"), in three
   voices of each synthesizer, with other_phrases.yaml's wake phrases: none may wake.
@@ -67,6 +69,7 @@ import re
 import tarfile
 import unicodedata
 import zlib
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -262,6 +265,25 @@ NEAR_HELD_OUT = [
     "hey computer, start the car",
     "hey computer, set an alarm for the morning",
     "hey computer, what is the time difference with New York",
+]
+
+# near_third.yaml, written after near_held_out.yaml was used to check rescore.cut_short
+# (reverted) and before any other rule (docs/ACCURACY.md, twenty-first run): a third set of
+# the kind, so that the next rule is made on one set and checked on another neither of
+# which it was made on.
+NEAR_THIRD = [
+    "hey computer, what time is the meeting",
+    "hey computer, what time is it in Paris",
+    "hey computer, what day is the dentist",
+    "hey computer, what is the date of the wedding",
+    "hey computer, how much time is left on the parking meter",
+    "hey computer, what time do the shops close",
+    "hey computer, what day does school start",
+    "hey computer, tell me the time in Berlin",
+    "hey computer, what is the day after tomorrow",
+    "hey computer, how long is left until Christmas",
+    "hey computer, what time is lunch",
+    "hey computer, show me the news",
 ]
 
 # Greetings and questions people say to each other, opening with a wake phrase's first word
@@ -628,6 +650,13 @@ class _Dumper(yaml.SafeDumper):
         return True
 
 
+def spoken(
+    make: Callable[[str, str, float | None], dict[str, Any]], texts: list[str], voices: list[str]
+) -> list[dict[str, Any]]:
+    """Each text in each voice, clean and at 10 dB SNR of white noise, voice by voice."""
+    return [make(t, v, n) for v in voices for n in (None, 10.0) for t in texts]
+
+
 def write(name: str, data: dict[str, Any], header: str) -> None:
     text = yaml.dump(data, Dumper=_Dumper, sort_keys=False, width=120, default_flow_style=None)
     (HERE / name).write_text(
@@ -745,39 +774,34 @@ def main() -> None:
     write(
         "computer_talk.yaml",
         {
-            "clips": [
-                unaddressed_clip(t, v, n)
-                for v in talkers
-                for n in (None, 10.0)
-                for t in COMPUTER_SENTENCES
-            ]
-            + [request_clip(t, v, n) for v in talkers for n in (None, 10.0) for t in MODAL_REQUESTS]
+            "clips": spoken(unaddressed_clip, COMPUTER_SENTENCES, talkers)
+            + spoken(request_clip, MODAL_REQUESTS, talkers)
         },
         'Talk with "computer" as the one who does something ("the computer will restart"): '
         "none may wake; requests that open with such a verb: all must wake.",
     )
 
-    write(
-        "near_requests.yaml",
-        {
-            "clips": [
-                request_clip(t, v, n) for v in talkers for n in (None, 10.0) for t in NEAR_REQUESTS
-            ]
-        },
-        "Requests that share most of their words with a command's phrase but ask for "
-        "something no plugin does: all must wake, none may run a command.",
-    )
-
-    write(
-        "near_held_out.yaml",
-        {
-            "clips": [
-                request_clip(t, v, n) for v in talkers for n in (None, 10.0) for t in NEAR_HELD_OUT
-            ]
-        },
-        "More requests that share words with a command's phrase, held out for a rule that "
-        "near_requests.yaml prompts: all must wake, none may run a command.",
-    )
+    for name, texts, header in (
+        (
+            "near_requests.yaml",
+            NEAR_REQUESTS,
+            "Requests that share most of their words with a command's phrase but ask for "
+            "something no plugin does: all must wake, none may run a command.",
+        ),
+        (
+            "near_held_out.yaml",
+            NEAR_HELD_OUT,
+            "More requests that share words with a command's phrase, held out for a rule "
+            "that near_requests.yaml prompts: all must wake, none may run a command.",
+        ),
+        (
+            "near_third.yaml",
+            NEAR_THIRD,
+            "A third set of requests that share words with a command's phrase, to check a "
+            "rule made on the other two: all must wake, none may run a command.",
+        ),
+    ):
+        write(name, {"clips": spoken(request_clip, texts, talkers)}, header)
 
     greetings = [
         unaddressed_clip(t, v, None) for t in GREETINGS for v in VOICES[:3] + FLITE_VOICES[:3]
