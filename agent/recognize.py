@@ -31,15 +31,18 @@ from agent.loader import Match, Registry
 from agent.plugin import Timings
 from agent.ratelimit import RateLimiter
 from agent.rescore import (
+    BREAK_COST,
     MIN_LOGPROB,
     WAKE_CANDIDATES,
     WAKE_MAX_LOSS,
     WAKE_MAX_LOSS_BEFORE_COMMAND,
     WAKE_NEAR,
     Candidate,
+    break_readings,
     candidates,
     choose,
     closeness,
+    left_off,
     plainer,
     repairs,
     sentence,
@@ -553,6 +556,8 @@ class Recognizer:
             if scores
             else None
         )
+        if chosen is not None and not await self._may_leave_off(job, t, decision, chosen):
+            chosen = None
         if scores is None or chosen is None:
             if tentative:
                 self._not_addressed(t)
@@ -562,6 +567,37 @@ class Recognizer:
         if tentative:
             self._wake(job, decision)
         self._run_heard_as(job, t, decision, chosen, scores[1 + found.index(chosen)], scores[0])
+
+    async def _may_leave_off(
+        self, job: UtteranceJob, t: Transcript, decision: GateDecision, chosen: Candidate
+    ) -> bool:
+        """May ``chosen``'s phrase run though it leaves off words heard after it? Only if
+        the audio has them as a sentence of their own, or nearly: a television talking on
+        after the command ("what time is it | are you coming to the park"), not a request
+        that goes on ("what time is it in london"; ``rescore.BREAK_COST``)."""
+        cut = left_off(decision.command, words(chosen.text))
+        if cut is None:
+            return True
+        gain = await self._break_gain(job, t, decision, cut)
+        return gain is None or gain >= -BREAK_COST
+
+    async def _break_gain(
+        self, job: UtteranceJob, t: Transcript, decision: GateDecision, cut: int
+    ) -> float | None:
+        """How much likelier (total log-probability) the audio makes the heard words with a
+        break after the first ``cut`` than without (``rescore.break_readings``); None if
+        scoring failed (logged)."""
+        prefix = _wake_part(collapse_repeats(t.raw), t, decision)
+        joined, broken = break_readings(decision.command, cut)
+        try:
+            lps = await self.transcriber.logprobs(
+                job.audio, [prefix + x for x in (joined, *broken)]
+            )
+        except Exception as exc:
+            self.log.error(f"scoring a break in {joined!r} failed: {exc}")
+            return None
+        sums = [float(np.sum(lp)) for lp in lps]
+        return max(sums[1:]) - sums[0]
 
     async def _settle(
         self,
