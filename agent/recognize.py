@@ -574,7 +574,8 @@ class Recognizer:
         """May ``chosen``'s phrase run though it leaves off words heard after it? Only if
         the audio has them as a sentence of their own, or nearly: a television talking on
         after the command ("what time is it | are you coming to the park"), not a request
-        that goes on ("what time is it in london"; ``rescore.BREAK_COST``)."""
+        that goes on ("what time is it in london"; ``rescore.BREAK_COST``). If the break
+        cannot be scored (logged), it may, as before this check."""
         cut = left_off(decision.command, words(chosen.text))
         if cut is None:
             return True
