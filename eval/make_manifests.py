@@ -674,7 +674,7 @@ def full_set(voices: list[str], talk_voices: list[str]) -> list[dict[str, Any]]:
         for n in NOISE
         for t, c, s in COMMANDS
     ]
-    requests = [request_clip(t, v, n) for v in voices for n in (None, 10.0) for t in REQUESTS]
+    requests = spoken(request_clip, REQUESTS, voices)
     talk = [talk_clip(i, t, v) for v in talk_voices for i, t in enumerate(TALK)]
     return commands + requests + talk
 
@@ -736,12 +736,7 @@ def main() -> None:
 
     unaddressed = [
         unaddressed_clip(t, v, n) for v in VOICES + FLITE_VOICES for n in NOISE for t in UNADDRESSED
-    ] + [
-        unaddressed_clip(t, v, n)
-        for v in VOICES + FLITE_VOICES
-        for n in (None, 10.0)
-        for t in ABOUT_COMPUTERS
-    ]
+    ] + spoken(unaddressed_clip, ABOUT_COMPUTERS, VOICES + FLITE_VOICES)
     write(
         "no_wake.yaml",
         {"clips": unaddressed},
