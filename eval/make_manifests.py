@@ -40,6 +40,8 @@ The clips themselves are not committed: each entry carries a ``say`` recipe and
   London", "how much time is left in the match"), held out for a rule that set prompts.
 - near_third.yaml: a third set of the kind ("what time is the meeting", "tell me the time
   in Berlin"), written after near_held_out.yaml had been used once (twenty-first run).
+- near_fourth.yaml: a fourth ("what time is it in Madrid", "what day is Thanksgiving"),
+  written after near_third.yaml had been used once (twenty-second run).
 - greetings.yaml: greetings and questions said to a person that open with a wake phrase's
   first word ("hey man", "hey mom, what time is it", "okay, what is the date"), in three
   voices of each synthesizer, with other_phrases.yaml's wake phrases: none may wake.
@@ -284,6 +286,24 @@ NEAR_THIRD = [
     "hey computer, how long is left until Christmas",
     "hey computer, what time is lunch",
     "hey computer, show me the news",
+]
+
+# near_fourth.yaml, written after near_third.yaml had been used once and before the next
+# rule was tried (docs/ACCURACY.md, twenty-second run): a fourth set of the kind, with places,
+# feasts and names after a command's phrase and requests without any.
+NEAR_FOURTH = [
+    "hey computer, what time is it in Madrid",
+    "hey computer, what day is it in California",
+    "hey computer, what is the time in Rome",
+    "hey computer, what is the date in Australia",
+    "hey computer, tell me the time in Dublin",
+    "hey computer, how long is left until Easter",
+    "hey computer, what time is it on the moon",
+    "hey computer, how much time is left on the oven",
+    "hey computer, what day is Thanksgiving",
+    "hey computer, what time does the bank open",
+    "hey computer, remind me to call Tom tomorrow",
+    "hey computer, what is the date of the election",
 ]
 
 # Greetings and questions people say to each other, opening with a wake phrase's first word
@@ -794,6 +814,12 @@ def main() -> None:
             NEAR_THIRD,
             "A third set of requests that share words with a command's phrase, to check a "
             "rule made on the other two: all must wake, none may run a command.",
+        ),
+        (
+            "near_fourth.yaml",
+            NEAR_FOURTH,
+            "A fourth set of requests that share words with a command's phrase, written "
+            "before the rule it checks: all must wake, none may run a command.",
         ),
     ):
         write(name, {"clips": spoken(request_clip, texts, talkers)}, header)
