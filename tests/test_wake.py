@@ -428,16 +428,20 @@ def test_a_transcript_is_cut_after_its_wake_words() -> None:
 
 
 def test_talk_about_a_computer_through_the_real_pipeline(
-    tmp_path: Path, isolated_env: dict
+    tmp_path: Path, isolated_env: dict, tiny: object
 ) -> None:
     """espeak-ng says "my computer crashed again last night ..." clean: tiny.en writes it
     word for word, and "computer" after "my" is a noun, not the phrase; the audio, asked,
     does not hear "computer" said to the agent. flite's rms says "hey computer, set a timer
-    for five minutes": tiny.en writes "A computer set a timer for five minutes." The words
-    alone no longer wake the agent there either, but the audio says "hey computer"; with
-    the audio check off (``wake.rescore: none``) the words decide, as before."""
+    for five minutes": the timer is set. Where this was measured tiny.en wrote "A computer
+    set a timer for five minutes." (on a CPU with AVX-512, "Hey computer set a timer ...");
+    that reading, made on any CPU: the words alone no longer wake the agent there, but the
+    audio says "hey computer"; with the audio check off (``wake.rescore: none``) the words
+    decide, as before."""
+    from agent.bench import with_
+    from agent.config import Config
     from agent.evaluate import Clip, Say, synthesize
-    from tests.conftest import of, run_file
+    from tests.conftest import heard_as, of, run_file
 
     talk = tmp_path / "talk" / "talk.wav"
     talk.parent.mkdir()
@@ -452,17 +456,14 @@ def test_talk_about_a_computer_through_the_real_pipeline(
     cmd.parent.mkdir()
     said = "hey computer, set a timer for five minutes"
     synthesize(Clip(path=cmd, say=Say(said, "rms", 140, None, engine="flite")))
+    right = [("set_timer", {"minutes": 5})]
     evs = run_file(cmd, "plugins:\n  fallback: silent\n", isolated_env)
-    assert [t["text"].startswith("A computer set a timer for") for t in of(evs, "transcript")] == [
-        True
-    ]  # "five minutes" or "5 minutes", as the CPU's arithmetic falls
+    assert [(c["command"], c["slots"]) for c in of(evs, "command")] == right
+    misheard = "A computer set a timer for five minutes."
+    evs = heard_as(cmd, misheard, tiny)
     assert [c["loss"] <= c["allowed"] for c in of(evs, "wake_checked")] == [True]
-    assert [(c["command"], c["slots"]) for c in of(evs, "command")] == [
-        ("set_timer", {"minutes": 5})
-    ]
+    assert [(c["command"], c["slots"]) for c in of(evs, "command")] == right
     # without the audio check, the words alone decide, as before
-    evs = run_file(cmd, "wake:\n  rescore: none\nplugins:\n  fallback: silent\n", isolated_env)
+    evs = heard_as(cmd, misheard, tiny, with_(Config(), "wake", rescore="none"))
     assert of(evs, "wake_checked") == []
-    assert [(c["command"], c["slots"]) for c in of(evs, "command")] == [
-        ("set_timer", {"minutes": 5})
-    ]
+    assert [(c["command"], c["slots"]) for c in of(evs, "command")] == right
