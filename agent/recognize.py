@@ -43,6 +43,7 @@ from agent.rescore import (
     choose,
     closeness,
     left_off,
+    names_left_off,
     plainer,
     repairs,
     sentence,
@@ -574,11 +575,20 @@ class Recognizer:
         """May ``chosen``'s phrase run though it leaves off words heard after it? Only if
         the audio has them as a sentence of their own, or nearly: a television talking on
         after the command ("what time is it | are you coming to the park"), not a request
-        that goes on ("what time is it in london"; ``rescore.BREAK_COST``). If the break
-        cannot be scored (logged), it may, as before this check."""
+        that goes on ("what time is it in london"; ``rescore.BREAK_COST``), and never if
+        the words left off name something in the same sentence ("what time is it in
+        London?"; ``rescore.names_left_off``). If the break cannot be scored (logged), it
+        may, as before this check."""
         cut = left_off(decision.command, words(chosen.text))
         if cut is None:
             return True
+        opening = len(words(t.text)) - len(decision.command)
+        if names_left_off(collapse_repeats(t.raw), opening + cut):
+            self.log.info(
+                f"heard {' '.join(decision.command)!r}: the words after {chosen.text!r} "
+                "name something; not run as that"
+            )
+            return False
         gain = await self._break_gain(job, t, decision, cut)
         return gain is None or gain >= -BREAK_COST
 

@@ -20,7 +20,8 @@ candidate that would do something else (``MIN_MARGIN``), unless it alone holds e
 heard (``covers``: "what day is today"). Two kinds of request say more than a command's
 phrase and are not taken for it: one whose words go on past the phrase where the audio
 makes them part of the same sentence ("what time is it in london"; ``left_off``,
-``BREAK_COST``), and one where the phrase's "it" would stand for a thing named ("what time
+``BREAK_COST``) or where Whisper wrote a name in them ("what time is it in London?";
+``names_left_off``), and one where the phrase's "it" would stand for a thing named ("what time
 is the train"; ``named``).
 
 A command that did match but whose free text the beam's next reading holds in plainer words
@@ -165,6 +166,16 @@ asks about a train (20). Measured on the 713 clips of ten sets with a rescue or 
 command: 32 requests put "it" for words spelt 12 to 50 near ("sunset", "the party", "its on
 set"), and "what time visit" is the one right rescue of the kind (docs/ACCURACY.md,
 twenty-first run)."""
+SENTENCE_ENDS = frozenset(".?!")
+"""Marks after which Whisper begins a new sentence (``names_left_off``)."""
+SELF = frozenset({"i", "im", "ive", "ill", "id"})
+""""I", which Whisper writes with a capital, as the words ``names_left_off`` finds it in."""
+NAME_WITHIN = 3
+"""How many of the words left off after a phrase ``names_left_off`` looks at: the words a
+request names its place or day in ("in London", "until Christmas", "at the North Pole").
+A television's words further on are left to the break (``BREAK_COST``): "cancel all timers,
+land in the car I am Esque" was a command over a television, rescued right, and run
+(eval/held_out.yaml; docs/ACCURACY.md, twenty-second run)."""
 DETERMINERS = ARTICLES | {"my", "your", "this", "that"}
 """Words too slight to stand for a word that filled a slot (``swaps``)."""
 QUESTION_WORDS = frozenset(
@@ -474,6 +485,27 @@ def break_readings(heard: Sequence[str], cut: int) -> tuple[str, tuple[str, ...]
         f"{kept}, {rest}{whole[-1]}",
         f"{whole} {sentence(rest).capitalize()}",
     )
+
+
+def names_left_off(raw: str, span: int) -> bool:
+    """Do the words the transcript ``raw`` goes on with after its first ``span`` words,
+    in the same sentence, name something: a word Whisper wrote with a capital where no
+    sentence begins ("what time is it in London?", "how long is left until Christmas")?
+    A request that names a place, a day or a person past a command's phrase asks about it;
+    words written as a sentence of their own ("five minutes. We moved to Thursday.") are
+    not counted, nor is "I", nor words further on than ``NAME_WITHIN``. False where the
+    transcript does not split there."""
+    cut = split_words(raw, span)
+    if cut is None or not cut[1] or cut[0].rstrip()[-1:] in SENTENCE_ENDS:
+        return False
+    for token in cut[1].split()[:NAME_WITHIN]:
+        word = token.lstrip("\"'(")
+        said = words(word)
+        if word[:1].isupper() and said and said[0] not in SELF:
+            return True
+        if token.rstrip("\"')")[-1:] in SENTENCE_ENDS:
+            return False
+    return False
 
 
 def named(heard: Sequence[str], said: Sequence[str]) -> bool:

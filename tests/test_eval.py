@@ -575,6 +575,26 @@ def test_words_heard_after_a_phrase_are_found_and_broken_off() -> None:
     )
 
 
+def test_a_name_in_the_words_left_off_is_found() -> None:
+    """``names_left_off``: a word Whisper wrote with a capital, in the same sentence as the
+    phrase, after the words it goes up to: a place, a feast, a person. Not "I", not the
+    first word of a sentence of its own, not words after a sentence of their own."""
+    from agent.rescore import names_left_off
+
+    assert names_left_off("Hey computer, what time is it in London?", 6)
+    assert names_left_off("Hey computer, how long is left until Christmas?", 6)
+    assert names_left_off("Computer, what day is it in 'Sydney'", 5)
+    assert not names_left_off("Hey computer, what time is it in london?", 6)
+    assert not names_left_off("Hey computer, what time is it? In London.", 6)
+    assert not names_left_off("Hey computer, what time is it, I think", 6)
+    assert not names_left_off("Hey computer, set a timer for 5 minutes. We moved to Thursday.", 8)
+    assert not names_left_off("Hey computer, cancel all timers, twice a day. Paris", 5)
+    assert not names_left_off("Hey computer, what time is it", 6)  # nothing left off
+    # a television's words: a capital further on than NAME_WITHIN
+    assert not names_left_off("What they can do, cancel all timers, land in the car I am Esque.", 7)
+    assert not names_left_off("Hey computer, 10-minute timer in Rome", 3)  # no split there
+
+
 def test_it_does_not_stand_for_a_thing_named() -> None:
     """Measured (eval/near_held_out.yaml, eval/near_requests.yaml): "what time is sunset",
     "what time is the train" and "what day is the party", heard right, came 0.5 to 1.2 below
@@ -1111,6 +1131,51 @@ def test_a_request_that_says_more_than_a_command_runs_nothing(
     (heard,) = of(evs, "transcript")
     assert words(heard["text"]) == words(text), heard
     _woken_and_nothing_runs(evs)
+
+
+def test_a_request_that_names_a_place_after_a_command_runs_nothing(
+    tmp_path: Path, isolated_env: dict
+) -> None:
+    """eval/near_held_out.yaml, flite's kal16, clean: "A computer, what time is it in
+    London?", heard word for word, was told the time: "what time is it" came 0.7 below the
+    words heard, and a break before "in London" within ``BREAK_COST`` of none. The words
+    left off name a place in the same sentence (``rescore.names_left_off``): the agent is
+    woken, and no command runs."""
+    from tests.conftest import of
+
+    say = Say("hey computer, what time is it in London", "kal16", 160, engine="flite")
+    evs = _heard(tmp_path, isolated_env, say)
+    (heard,) = of(evs, "transcript")
+    assert words(heard["text"])[-6:] == words("what time is it in london"), heard
+    _woken_and_nothing_runs(evs)
+
+
+def test_a_command_over_a_television_still_runs_with_a_name_further_on(
+    tmp_path: Path, isolated_env: dict
+) -> None:
+    """eval/held_out.yaml: "hey computer, cancel all timers" in espeak-ng's en-us-nyc+m7 over
+    a television's voice 15 dB under it is heard as "What they can do, cancel all timers,
+    land in the car I am Esque." and rescued as "cancel all timers", 0.13 below. The
+    television's capital ("Esque") comes further on than ``rescore.NAME_WITHIN``: the timers
+    are cancelled."""
+    from tests.conftest import of
+
+    background = (
+        "Our flight was delayed by two hours, and by the time we landed the car hire desk had "
+        "closed, so we took a taxi to the hotel."
+    )
+    say = Say(
+        "hey computer, cancel all timers",
+        "en-us-nyc+m7",
+        160,
+        15.0,
+        noise="talk",
+        background=background,
+    )
+    evs = _heard(tmp_path, isolated_env, say)
+    (heard,) = of(evs, "transcript")
+    assert "cancel all timers" in " ".join(words(heard["text"])), heard
+    assert [c["command"] for c in of(evs, "command")] == ["cancel_all"], heard
 
 
 def test_a_checked_wake_phrase_opens_the_follow_up_window_in_time(
