@@ -72,6 +72,13 @@ SUBJECT_VERBS = frozenset(
 school computer can print in colour now", "A good computer must have a fast disk", "A
 computer has no idea what a joke is" (``as_subject``)."""
 
+NOT_VERBS_IN_S = frozenset(
+    {"whats", "hows", "whos", "wheres", "whens", "whys", "thats", "theres", "heres", "lets"}
+    | {"thanks", "please", "yours", "ours", "theirs", "always", "perhaps", "sometimes"}
+)
+"""Words ending in -s that open what is said to the phrase ("computer, what's the time",
+"computer, let's go", "computer, thanks"), not a verb it does (``in_s``)."""
+
 QUESTION_VERBS = SUBJECT_VERBS | frozenset({"do", "dont", "are", "arent"})
 PRONOUNS = frozenset({"i", "you", "we", "it", "he", "she", "they", "there"})
 """A verb of ``QUESTION_VERBS`` and then one of these, straight after a phrase that opens
@@ -113,17 +120,32 @@ def _after_marker(text_words: Sequence[str], lead: int, span: int) -> bool:
     return before in NOUN_MARKERS or first in NOUN_MARKERS
 
 
+def in_s(word: str) -> bool:
+    """A word that, straight after a one-word phrase, makes the phrase a word of a sentence
+    by its -s: a verb it does ("The other computer needs an update", "my computer crashes")
+    or a plural it names ("computer prices will go up"). Not a verb of ``QUESTION_VERBS``
+    ("does", "is": ``as_subject`` asks those about a question), not "-ss", not a word of
+    ``NOT_VERBS_IN_S``; four letters or more ("its", "yes")."""
+    return (
+        len(word) >= 4
+        and word.endswith("s")
+        and not word.endswith("ss")
+        and word not in QUESTION_VERBS
+        and word not in NOT_VERBS_IN_S
+    )
+
+
 def as_subject(phrase: str, after: Sequence[str]) -> bool:
     """Is a one-word phrase the subject of the words after it: a verb of ``SUBJECT_VERBS``
     follows it, and no word of ``QUESTION_SUBJECTS`` after that ("... computer must have a
-    fast disk", not "computer, can you tell me a story")? Then it is most likely the word
-    used in a sentence, but Whisper also writes "hey computer, cancel all timers" as "Here
-    computer can sit all time at": such a wake counts only if the words make a command."""
+    fast disk", not "computer, can you tell me a story"), or a word in -s (``in_s``: "...
+    computer needs an update")? Then it is most likely the word used in a sentence, but
+    Whisper also writes "hey computer, cancel all timers" as "Here computer can sit all
+    time at": such a wake counts only if the words make a command."""
     return (
         len(words(phrase)) == 1
         and len(after) >= 2
-        and after[0] in SUBJECT_VERBS
-        and after[1] not in QUESTION_SUBJECTS
+        and ((after[0] in SUBJECT_VERBS and after[1] not in QUESTION_SUBJECTS) or in_s(after[0]))
     )
 
 

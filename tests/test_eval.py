@@ -1066,6 +1066,30 @@ def test_computer_as_the_subject_of_a_sentence_does_not_wake(
     assert of(evs, "command") == []
 
 
+def test_computer_before_a_word_in_s_does_not_wake(
+    tmp_path: Path, isolated_env: dict, tiny: object
+) -> None:
+    """eval/no_wake.yaml: flite's rms says "your computer needs an update before the meeting
+    tomorrow" with white noise 10 dB under it. On a CPU with AVX-512 tiny.en writes "who are
+    computer needs an update before the meeting tomorrow.", and it woke the agent: a word
+    before the phrase, no pause marked after it, and "needs" no verb of ``SUBJECT_VERBS``. A
+    word in -s straight after a one-word phrase makes it a word of the sentence
+    (``wake.in_s``): the wake counts only if a command follows. Through the real pipeline,
+    and with that reading made on any CPU."""
+    from agent.evaluate import synthesize
+    from tests.conftest import heard_as, of, run_file
+
+    wav = tmp_path / "update.wav"
+    text = "your computer needs an update before the meeting tomorrow"
+    synthesize(Clip(path=wav, say=Say(text, "rms", 160, 10.0, engine="flite")))
+    for evs in (
+        run_file(wav, SILENT, isolated_env),
+        heard_as(wav, "who are computer needs an update before the meeting tomorrow.", tiny),
+    ):
+        (heard,) = of(evs, "transcript")
+        assert of(evs, "wake") == [] and of(evs, "command") == [], heard
+
+
 def test_a_question_put_to_a_one_word_phrase_wakes(tmp_path: Path, isolated_env: dict) -> None:
     """eval/computer_talk.yaml: Festival's "computer, will it rain tomorrow" is written
     "Computer will it rain tomorrow.", no pause marked after the phrase, and was taken for

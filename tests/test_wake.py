@@ -126,6 +126,14 @@ def test_a_one_word_phrase_run_into_the_words_waits_for_a_command(raw: str, stra
         ("should never be left on all weekend", True),
         ("was stolen from the car", True),
         ("cant solve a lot of timers", True),  # counts once a command is found
+        ("needs an update before the meeting tomorrow", True),  # a verb in -s (in_s)
+        ("crashes every time i open it", True),
+        ("prices will go up next year", True),  # a plural it names
+        ("whats the time", False),  # -s, but no verb (NOT_VERBS_IN_S)
+        ("lets play a game", False),
+        ("does it rain", False),  # a question verb: asked about a question
+        ("its time", False),  # shorter than four letters
+        ("cross the road", False),  # -ss
         ("can you tell me a story", False),  # a question put to it
         ("will it rain tomorrow", False),
         ("should i take an umbrella", False),
