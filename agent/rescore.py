@@ -500,8 +500,8 @@ def names_left_off(raw: str, span: int) -> bool:
         return False
     for token in cut[1].split()[:NAME_WITHIN]:
         word = token.lstrip("\"'(")
-        said = words(word)
-        if word[:1].isupper() and said and said[0] not in SELF:
+        spelt = words(word)
+        if word[:1].isupper() and spelt and spelt[0] not in SELF:
             return True
         if token.rstrip("\"')")[-1:] in SENTENCE_ENDS:
             return False
