@@ -162,10 +162,16 @@ def _loop_of_a_phrase(raw: str, once: str) -> bool:
     )
 
 
+def _before_command(t: Transcript, decision: GateDecision) -> int:
+    """How many of the transcript's words come before the command's ("A computer, cancel
+    all time in.": 2)."""
+    return len(words(t.text)) - len(decision.command)
+
+
 def _opening(own: str, t: Transcript, decision: GateDecision) -> tuple[str, str] | None:
     """The model's own reading ``own`` cut where the command's words begin: ("A computer,",
     "cancel all time in."); None where a token holds words on both sides."""
-    return split_words(own, len(words(t.text)) - len(decision.command))
+    return split_words(own, _before_command(t, decision))
 
 
 def _wake_part(own: str, t: Transcript, decision: GateDecision) -> str:
@@ -582,8 +588,7 @@ class Recognizer:
         cut = left_off(decision.command, words(chosen.text))
         if cut is None:
             return True
-        opening = len(words(t.text)) - len(decision.command)
-        if names_left_off(collapse_repeats(t.raw), opening + cut):
+        if names_left_off(collapse_repeats(t.raw), _before_command(t, decision) + cut):
             self.log.info(
                 f"heard {' '.join(decision.command)!r}: the words after {chosen.text!r} "
                 "name something; not run as that"
