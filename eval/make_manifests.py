@@ -42,6 +42,8 @@ The clips themselves are not committed: each entry carries a ``say`` recipe and
   in Berlin"), written after near_held_out.yaml had been used once (twenty-first run).
 - near_fourth.yaml: a fourth ("what time is it in Madrid", "what day is Thanksgiving"),
   written after near_third.yaml had been used once (twenty-second run).
+- near_fifth.yaml: a fifth ("what is the date in Japan", "how much time is left for Jack"),
+  written after near_fourth.yaml had been used (twenty-third run).
 - greetings.yaml: greetings and questions said to a person that open with a wake phrase's
   first word ("hey man", "hey mom, what time is it", "okay, what is the date"), in three
   voices of each synthesizer, with other_phrases.yaml's wake phrases: none may wake.
@@ -304,6 +306,24 @@ NEAR_FOURTH = [
     "hey computer, what time does the bank open",
     "hey computer, remind me to call Tom tomorrow",
     "hey computer, what is the date of the election",
+]
+
+# near_fifth.yaml, written after near_fourth.yaml had been used and before the next rule was
+# measured on it (docs/ACCURACY.md, twenty-third run): places, feasts and people after a
+# command's phrase, most of them where its last word may be heard as more words.
+NEAR_FIFTH = [
+    "hey computer, what is the date in Japan",
+    "hey computer, what day is it in New York",
+    "hey computer, what is the time in Chicago",
+    "hey computer, tell me the time in Singapore",
+    "hey computer, how long is left until Halloween",
+    "hey computer, what time is it in Mexico",
+    "hey computer, what time is it for Sarah",
+    "hey computer, how much time is left for Jack",
+    "hey computer, what is the time of the Olympics",
+    "hey computer, tell me the date of Easter",
+    "hey computer, what day is it on Mars",
+    "hey computer, what is the day of the parade",
 ]
 
 # Greetings and questions people say to each other, opening with a wake phrase's first word
@@ -820,6 +840,13 @@ def main() -> None:
             NEAR_FOURTH,
             "A fourth set of requests that share words with a command's phrase, written "
             "before the rule it checks: all must wake, none may run a command.",
+        ),
+        (
+            "near_fifth.yaml",
+            NEAR_FIFTH,
+            "A fifth set of requests that share words with a command's phrase, written "
+            "before the rule it checks was measured on it: all must wake, none may run a "
+            "command.",
         ),
     ):
         write(name, {"clips": spoken(request_clip, texts, talkers)}, header)
