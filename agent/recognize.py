@@ -46,6 +46,7 @@ from agent.rescore import (
     names_left_off,
     plainer,
     repairs,
+    runs_past,
     sentence,
     split_words,
     text_slots,
@@ -583,17 +584,23 @@ class Recognizer:
         after the command ("what time is it | are you coming to the park"), not a request
         that goes on ("what time is it in london"; ``rescore.BREAK_COST``), and never if
         the words left off name something in the same sentence ("what time is it in
-        London?"; ``rescore.names_left_off``). If the break cannot be scored (logged), it
-        may, as before this check."""
-        cut = left_off(decision.command, words(chosen.text))
-        if cut is None:
+        London?"; ``rescore.names_left_off``), also where the phrase's last words were
+        heard as more words ("what is the data in Australia?" for "what is the day";
+        ``rescore.runs_past``). If the break cannot be scored (logged), it may, as before
+        this check."""
+        said = words(chosen.text)
+        past = runs_past(decision.command, said)
+        if past is None:
             return True
-        if names_left_off(collapse_repeats(t.raw), _before_command(t, decision) + cut):
+        if names_left_off(collapse_repeats(t.raw), _before_command(t, decision) + past):
             self.log.info(
                 f"heard {' '.join(decision.command)!r}: the words after {chosen.text!r} "
                 "name something; not run as that"
             )
             return False
+        cut = left_off(decision.command, said)
+        if cut is None:
+            return True
         gain = await self._break_gain(job, t, decision, cut)
         return gain is None or gain >= -BREAK_COST
 

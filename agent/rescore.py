@@ -20,9 +20,10 @@ candidate that would do something else (``MIN_MARGIN``), unless it alone holds e
 heard (``covers``: "what day is today"). Two kinds of request say more than a command's
 phrase and are not taken for it: one whose words go on past the phrase where the audio
 makes them part of the same sentence ("what time is it in london"; ``left_off``,
-``BREAK_COST``) or where Whisper wrote a name in them ("what time is it in London?";
-``names_left_off``), and one where the phrase's "it" would stand for a thing named ("what time
-is the train"; ``named``).
+``BREAK_COST``) or where Whisper wrote a name in them ("what time is it in London?", and
+"what is the data in Australia?" for "what is the day", its last word heard as more words;
+``runs_past``, ``names_left_off``), and one where the phrase's "it" would stand for a
+thing named ("what time is the train"; ``named``).
 
 A command that did match but whose free text the beam's next reading holds in plainer words
 ("the rain in Spain" for "Lorraine in Spain") takes those (``plainer``).
@@ -473,6 +474,24 @@ def left_off(heard: Sequence[str], said: Sequence[str]) -> int | None:
     if last is None or last.b + last.size != len(said) or last.a + last.size >= len(heard):
         return None
     return last.a + last.size
+
+
+def runs_past(heard: Sequence[str], said: Sequence[str]) -> int | None:
+    """How many of the heard words the phrase ``said`` stands for, where words heard go on
+    past them: ``left_off``'s count, or, where the phrase's last words were heard as more
+    words than it has, as many of those as it has ("what is the data in australia" for
+    "what is the day": 4; "how long is that until christmas" for "how long is left": 4).
+    None if nothing heard goes on past the phrase."""
+    cut = left_off(heard, said)
+    if cut is not None:
+        return cut
+    ops = difflib.SequenceMatcher(a=heard, b=said, autojunk=False).get_opcodes()
+    last = next((op for op in reversed(ops) if op[3] < op[4]), None)
+    if last is None or last[0] != "replace":
+        return None
+    _, i1, i2, j1, j2 = last
+    count = i1 + min(i2 - i1, j2 - j1)
+    return count if count < len(heard) else None
 
 
 def break_readings(heard: Sequence[str], cut: int) -> tuple[str, tuple[str, ...]]:

@@ -575,6 +575,29 @@ def test_words_heard_after_a_phrase_are_found_and_broken_off() -> None:
     )
 
 
+def test_words_heard_past_a_phrase_whose_last_words_were_heard_as_more() -> None:
+    """``runs_past``: as ``left_off``, and also where the phrase's last words were heard as
+    more words than it has (measured on this run's machine: "what is the data in Australia?"
+    ran "what is the day", "how long is that until Christmas?" "how long is left"; the words
+    after them name something). Words of a misheard command go past it too ("to me" for
+    "today"), and name nothing."""
+    from agent.rescore import names_left_off, runs_past
+
+    assert runs_past(words("what time is it in london"), words("what time is it")) == 4
+    assert runs_past(words("what is the data in australia"), words("what is the day")) == 4
+    assert runs_past(words("how long is that until christmas"), words("how long is left")) == 4
+    assert runs_past(words("tell me what im in berlin"), words("tell me the time")) == 4
+    assert runs_past(words("what time in it in paris"), words("what time it is")) == 5
+    assert runs_past(words("what they did in sydney"), words("what day is it")) == 4
+    assert runs_past(words("what made it to me"), words("what day is it today")) == 4
+    assert not names_left_off("Hey computer, what made it to me?", 2 + 4)
+    assert runs_past(words("what is the maid"), words("what is the date")) is None
+    assert runs_past(words("what day is"), words("what day is it")) is None
+    assert runs_past(words("what time is it"), words("what time is it")) is None
+    # heard as more words, but all of them the phrase's own: nothing named past it
+    assert runs_past(words("cancel all time in"), words("cancel all timer")) == 3
+
+
 def test_a_name_in_the_words_left_off_is_found() -> None:
     """``names_left_off``: a word Whisper wrote with a capital, in the same sentence as the
     phrase, after the words it goes up to: a place, a feast, a person. Not "I", not the
@@ -1076,16 +1099,12 @@ def test_computer_before_a_word_in_s_does_not_wake(
     word in -s straight after a one-word phrase makes it a word of the sentence
     (``wake.in_s``): the wake counts only if a command follows. Through the real pipeline,
     and with that reading made on any CPU."""
-    from agent.evaluate import synthesize
-    from tests.conftest import heard_as, of, run_file
+    from tests.conftest import of
 
-    wav = tmp_path / "update.wav"
     text = "your computer needs an update before the meeting tomorrow"
-    synthesize(Clip(path=wav, say=Say(text, "rms", 160, 10.0, engine="flite")))
-    for evs in (
-        run_file(wav, SILENT, isolated_env),
-        heard_as(wav, "who are computer needs an update before the meeting tomorrow.", tiny),
-    ):
+    say = Say(text, "rms", 160, 10.0, engine="flite")
+    heard_as_then = "who are computer needs an update before the meeting tomorrow."
+    for evs in _as_heard_and_as_then(tmp_path, isolated_env, tiny, say, heard_as_then):
         (heard,) = of(evs, "transcript")
         assert of(evs, "wake") == [] and of(evs, "command") == [], heard
 
@@ -1104,6 +1123,20 @@ def test_a_question_put_to_a_one_word_phrase_wakes(tmp_path: Path, isolated_env:
     assert words(heard["text"])[:3] == ["computer", "will", "it"], heard
     assert [w["phrase"] for w in of(evs, "wake")] == ["computer"]
     assert of(evs, "command") == [] and len(of(evs, "no_match")) == 1
+
+
+def _as_heard_and_as_then(
+    tmp_path: Path, env: dict, tiny: object, say: Say, raw: str
+) -> list[list[dict]]:
+    """The events of ``say``'s clip through the real pipeline, as this CPU hears it, and
+    with tiny.en made to write ``raw`` (``heard_as``): the reading a test was written for,
+    which another CPU may not make."""
+    from agent.evaluate import synthesize
+    from tests.conftest import heard_as, run_file
+
+    wav = tmp_path / "said.wav"
+    synthesize(Clip(path=wav, say=say))
+    return [run_file(wav, SILENT, env), heard_as(wav, raw, tiny)]
 
 
 def _woken_and_nothing_runs(evs: list[dict]) -> None:
@@ -1172,6 +1205,26 @@ def test_a_request_that_names_a_place_after_a_command_runs_nothing(
     (heard,) = of(evs, "transcript")
     assert words(heard["text"])[-6:] == words("what time is it in london"), heard
     _woken_and_nothing_runs(evs)
+
+
+def test_a_name_past_a_phrase_heard_as_more_words_runs_nothing(
+    tmp_path: Path, isolated_env: dict, tiny: object
+) -> None:
+    """eval/near_fourth.yaml: Festival's ked_diphone says "hey computer, what is the date in
+    Australia" with white noise 10 dB under it. On a CPU with AVX-512 tiny.en writes "Hey
+    computer, what is the data in Australia?", and "what is the day" came 0.96 below it and
+    ran: its last word was heard as "data in Australia", so the words it left off were not
+    found (``rescore.left_off``). They are now (``rescore.runs_past``), and they name a
+    place: no command runs. Through the real pipeline, and with that reading made on any
+    CPU (the day of the week was told before)."""
+    from tests.conftest import of
+
+    text = "hey computer, what is the date in Australia"
+    say = Say(text, "ked_diphone", 160, 10.0, engine="festival")
+    heard_as_then = "Hey computer, what is the data in Australia?"
+    for evs in _as_heard_and_as_then(tmp_path, isolated_env, tiny, say, heard_as_then):
+        (heard,) = of(evs, "transcript")
+        assert of(evs, "command") == [], heard
 
 
 def test_a_command_over_a_television_still_runs_with_a_name_further_on(
