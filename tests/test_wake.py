@@ -209,7 +209,8 @@ def test_a_one_word_phrase_after_other_words_still_wakes() -> None:
         ("They compute our cancel of all timers.", "cancel of all timers"),
         ("They compute her, remind me to call the doctor", "remind me to call the doctor"),
         ("compute or what time is it", "what time is it"),
-        ("They compute us, what time is it?", "us what time is it"),  # "us" is not "-r"
+        ("They compute us, what time is it?", "what time is it"),  # SPLIT_ENDS
+        ("hey computer, us two", "us two"),  # the phrase was whole
         ("hey compute, order pizza", "order pizza"),  # too long to be the word's end
         ("hey computer, our timers", "our timers"),  # the phrase was whole
     ],
