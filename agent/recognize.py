@@ -33,6 +33,7 @@ from agent.ratelimit import RateLimiter
 from agent.rescore import (
     BREAK_COST,
     MIN_LOGPROB,
+    PAST_WORDS,
     WAKE_CANDIDATES,
     WAKE_MAX_LOSS,
     WAKE_MAX_LOSS_BEFORE_COMMAND,
@@ -42,12 +43,14 @@ from agent.rescore import (
     candidates,
     choose,
     closeness,
+    ends_sentence,
     left_off,
     names_left_off,
     plainer,
     repairs,
     runs_past,
     sentence,
+    shared_end,
     split_words,
     text_slots,
     to_settle,
@@ -586,22 +589,26 @@ class Recognizer:
         the words left off name something in the same sentence ("what time is it in
         London?"; ``rescore.names_left_off``), also where the phrase's last words were
         heard as more words ("what is the data in Australia?" for "what is the day";
-        ``rescore.runs_past``). If the break cannot be scored (logged), it may, as before
-        this check."""
+        ``rescore.runs_past``; the break is asked there only where ``rescore.PAST_WORDS``
+        or more go past it, and Whisper did not end a sentence before them). If the break
+        cannot be scored (logged), it may, as before this check."""
         said = words(chosen.text)
         past = runs_past(decision.command, said)
         if past is None:
             return True
-        if names_left_off(collapse_repeats(t.raw), _before_command(t, decision) + past):
+        raw, before = collapse_repeats(t.raw), _before_command(t, decision)
+        if names_left_off(raw, before + past):
             self.log.info(
                 f"heard {' '.join(decision.command)!r}: the words after {chosen.text!r} "
                 "name something; not run as that"
             )
             return False
-        cut = left_off(decision.command, said)
-        if cut is None:
+        if left_off(decision.command, said) is None and (
+            len(decision.command) - past < PAST_WORDS  # "cancel all time in": a word split
+            or ends_sentence(raw, before + shared_end(decision.command, said))
+        ):
             return True
-        gain = await self._break_gain(job, t, decision, cut)
+        gain = await self._break_gain(job, t, decision, past)
         return gain is None or gain >= -BREAK_COST
 
     async def _break_gain(

@@ -167,6 +167,14 @@ asks about a train (20). Measured on the 713 clips of ten sets with a rescue or 
 command: 32 requests put "it" for words spelt 12 to 50 near ("sunset", "the party", "its on
 set"), and "what time visit" is the one right rescue of the kind (docs/ACCURACY.md,
 twenty-first run)."""
+PAST_WORDS = 2
+"""Words heard past a phrase whose last words were heard as more words (``runs_past``) are
+asked about as words left off are (``BREAK_COST``) where they are at least this many: a last
+word Whisper split in two leaves one ("cancel all time in" for "cancel all timer", "what day
+is it to me" for "... today"), a request that goes on more ("what is the date on the
+latter" for "what is the day"; docs/ACCURACY.md, twenty-third run). Not where Whisper ended
+a sentence after the last word heard that the phrase holds (``ends_sentence``): "What time
+is it? So if we leave my date ..." is "what time is it now" with a television after it."""
 SENTENCE_ENDS = frozenset(".?!")
 """Marks after which Whisper begins a new sentence (``names_left_off``)."""
 SELF = frozenset({"i", "im", "ive", "ill", "id"})
@@ -494,6 +502,20 @@ def runs_past(heard: Sequence[str], said: Sequence[str]) -> int | None:
     return count if count < len(heard) else None
 
 
+def shared_end(heard: Sequence[str], said: Sequence[str]) -> int:
+    """How many heard words go up to the last one the phrase ``said`` holds ("what time is
+    it so if we leave" and "what time is it now": 4); 0 if it holds none."""
+    blocks = difflib.SequenceMatcher(a=heard, b=said, autojunk=False).get_matching_blocks()
+    return max((b.a + b.size for b in blocks if b.size), default=0)
+
+
+def ends_sentence(raw: str, span: int) -> bool:
+    """Did Whisper end a sentence after the first ``span`` words of the transcript ``raw``
+    ("What time is it? So if we ..." at 4)?"""
+    cut = split_words(raw, span)
+    return cut is not None and cut[0].rstrip()[-1:] in SENTENCE_ENDS
+
+
 def break_readings(heard: Sequence[str], cut: int) -> tuple[str, tuple[str, ...]]:
     """The heard words as one sentence, and as two: broken after the first ``cut`` by a
     comma, and by a full stop or question mark ("what time is it in london?"; "what time is
@@ -515,7 +537,7 @@ def names_left_off(raw: str, span: int) -> bool:
     not counted, nor is "I", nor words further on than ``NAME_WITHIN``. False where the
     transcript does not split there."""
     cut = split_words(raw, span)
-    if cut is None or not cut[1] or cut[0].rstrip()[-1:] in SENTENCE_ENDS:
+    if cut is None or not cut[1] or ends_sentence(raw, span):
         return False
     for token in cut[1].split()[:NAME_WITHIN]:
         word = token.lstrip("\"'(")

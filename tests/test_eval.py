@@ -598,6 +598,22 @@ def test_words_heard_past_a_phrase_whose_last_words_were_heard_as_more() -> None
     assert runs_past(words("cancel all time in"), words("cancel all timer")) == 3
 
 
+def test_a_sentence_whisper_ended_after_the_words_a_phrase_holds() -> None:
+    """``shared_end``: how far the words heard go with the phrase; ``ends_sentence``:
+    whether Whisper ended a sentence there, as before a television's words ("What time is
+    it? So if we leave my date, we should..." for "what time is it now")."""
+    from agent.rescore import ends_sentence, shared_end
+
+    heard = words("what time is it so if we leave my date we should")
+    assert shared_end(heard, words("what time is it now")) == 4
+    assert shared_end(words("tell me the timing will end"), words("tell me the time")) == 3
+    assert shared_end(words("play some music"), words("what time is it")) == 0
+    tv = "Hey computer, what time is it? So if we leave my date, we should..."
+    assert ends_sentence(tv, 2 + 4)
+    assert not ends_sentence("Hey computer, tell me the timing will end.", 2 + 3)
+    assert not ends_sentence("Hey computer, 10-minute timer in Rome", 3)  # no split there
+
+
 def test_a_name_in_the_words_left_off_is_found() -> None:
     """``names_left_off``: a word Whisper wrote with a capital, in the same sentence as the
     phrase, after the words it goes up to: a place, a feast, a person. Not "I", not the
@@ -1126,17 +1142,20 @@ def test_a_question_put_to_a_one_word_phrase_wakes(tmp_path: Path, isolated_env:
 
 
 def _as_heard_and_as_then(
-    tmp_path: Path, env: dict, tiny: object, say: Say, raw: str
+    tmp_path: Path, env: dict, tiny: object, say: Say, raw: str, noisy: bool = False
 ) -> list[list[dict]]:
     """The events of ``say``'s clip through the real pipeline, as this CPU hears it, and
     with tiny.en made to write ``raw`` (``heard_as``): the reading a test was written for,
-    which another CPU may not make."""
-    from agent.evaluate import synthesize
-    from tests.conftest import heard_as, run_file
+    which another CPU may not make. ``noisy``: that reading was of the audio as heard (the
+    cleaned audio's had lost the wake phrase, ``Recognizer._reread``), so the audio is
+    asked about it uncleaned, as it was then."""
+    from agent.bench import with_
+    from agent.config import Config
+    from tests.conftest import heard_as
 
-    wav = tmp_path / "said.wav"
-    synthesize(Clip(path=wav, say=say))
-    return [run_file(wav, SILENT, env), heard_as(wav, raw, tiny)]
+    as_heard = _heard(tmp_path, env, say)
+    config = with_(Config(), "audio", denoise="never") if noisy else None
+    return [as_heard, heard_as(tmp_path / "said.wav", raw, tiny, config)]
 
 
 def _woken_and_nothing_runs(evs: list[dict]) -> None:
@@ -1225,6 +1244,75 @@ def test_a_name_past_a_phrase_heard_as_more_words_runs_nothing(
     for evs in _as_heard_and_as_then(tmp_path, isolated_env, tiny, say, heard_as_then):
         (heard,) = of(evs, "transcript")
         assert of(evs, "command") == [], heard
+
+
+def test_the_end_of_computer_heard_as_us_is_not_the_command(
+    tmp_path: Path, isolated_env: dict, tiny: object
+) -> None:
+    """eval/flite.yaml: flite's awb says "hey computer, cancel all timers" with white noise
+    10 dB under it; tiny.en writes "They compute us, cancel it all time us." The "us" is
+    the end of "computer" (``wake.SPLIT_ENDS``), not the command's first word: the timers
+    are cancelled (rescored from "cancel it all time us"). Before, "us cancel it all time
+    us" was rescored as a phrase of fewer words and nothing ran. Through the real
+    pipeline the right command or nothing, and with that reading made on any CPU."""
+    from tests.conftest import of
+
+    say = Say("hey computer, cancel all timers", "awb", 140, 10.0, engine="flite")
+    heard_as_then = "They compute us, cancel it all time us."
+    as_heard, as_then = _as_heard_and_as_then(
+        tmp_path, isolated_env, tiny, say, heard_as_then, noisy=True
+    )
+    assert [c["command"] for c in of(as_heard, "command")] in ([], ["cancel_all"]), as_heard
+    assert [c["command"] for c in of(as_then, "command")] == ["cancel_all"], as_then
+
+
+def test_words_going_on_past_a_phrase_heard_as_more_words_are_asked_about(
+    tmp_path: Path, isolated_env: dict, tiny: object
+) -> None:
+    """eval/near_held_out.yaml: flite's awb says "hey computer, what is the date on the
+    letter" with white noise 10 dB under it; tiny.en writes "They compute us, what is the
+    date on the latter?", and "what is the day" came 0.93 below the words heard: its last
+    word heard as "date on the latter", three words going on past it. Where
+    ``rescore.PAST_WORDS`` or more go past, the audio is asked about a break before them
+    as for words left off (``BREAK_COST``): no command runs. Through the real pipeline and
+    with that reading made on any CPU."""
+    from tests.conftest import of
+
+    say = Say("hey computer, what is the date on the letter", "awb", 160, 10.0, engine="flite")
+    heard_as_then = "They compute us, what is the date on the latter?"
+    for evs in _as_heard_and_as_then(tmp_path, isolated_env, tiny, say, heard_as_then, noisy=True):
+        (heard,) = of(evs, "transcript")
+        assert of(evs, "command") == [], heard
+
+
+def test_a_command_whisper_ended_before_a_television_runs(
+    tmp_path: Path, isolated_env: dict, tiny: object
+) -> None:
+    """eval/fresh_voices.yaml: "hey computer, what time is it" in espeak-ng's en-us+f5 with
+    a person talking 15 dB under it is heard as "Hey computer, what time is it? So if we
+    leave my date, we should...", and rescued as "what time is it now": its last word heard
+    as "so if we leave ...", words going on past it (``rescore.PAST_WORDS``). Whisper ended
+    the sentence after "it", so they are taken as another sentence and the time is told.
+    Through the real pipeline the right command or nothing, and with that reading made on
+    any CPU."""
+    from tests.conftest import of
+
+    background = (
+        "The film starts at half past eight, so if we leave at eight we should have time to "
+        "buy popcorn and find good seats near the middle."
+    )
+    say = Say(
+        "hey computer, what time is it",
+        "en-us+f5",
+        160,
+        15.0,
+        noise="talk",
+        background=background,
+    )
+    heard_as_then = "Hey computer, what time is it? So if we leave my date, we should..."
+    as_heard, as_then = _as_heard_and_as_then(tmp_path, isolated_env, tiny, say, heard_as_then)
+    assert [c["command"] for c in of(as_heard, "command")] in ([], ["time_now"]), as_heard
+    assert [c["command"] for c in of(as_then, "command")] == ["time_now"], as_then
 
 
 def test_a_command_over_a_television_still_runs_with_a_name_further_on(
