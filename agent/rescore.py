@@ -513,7 +513,12 @@ def ends_sentence(raw: str, span: int) -> bool:
     """Did Whisper end a sentence after the first ``span`` words of the transcript ``raw``
     ("What time is it? So if we ..." at 4)?"""
     cut = split_words(raw, span)
-    return cut is not None and cut[0].rstrip()[-1:] in SENTENCE_ENDS
+    return cut is not None and _ends(cut[0])
+
+
+def _ends(text: str) -> bool:
+    """Does ``text`` close with a mark Whisper ends a sentence with (``SENTENCE_ENDS``)?"""
+    return text.rstrip()[-1:] in SENTENCE_ENDS
 
 
 def break_readings(heard: Sequence[str], cut: int) -> tuple[str, tuple[str, ...]]:
@@ -537,7 +542,7 @@ def names_left_off(raw: str, span: int) -> bool:
     not counted, nor is "I", nor words further on than ``NAME_WITHIN``. False where the
     transcript does not split there."""
     cut = split_words(raw, span)
-    if cut is None or not cut[1] or ends_sentence(raw, span):
+    if cut is None or not cut[1] or _ends(cut[0]):
         return False
     for token in cut[1].split()[:NAME_WITHIN]:
         word = token.lstrip("\"'(")
