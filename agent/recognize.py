@@ -33,7 +33,6 @@ from agent.ratelimit import RateLimiter
 from agent.rescore import (
     BREAK_COST,
     MIN_LOGPROB,
-    PAST_WORDS,
     WAKE_CANDIDATES,
     WAKE_MAX_LOSS,
     WAKE_MAX_LOSS_BEFORE_COMMAND,
@@ -43,14 +42,10 @@ from agent.rescore import (
     candidates,
     choose,
     closeness,
-    ends_sentence,
-    left_off,
-    names_left_off,
+    leaves_off,
     plainer,
     repairs,
-    runs_past,
     sentence,
-    shared_end,
     split_words,
     text_slots,
     to_settle,
@@ -202,7 +197,7 @@ def straight_on(t: Transcript, decision: GateDecision) -> bool:
     if len(words(decision.phrase)) != 1:
         return False
     heard = words(t.text)
-    opening = len(heard) - len(decision.command)
+    opening = _before_command(t, decision)
     # the phrase's own word, where the words that stood for it ran on past it ("A
     # computer has" checked as "computer"): the pause and the verb are looked for after it
     n = heard.index(decision.phrase) + 1 if decision.phrase in heard[:opening] else opening
@@ -587,28 +582,25 @@ class Recognizer:
         after the command ("what time is it | are you coming to the park"), not a request
         that goes on ("what time is it in london"; ``rescore.BREAK_COST``), and never if
         the words left off name something in the same sentence ("what time is it in
-        London?"; ``rescore.names_left_off``), also where the phrase's last words were
-        heard as more words ("what is the data in Australia?" for "what is the day";
-        ``rescore.runs_past``; the break is asked there only where ``rescore.PAST_WORDS``
-        or more go past it, and Whisper did not end a sentence before them). If the break
-        cannot be scored (logged), it may, as before this check."""
-        said = words(chosen.text)
-        past = runs_past(decision.command, said)
-        if past is None:
+        London?"). What is asked where is decided from the words (``rescore.leaves_off``).
+        If the break cannot be scored (logged), it may, as before this check."""
+        off = leaves_off(
+            collapse_repeats(t.raw),
+            _before_command(t, decision),
+            decision.command,
+            words(chosen.text),
+        )
+        if off is None:
             return True
-        raw, before = collapse_repeats(t.raw), _before_command(t, decision)
-        if names_left_off(raw, before + past):
+        if off.names:
             self.log.info(
                 f"heard {' '.join(decision.command)!r}: the words after {chosen.text!r} "
                 "name something; not run as that"
             )
             return False
-        if left_off(decision.command, said) is None and (
-            len(decision.command) - past < PAST_WORDS  # "cancel all time in": a word split
-            or ends_sentence(raw, before + shared_end(decision.command, said))
-        ):
+        if not off.ask:
             return True
-        gain = await self._break_gain(job, t, decision, past)
+        gain = await self._break_gain(job, t, decision, off.cut)
         return gain is None or gain >= -BREAK_COST
 
     async def _break_gain(

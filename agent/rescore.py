@@ -19,11 +19,11 @@ for one of more tokens, ``FIXED_GAP`` for one with no slot), and clearly better 
 candidate that would do something else (``MIN_MARGIN``), unless it alone holds every word
 heard (``covers``: "what day is today"). Two kinds of request say more than a command's
 phrase and are not taken for it: one whose words go on past the phrase where the audio
-makes them part of the same sentence ("what time is it in london"; ``left_off``,
+makes them part of the same sentence ("what time is it in london"; ``words_past``,
 ``BREAK_COST``) or where Whisper wrote a name in them ("what time is it in London?", and
 "what is the data in Australia?" for "what is the day", its last word heard as more words;
-``runs_past``, ``names_left_off``), and one where the phrase's "it" would stand for a
-thing named ("what time is the train"; ``named``).
+``names_left_off``; both decided by ``leaves_off``), and one where the phrase's "it"
+would stand for a thing named ("what time is the train"; ``named``).
 
 A command that did match but whose free text the beam's next reading holds in plainer words
 ("the rain in Spain" for "Lorraine in Spain") takes those (``plainer``).
@@ -150,15 +150,16 @@ voice no limit was chosen on, came 0.65 below "what day is it today" (eval/held_
 tiny.en wrote neither word for any command of the espeak-ng and flite manifests. ("not" was
 considered and left out: tiny.en writes "what is not it?" for "what is the date".)"""
 BREAK_COST = 4.0
-"""A phrase that leaves off the words heard after it (``left_off``) is run only if the audio
-makes a break before those words at most this much less likely (total log-probability) than
-none (``break_readings``): a television talking on after a command is another sentence, a
-request that goes on is not. Measured on the 713 clips of ten sets with a rescue or a false
-command, 96 of them rescues that left words off: the 60 requests ("what time is it | in
-london", "how much time is left | in the match") -9.3 to -2.9; the 36 commands with a
-television's words after them -6.1 to +11.6, 32 of them above -3.0 ("what time is it | are
-you coming to the park" +5.3, "remind me to call the doctor in 20 minutes | more than 300
-years" -0.5, "what time is it | saying at home" -5.6; docs/ACCURACY.md, twenty-first run)."""
+"""A phrase that leaves off the words heard after its last word (``words_past``) is run only
+if the audio makes a break before those words at most this much less likely (total
+log-probability) than none (``break_readings``): a television talking on after a command is
+another sentence, a request that goes on is not. Measured on the 713 clips of ten sets with
+a rescue or a false command, 96 of them rescues that left words off: the 60 requests ("what
+time is it | in london", "how much time is left | in the match") -9.3 to -2.9; the 36
+commands with a television's words after them -6.1 to +11.6, 32 of them above -3.0 ("what
+time is it | are you coming to the park" +5.3, "remind me to call the doctor in 20 minutes |
+more than 300 years" -0.5, "what time is it | saying at home" -5.6; docs/ACCURACY.md,
+twenty-first run)."""
 IT_LIKENESS = 60.0
 """A phrase whose "it" (with other function words, "is it") takes the place of other words
 heard is run only if those words are spelt this near it (rapidfuzz ratio of the letters;
@@ -168,7 +169,7 @@ command: 32 requests put "it" for words spelt 12 to 50 near ("sunset", "the part
 set"), and "what time visit" is the one right rescue of the kind (docs/ACCURACY.md,
 twenty-first run)."""
 PAST_WORDS = 2
-"""Words heard past a phrase whose last words were heard as more words (``runs_past``) are
+"""Words heard past a phrase whose last words were heard as more words (``words_past``) are
 asked about as words left off are (``BREAK_COST``) where they are at least this many: a last
 word Whisper split in two leaves one ("cancel all time in" for "cancel all timer", "what day
 is it to me" for "... today"), a request that goes on more ("what is the date on the
@@ -473,40 +474,72 @@ def covers(phrase: str, heard: Sequence[str]) -> bool:
     return all(w in rest for w in heard)
 
 
-def left_off(heard: Sequence[str], said: Sequence[str]) -> int | None:
-    """How many of the heard words the phrase ``said`` goes up to, where words heard go on
-    past its last word ("what time is it in london", "what time is it": 4); None if its last
-    word is not one heard, or nothing was heard after it."""
-    blocks = difflib.SequenceMatcher(a=heard, b=said, autojunk=False).get_matching_blocks()
-    last = next((b for b in reversed(blocks) if b.size), None)
-    if last is None or last.b + last.size != len(said) or last.a + last.size >= len(heard):
-        return None
-    return last.a + last.size
+@dataclass(frozen=True)
+class Past:
+    """How the words heard go on past a command's phrase (``words_past``)."""
+
+    count: int
+    """How many of the heard words the phrase stands for; those after it go on past it."""
+    last_heard: bool
+    """The phrase's last word is one heard ("what time is it in london"), not heard as
+    more words ("what is the data in australia" for "what is the day")."""
+    shared: int
+    """How many heard words go up to the last one the phrase holds ("what time is it so if
+    we leave" and "what time is it now": 4)."""
 
 
-def runs_past(heard: Sequence[str], said: Sequence[str]) -> int | None:
-    """How many of the heard words the phrase ``said`` stands for, where words heard go on
-    past them: ``left_off``'s count, or, where the phrase's last words were heard as more
-    words than it has, as many of those as it has ("what is the data in australia" for
-    "what is the day": 4; "how long is that until christmas" for "how long is left": 4).
-    None if nothing heard goes on past the phrase."""
-    cut = left_off(heard, said)
-    if cut is not None:
-        return cut
-    ops = difflib.SequenceMatcher(a=heard, b=said, autojunk=False).get_opcodes()
-    last = next((op for op in reversed(ops) if op[3] < op[4]), None)
+def words_past(heard: Sequence[str], said: Sequence[str]) -> Past | None:
+    """Where the words heard go on past the phrase ``said``, from one alignment of the two:
+    past its last word, heard ("what time is it in london", "what time is it": 4), or past
+    its last words heard as more words than it has, as many of those as it has standing for
+    them ("what is the data in australia", "what is the day": 4; "how long is that until
+    christmas", "how long is left": 4). None if nothing heard goes on past the phrase."""
+    matcher = difflib.SequenceMatcher(a=heard, b=said, autojunk=False)
+    blocks = [b for b in matcher.get_matching_blocks() if b.size]
+    shared = blocks[-1].a + blocks[-1].size if blocks else 0
+    if blocks and blocks[-1].b + blocks[-1].size == len(said):
+        return Past(shared, True, shared) if shared < len(heard) else None
+    last = next((op for op in reversed(matcher.get_opcodes()) if op[3] < op[4]), None)
     if last is None or last[0] != "replace":
         return None
     _, i1, i2, j1, j2 = last
     count = i1 + min(i2 - i1, j2 - j1)
-    return count if count < len(heard) else None
+    return Past(count, False, shared) if count < len(heard) else None
 
 
-def shared_end(heard: Sequence[str], said: Sequence[str]) -> int:
-    """How many heard words go up to the last one the phrase ``said`` holds ("what time is
-    it so if we leave" and "what time is it now": 4); 0 if it holds none."""
-    blocks = difflib.SequenceMatcher(a=heard, b=said, autojunk=False).get_matching_blocks()
-    return max((b.a + b.size for b in blocks if b.size), default=0)
+@dataclass(frozen=True)
+class LeftOff:
+    """A rescue whose phrase leaves off words heard after it (``leaves_off``)."""
+
+    cut: int
+    """How many of the heard words the phrase stands for; the rest are left off."""
+    names: bool
+    """The words left off name something in the same sentence (``names_left_off``): the
+    request asks about it, and the phrase is not run."""
+    ask: bool
+    """Whether the audio is to be asked about a break before the words left off
+    (``break_readings``, ``BREAK_COST``); if not, and they name nothing, the phrase runs."""
+
+
+def leaves_off(raw: str, before: int, heard: Sequence[str], said: Sequence[str]) -> LeftOff | None:
+    """Does the phrase ``said``, taken for the command words ``heard`` (which come after
+    ``before`` words of the transcript ``raw``), leave off words heard after it, and what
+    is to be asked of them? A name in them refuses it ("what time is it in London?"). The
+    break is asked about where the phrase's last word was heard ("what time is it | in
+    london"), or where its last words were heard as more words and ``PAST_WORDS`` or more
+    go past them ("what is the date on the latter" for "what is the day") unless Whisper
+    ended a sentence after the last word heard that the phrase holds (``ends_sentence``).
+    None where nothing heard goes past the phrase."""
+    past = words_past(heard, said)
+    if past is None:
+        return None
+    if names_left_off(raw, before + past.count):
+        return LeftOff(past.count, names=True, ask=False)
+    ask = past.last_heard or (
+        len(heard) - past.count >= PAST_WORDS  # "cancel all time in": one word split
+        and not ends_sentence(raw, before + past.shared)
+    )
+    return LeftOff(past.count, names=False, ask=ask)
 
 
 def ends_sentence(raw: str, span: int) -> bool:

@@ -23,6 +23,7 @@ from agent.evaluate import (
     load_manifest,
     summarize,
 )
+from agent.rescore import Past
 from agent.text import words
 from tests.conftest import REPO, run_cli, speak
 
@@ -551,21 +552,27 @@ def test_a_phrase_of_more_tokens_than_heard_needs_closer_support() -> None:
         assert choose(-0.5, [(-1.75, date)], words(heard), pieces) is date
 
 
+def _past(heard: str, said: str) -> Past | None:
+    from agent.rescore import words_past
+
+    return words_past(words(heard), words(said))
+
+
 def test_words_heard_after_a_phrase_are_found_and_broken_off() -> None:
-    """``left_off`` finds where the words heard go on past a phrase's last word;
+    """``words_past`` finds where the words heard go on past a phrase's last word, heard;
     ``break_readings`` are the readings the audio is asked about: one sentence, or a break
     (a comma, or a full stop or question mark) before the words left off."""
-    from agent.rescore import break_readings, left_off
+    from agent.rescore import break_readings
 
-    assert left_off(words("what time is it in london"), words("what time is it")) == 4
-    assert (
-        left_off(words("start 10 minute timer we should bend"), words("start a 10 minute timer"))
-        == 4
+    assert _past("what time is it in london", "what time is it") == Past(4, True, 4)
+    assert _past("start 10 minute timer we should bend", "start a 10 minute timer") == Past(
+        4, True, 4
     )
-    assert left_off(words("the cancel all timers are you coming"), words("cancel all timers")) == 4
-    assert left_off(words("what time is it"), words("what time is it")) is None  # nothing after
-    assert left_off(words("what time is sunset"), words("what time is it")) is None
-    assert left_off(words("console all time us more"), words("cancel all timer")) is None
+    assert _past("the cancel all timers are you coming", "cancel all timers") == Past(4, True, 4)
+    assert _past("what time is it", "what time is it") is None  # nothing after
+    assert _past("what time is sunset", "what time is it") is None
+    # its last word not heard: heard as more words ("time us"), one of them past it
+    assert _past("console all time us more", "cancel all timer") == Past(3, False, 2)
     assert break_readings(words("what time is it in london"), 4) == (
         "what time is it in london?",
         ("what time is it, in london?", "what time is it? In london."),
@@ -576,42 +583,75 @@ def test_words_heard_after_a_phrase_are_found_and_broken_off() -> None:
 
 
 def test_words_heard_past_a_phrase_whose_last_words_were_heard_as_more() -> None:
-    """``runs_past``: as ``left_off``, and also where the phrase's last words were heard as
-    more words than it has (measured on this run's machine: "what is the data in Australia?"
-    ran "what is the day", "how long is that until Christmas?" "how long is left"; the words
-    after them name something). Words of a misheard command go past it too ("to me" for
-    "today"), and name nothing."""
-    from agent.rescore import names_left_off, runs_past
+    """``words_past``: also where the phrase's last words were heard as more words than it
+    has (measured on this run's machine: "what is the data in Australia?" ran "what is the
+    day", "how long is that until Christmas?" "how long is left"; the words after them name
+    something), as many of them standing for the phrase's as it has. Words of a misheard
+    command go past it too ("to me" for "today"), and name nothing. ``shared``: how far the
+    words heard go with the phrase."""
+    from agent.rescore import names_left_off
 
-    assert runs_past(words("what time is it in london"), words("what time is it")) == 4
-    assert runs_past(words("what is the data in australia"), words("what is the day")) == 4
-    assert runs_past(words("how long is that until christmas"), words("how long is left")) == 4
-    assert runs_past(words("tell me what im in berlin"), words("tell me the time")) == 4
-    assert runs_past(words("what time in it in paris"), words("what time it is")) == 5
-    assert runs_past(words("what they did in sydney"), words("what day is it")) == 4
-    assert runs_past(words("what made it to me"), words("what day is it today")) == 4
+    def count(heard: str, said: str) -> int | None:
+        past = _past(heard, said)
+        return None if past is None else past.count
+
+    assert count("what is the data in australia", "what is the day") == 4
+    assert count("how long is that until christmas", "how long is left") == 4
+    assert count("tell me what im in berlin", "tell me the time") == 4
+    assert count("what time in it in paris", "what time it is") == 5
+    assert count("what they did in sydney", "what day is it") == 4
+    assert _past("what made it to me", "what day is it today") == Past(4, False, 3)
     assert not names_left_off("Hey computer, what made it to me?", 2 + 4)
-    assert runs_past(words("what is the maid"), words("what is the date")) is None
-    assert runs_past(words("what day is"), words("what day is it")) is None
-    assert runs_past(words("what time is it"), words("what time is it")) is None
+    assert count("what is the maid", "what is the date") is None
+    assert count("what day is", "what day is it") is None
     # heard as more words, but all of them the phrase's own: nothing named past it
-    assert runs_past(words("cancel all time in"), words("cancel all timer")) == 3
+    assert count("cancel all time in", "cancel all timer") == 3
+    heard = "what time is it so if we leave my date we should"
+    assert _past(heard, "what time is it now") == Past(5, False, 4)
+    assert _past("tell me the timing will end", "tell me the time") == Past(4, False, 3)
 
 
 def test_a_sentence_whisper_ended_after_the_words_a_phrase_holds() -> None:
-    """``shared_end``: how far the words heard go with the phrase; ``ends_sentence``:
-    whether Whisper ended a sentence there, as before a television's words ("What time is
-    it? So if we leave my date, we should..." for "what time is it now")."""
-    from agent.rescore import ends_sentence, shared_end
+    """``ends_sentence``: whether Whisper ended a sentence after the first words, as before
+    a television's words ("What time is it? So if we leave my date, we should..." for "what
+    time is it now")."""
+    from agent.rescore import ends_sentence
 
-    heard = words("what time is it so if we leave my date we should")
-    assert shared_end(heard, words("what time is it now")) == 4
-    assert shared_end(words("tell me the timing will end"), words("tell me the time")) == 3
-    assert shared_end(words("play some music"), words("what time is it")) == 0
     tv = "Hey computer, what time is it? So if we leave my date, we should..."
     assert ends_sentence(tv, 2 + 4)
     assert not ends_sentence("Hey computer, tell me the timing will end.", 2 + 3)
     assert not ends_sentence("Hey computer, 10-minute timer in Rome", 3)  # no split there
+
+
+def test_what_is_asked_of_words_a_phrase_leaves_off() -> None:
+    """``leaves_off``, the words-only half of whether a rescue that leaves words off runs:
+    a name refuses it, the break is asked about past a last word heard, past a last word
+    heard as more words only where two or more go past (``PAST_WORDS``) and Whisper ended
+    no sentence after the phrase's words; each case as the pipeline met it on this run's
+    machine (tests through it below)."""
+    from agent.rescore import LeftOff, leaves_off
+
+    def off(raw: str, said: str) -> LeftOff | None:
+        heard = words(raw)[2:]  # "Hey computer, ..."
+        return leaves_off(raw, 2, heard, words(said))
+
+    assert off("Hey computer, what time is it?", "what time is it") is None
+    assert off("Hey computer, what is the maid?", "what is the date") is None
+    assert off("Hey computer, what time is it in London?", "what time is it") == LeftOff(
+        4, names=True, ask=False
+    )
+    assert off("Hey computer, what time is it in london?", "what time is it") == LeftOff(
+        4, names=False, ask=True
+    )
+    latter = off("Hey computer, what is the date on the latter?", "what is the day")
+    assert latter == LeftOff(4, names=False, ask=True)
+    assert off("Hey computer, cancel all time in.", "cancel all timer") == LeftOff(
+        3, names=False, ask=False
+    )
+    tv = "Hey computer, what time is it? So if we leave my date, we should..."
+    assert off(tv, "what time is it now") == LeftOff(5, names=False, ask=False)
+    told = off("Hey computer, tell me the timing will end.", "tell me the time")
+    assert told == LeftOff(4, names=False, ask=True)
 
 
 def test_a_name_in_the_words_left_off_is_found() -> None:
@@ -1233,7 +1273,7 @@ def test_a_name_past_a_phrase_heard_as_more_words_runs_nothing(
     Australia" with white noise 10 dB under it. On a CPU with AVX-512 tiny.en writes "Hey
     computer, what is the data in Australia?", and "what is the day" came 0.96 below it and
     ran: its last word was heard as "data in Australia", so the words it left off were not
-    found (``rescore.left_off``). They are now (``rescore.runs_past``), and they name a
+    found (``left_off``, as it was). They are now (``rescore.words_past``), and they name a
     place: no command runs. Through the real pipeline, and with that reading made on any
     CPU (the day of the week was told before)."""
     from tests.conftest import of
