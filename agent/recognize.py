@@ -27,22 +27,20 @@ from agent.capture import RATE
 from agent.config import Config
 from agent.dispatch import Dispatcher
 from agent.feedback import Feedback, OutputLog
+from agent.leftoff import BREAK_COST, break_readings, leaves_off
 from agent.loader import Match, Registry
 from agent.plugin import Timings
 from agent.ratelimit import RateLimiter
 from agent.rescore import (
-    BREAK_COST,
     MIN_LOGPROB,
     WAKE_CANDIDATES,
     WAKE_MAX_LOSS,
     WAKE_MAX_LOSS_BEFORE_COMMAND,
     WAKE_NEAR,
     Candidate,
-    break_readings,
     candidates,
     choose,
     closeness,
-    leaves_off,
     plainer,
     repairs,
     sentence,
@@ -580,9 +578,9 @@ class Recognizer:
         """May ``chosen``'s phrase run though it leaves off words heard after it? Only if
         the audio has them as a sentence of their own, or nearly: a television talking on
         after the command ("what time is it | are you coming to the park"), not a request
-        that goes on ("what time is it in london"; ``rescore.BREAK_COST``), and never if
+        that goes on ("what time is it in london"; ``leftoff.BREAK_COST``), and never if
         the words left off name something in the same sentence ("what time is it in
-        London?"). What is asked where is decided from the words (``rescore.leaves_off``).
+        London?"). What is asked where is decided from the words (``leftoff.leaves_off``).
         If the break cannot be scored (logged), it may, as before this check."""
         off = leaves_off(
             collapse_repeats(t.raw),
@@ -607,7 +605,7 @@ class Recognizer:
         self, job: UtteranceJob, t: Transcript, decision: GateDecision, cut: int
     ) -> float | None:
         """How much likelier (total log-probability) the audio makes the heard words with a
-        break after the first ``cut`` than without (``rescore.break_readings``); None if
+        break after the first ``cut`` than without (``leftoff.break_readings``); None if
         scoring failed (logged)."""
         prefix = _wake_part(collapse_repeats(t.raw), t, decision)
         joined, broken = break_readings(decision.command, cut)

@@ -19,11 +19,9 @@ for one of more tokens, ``FIXED_GAP`` for one with no slot), and clearly better 
 candidate that would do something else (``MIN_MARGIN``), unless it alone holds every word
 heard (``covers``: "what day is today"). Two kinds of request say more than a command's
 phrase and are not taken for it: one whose words go on past the phrase where the audio
-makes them part of the same sentence ("what time is it in london"; ``words_past``,
-``BREAK_COST``) or where Whisper wrote a name in them ("what time is it in London?", and
-"what is the data in Australia?" for "what is the day", its last word heard as more words;
-``names_left_off``; both decided by ``leaves_off``), and one where the phrase's "it"
-would stand for a thing named ("what time is the train"; ``named``).
+makes them part of the same sentence ("what time is it in london") or where Whisper wrote
+a name in them ("what time is it in London?"; both in ``agent.leftoff``), and one where
+the phrase's "it" would stand for a thing named ("what time is the train"; ``named``).
 
 A command that did match but whose free text the beam's next reading holds in plainer words
 ("the rain in Spain" for "Lorraine in Spain") takes those (``plainer``).
@@ -149,17 +147,6 @@ the speaker was heard to say is no candidate. "what day was it yesterday", heard
 voice no limit was chosen on, came 0.65 below "what day is it today" (eval/held_out.yaml);
 tiny.en wrote neither word for any command of the espeak-ng and flite manifests. ("not" was
 considered and left out: tiny.en writes "what is not it?" for "what is the date".)"""
-BREAK_COST = 4.0
-"""A phrase that leaves off the words heard after its last word (``words_past``) is run only
-if the audio makes a break before those words at most this much less likely (total
-log-probability) than none (``break_readings``): a television talking on after a command is
-another sentence, a request that goes on is not. Measured on the 713 clips of ten sets with
-a rescue or a false command, 96 of them rescues that left words off: the 60 requests ("what
-time is it | in london", "how much time is left | in the match") -9.3 to -2.9; the 36
-commands with a television's words after them -6.1 to +11.6, 32 of them above -3.0 ("what
-time is it | are you coming to the park" +5.3, "remind me to call the doctor in 20 minutes |
-more than 300 years" -0.5, "what time is it | saying at home" -5.6; docs/ACCURACY.md,
-twenty-first run)."""
 IT_LIKENESS = 60.0
 """A phrase whose "it" (with other function words, "is it") takes the place of other words
 heard is run only if those words are spelt this near it (rapidfuzz ratio of the letters;
@@ -168,24 +155,6 @@ asks about a train (20). Measured on the 713 clips of ten sets with a rescue or 
 command: 32 requests put "it" for words spelt 12 to 50 near ("sunset", "the party", "its on
 set"), and "what time visit" is the one right rescue of the kind (docs/ACCURACY.md,
 twenty-first run)."""
-PAST_WORDS = 2
-"""Words heard past a phrase whose last words were heard as more words (``words_past``) are
-asked about as words left off are (``BREAK_COST``) where they are at least this many: a last
-word Whisper split in two leaves one ("cancel all time in" for "cancel all timer", "what day
-is it to me" for "... today"), a request that goes on more ("what is the date on the
-latter" for "what is the day"; docs/ACCURACY.md, twenty-third run). Not where Whisper ended
-a sentence after the last word heard that the phrase holds (``ends_sentence``): "What time
-is it? So if we leave my date ..." is "what time is it now" with a television after it."""
-SENTENCE_ENDS = frozenset(".?!")
-"""Marks after which Whisper begins a new sentence (``names_left_off``)."""
-SELF = frozenset({"i", "im", "ive", "ill", "id"})
-""""I", which Whisper writes with a capital, as the words ``names_left_off`` finds it in."""
-NAME_WITHIN = 3
-"""How many of the words left off after a phrase ``names_left_off`` looks at: the words a
-request names its place or day in ("in London", "until Christmas", "at the North Pole").
-A television's words further on are left to the break (``BREAK_COST``): "cancel all timers,
-land in the car I am Esque" was a command over a television, rescued right, and run
-(eval/held_out.yaml; docs/ACCURACY.md, twenty-second run)."""
 DETERMINERS = ARTICLES | {"my", "your", "this", "that"}
 """Words too slight to stand for a word that filled a slot (``swaps``)."""
 QUESTION_WORDS = frozenset(
@@ -472,119 +441,6 @@ def covers(phrase: str, heard: Sequence[str]) -> bool:
     it today", not in "what is today"."""
     rest = iter(words(phrase))
     return all(w in rest for w in heard)
-
-
-@dataclass(frozen=True)
-class Past:
-    """How the words heard go on past a command's phrase (``words_past``)."""
-
-    count: int
-    """How many of the heard words the phrase stands for; those after it go on past it."""
-    last_heard: bool
-    """The phrase's last word is one heard ("what time is it in london"), not heard as
-    more words ("what is the data in australia" for "what is the day")."""
-    shared: int
-    """How many heard words go up to the last one the phrase holds ("what time is it so if
-    we leave" and "what time is it now": 4)."""
-
-
-def words_past(heard: Sequence[str], said: Sequence[str]) -> Past | None:
-    """Where the words heard go on past the phrase ``said``, from one alignment of the two:
-    past its last word, heard ("what time is it in london", "what time is it": 4), or past
-    its last words heard as more words than it has, as many of those as it has standing for
-    them ("what is the data in australia", "what is the day": 4; "how long is that until
-    christmas", "how long is left": 4). None if nothing heard goes on past the phrase."""
-    matcher = difflib.SequenceMatcher(a=heard, b=said, autojunk=False)
-    blocks = [b for b in matcher.get_matching_blocks() if b.size]
-    shared = blocks[-1].a + blocks[-1].size if blocks else 0
-    if blocks and blocks[-1].b + blocks[-1].size == len(said):
-        return Past(shared, True, shared) if shared < len(heard) else None
-    last = next((op for op in reversed(matcher.get_opcodes()) if op[3] < op[4]), None)
-    if last is None or last[0] != "replace":
-        return None
-    _, i1, i2, j1, j2 = last
-    count = i1 + min(i2 - i1, j2 - j1)
-    return Past(count, False, shared) if count < len(heard) else None
-
-
-@dataclass(frozen=True)
-class LeftOff:
-    """A rescue whose phrase leaves off words heard after it (``leaves_off``)."""
-
-    cut: int
-    """How many of the heard words the phrase stands for; the rest are left off."""
-    names: bool
-    """The words left off name something in the same sentence (``names_left_off``): the
-    request asks about it, and the phrase is not run."""
-    ask: bool
-    """Whether the audio is to be asked about a break before the words left off
-    (``break_readings``, ``BREAK_COST``); if not, and they name nothing, the phrase runs."""
-
-
-def leaves_off(raw: str, before: int, heard: Sequence[str], said: Sequence[str]) -> LeftOff | None:
-    """Does the phrase ``said``, taken for the command words ``heard`` (which come after
-    ``before`` words of the transcript ``raw``), leave off words heard after it, and what
-    is to be asked of them? A name in them refuses it ("what time is it in London?"). The
-    break is asked about where the phrase's last word was heard ("what time is it | in
-    london"), or where its last words were heard as more words and ``PAST_WORDS`` or more
-    go past them ("what is the date on the latter" for "what is the day") unless Whisper
-    ended a sentence after the last word heard that the phrase holds (``ends_sentence``).
-    None where nothing heard goes past the phrase."""
-    past = words_past(heard, said)
-    if past is None:
-        return None
-    if names_left_off(raw, before + past.count):
-        return LeftOff(past.count, names=True, ask=False)
-    ask = past.last_heard or (
-        len(heard) - past.count >= PAST_WORDS  # "cancel all time in": one word split
-        and not ends_sentence(raw, before + past.shared)
-    )
-    return LeftOff(past.count, names=False, ask=ask)
-
-
-def ends_sentence(raw: str, span: int) -> bool:
-    """Did Whisper end a sentence after the first ``span`` words of the transcript ``raw``
-    ("What time is it? So if we ..." at 4)?"""
-    cut = split_words(raw, span)
-    return cut is not None and _ends(cut[0])
-
-
-def _ends(text: str) -> bool:
-    """Does ``text`` close with a mark Whisper ends a sentence with (``SENTENCE_ENDS``)?"""
-    return text.rstrip()[-1:] in SENTENCE_ENDS
-
-
-def break_readings(heard: Sequence[str], cut: int) -> tuple[str, tuple[str, ...]]:
-    """The heard words as one sentence, and as two: broken after the first ``cut`` by a
-    comma, and by a full stop or question mark ("what time is it in london?"; "what time is
-    it, in london?", "What time is it? In london.")."""
-    kept, rest = " ".join(heard[:cut]), " ".join(heard[cut:])
-    whole = sentence(kept)
-    return f"{kept} {rest}{whole[-1]}", (
-        f"{kept}, {rest}{whole[-1]}",
-        f"{whole} {sentence(rest).capitalize()}",
-    )
-
-
-def names_left_off(raw: str, span: int) -> bool:
-    """Do the words the transcript ``raw`` goes on with after its first ``span`` words,
-    in the same sentence, name something: a word Whisper wrote with a capital where no
-    sentence begins ("what time is it in London?", "how long is left until Christmas")?
-    A request that names a place, a day or a person past a command's phrase asks about it;
-    words written as a sentence of their own ("five minutes. We moved to Thursday.") are
-    not counted, nor is "I", nor words further on than ``NAME_WITHIN``. False where the
-    transcript does not split there."""
-    cut = split_words(raw, span)
-    if cut is None or not cut[1] or _ends(cut[0]):
-        return False
-    for token in cut[1].split()[:NAME_WITHIN]:
-        word = token.lstrip("\"'(")
-        spelt = words(word)
-        if word[:1].isupper() and spelt and spelt[0] not in SELF:
-            return True
-        if token.rstrip("\"')")[-1:] in SENTENCE_ENDS:
-            return False
-    return False
 
 
 def named(heard: Sequence[str], said: Sequence[str]) -> bool:

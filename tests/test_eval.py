@@ -23,7 +23,7 @@ from agent.evaluate import (
     load_manifest,
     summarize,
 )
-from agent.rescore import Past
+from agent.leftoff import Past
 from agent.text import words
 from tests.conftest import REPO, run_cli, speak
 
@@ -553,7 +553,7 @@ def test_a_phrase_of_more_tokens_than_heard_needs_closer_support() -> None:
 
 
 def _past(heard: str, said: str) -> Past | None:
-    from agent.rescore import words_past
+    from agent.leftoff import words_past
 
     return words_past(words(heard), words(said))
 
@@ -562,7 +562,7 @@ def test_words_heard_after_a_phrase_are_found_and_broken_off() -> None:
     """``words_past`` finds where the words heard go on past a phrase's last word, heard;
     ``break_readings`` are the readings the audio is asked about: one sentence, or a break
     (a comma, or a full stop or question mark) before the words left off."""
-    from agent.rescore import break_readings
+    from agent.leftoff import break_readings
 
     assert _past("what time is it in london", "what time is it") == Past(4, True, 4)
     assert _past("start 10 minute timer we should bend", "start a 10 minute timer") == Past(
@@ -589,7 +589,7 @@ def test_words_heard_past_a_phrase_whose_last_words_were_heard_as_more() -> None
     something), as many of them standing for the phrase's as it has. Words of a misheard
     command go past it too ("to me" for "today"), and name nothing. ``shared``: how far the
     words heard go with the phrase."""
-    from agent.rescore import names_left_off
+    from agent.leftoff import names_left_off
 
     def count(heard: str, said: str) -> int | None:
         past = _past(heard, said)
@@ -615,7 +615,7 @@ def test_a_sentence_whisper_ended_after_the_words_a_phrase_holds() -> None:
     """``ends_sentence``: whether Whisper ended a sentence after the first words, as before
     a television's words ("What time is it? So if we leave my date, we should..." for "what
     time is it now")."""
-    from agent.rescore import ends_sentence
+    from agent.leftoff import ends_sentence
 
     tv = "Hey computer, what time is it? So if we leave my date, we should..."
     assert ends_sentence(tv, 2 + 4)
@@ -629,7 +629,7 @@ def test_what_is_asked_of_words_a_phrase_leaves_off() -> None:
     heard as more words only where two or more go past (``PAST_WORDS``) and Whisper ended
     no sentence after the phrase's words; each case as the pipeline met it on this run's
     machine (tests through it below)."""
-    from agent.rescore import LeftOff, leaves_off
+    from agent.leftoff import LeftOff, leaves_off
 
     def off(raw: str, said: str) -> LeftOff | None:
         heard = words(raw)[2:]  # "Hey computer, ..."
@@ -658,7 +658,7 @@ def test_a_name_in_the_words_left_off_is_found() -> None:
     """``names_left_off``: a word Whisper wrote with a capital, in the same sentence as the
     phrase, after the words it goes up to: a place, a feast, a person. Not "I", not the
     first word of a sentence of its own, not words after a sentence of their own."""
-    from agent.rescore import names_left_off
+    from agent.leftoff import names_left_off
 
     assert names_left_off("Hey computer, what time is it in London?", 6)
     assert names_left_off("Hey computer, how long is left until Christmas?", 6)
@@ -1229,7 +1229,7 @@ def test_a_request_is_not_told_the_time_for_the_words_it_shares(
     "text",
     [
         # "what time is it" left the rest off; a break before "in London" came 6.3 less
-        # likely than none (rescore.BREAK_COST)
+        # likely than none (leftoff.BREAK_COST)
         "hey computer, what time is it in London",
         # "what time is it" came 1.0 below the words heard; its "it" would stand for "the
         # train" (rescore.named)
@@ -1255,7 +1255,7 @@ def test_a_request_that_names_a_place_after_a_command_runs_nothing(
     """eval/near_held_out.yaml, flite's kal16, clean: "A computer, what time is it in
     London?", heard word for word, was told the time: "what time is it" came 0.7 below the
     words heard, and a break before "in London" within ``BREAK_COST`` of none. The words
-    left off name a place in the same sentence (``rescore.names_left_off``): the agent is
+    left off name a place in the same sentence (``leftoff.names_left_off``): the agent is
     woken, and no command runs."""
     from tests.conftest import of
 
@@ -1273,7 +1273,7 @@ def test_a_name_past_a_phrase_heard_as_more_words_runs_nothing(
     Australia" with white noise 10 dB under it. On a CPU with AVX-512 tiny.en writes "Hey
     computer, what is the data in Australia?", and "what is the day" came 0.96 below it and
     ran: its last word was heard as "data in Australia", so the words it left off were not
-    found (``left_off``, as it was). They are now (``rescore.words_past``), and they name a
+    found (``left_off``, as it was). They are now (``leftoff.words_past``), and they name a
     place: no command runs. Through the real pipeline, and with that reading made on any
     CPU (the day of the week was told before)."""
     from tests.conftest import of
@@ -1313,7 +1313,7 @@ def test_words_going_on_past_a_phrase_heard_as_more_words_are_asked_about(
     letter" with white noise 10 dB under it; tiny.en writes "They compute us, what is the
     date on the latter?", and "what is the day" came 0.93 below the words heard: its last
     word heard as "date on the latter", three words going on past it. Where
-    ``rescore.PAST_WORDS`` or more go past, the audio is asked about a break before them
+    ``leftoff.PAST_WORDS`` or more go past, the audio is asked about a break before them
     as for words left off (``BREAK_COST``): no command runs. Through the real pipeline and
     with that reading made on any CPU."""
     from tests.conftest import of
@@ -1331,7 +1331,7 @@ def test_a_command_whisper_ended_before_a_television_runs(
     """eval/fresh_voices.yaml: "hey computer, what time is it" in espeak-ng's en-us+f5 with
     a person talking 15 dB under it is heard as "Hey computer, what time is it? So if we
     leave my date, we should...", and rescued as "what time is it now": its last word heard
-    as "so if we leave ...", words going on past it (``rescore.PAST_WORDS``). Whisper ended
+    as "so if we leave ...", words going on past it (``leftoff.PAST_WORDS``). Whisper ended
     the sentence after "it", so they are taken as another sentence and the time is told.
     Through the real pipeline the right command or nothing, and with that reading made on
     any CPU."""
@@ -1361,7 +1361,7 @@ def test_a_command_over_a_television_still_runs_with_a_name_further_on(
     """eval/held_out.yaml: "hey computer, cancel all timers" in espeak-ng's en-us-nyc+m7 over
     a television's voice 15 dB under it is heard as "What they can do, cancel all timers,
     land in the car I am Esque." and rescued as "cancel all timers", 0.13 below. The
-    television's capital ("Esque") comes further on than ``rescore.NAME_WITHIN``: the timers
+    television's capital ("Esque") comes further on than ``leftoff.NAME_WITHIN``: the timers
     are cancelled."""
     from tests.conftest import of
 
