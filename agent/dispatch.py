@@ -262,10 +262,6 @@ class Dispatcher:
         if text and self.speaker is not None:
             self.speaker.say(text)
 
-    @property
-    def pending_timers(self) -> int:
-        return len(self._timers)
-
     async def drain(self, grace_s: float) -> None:
         """Let running handlers finish for up to ``grace_s``, then cancel the rest.
         Timers not yet due are cancelled (and logged)."""
