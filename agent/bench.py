@@ -90,9 +90,10 @@ class Voice:
 
     def __init__(self, workdir: Path) -> None:
         self.workdir = workdir
-        self.binary = shutil.which("espeak-ng")
-        if self.binary is None:
+        binary = shutil.which("espeak-ng")
+        if binary is None:
             raise SystemExit("voiceflow bench needs espeak-ng (apt-get install espeak-ng)")
+        self.binary = binary
         self._n = 0
 
     def say(self, text: str, speed: int = 150) -> np.ndarray:
@@ -540,18 +541,37 @@ def _time_pair(figure: str, ours: Callable[[], Any], naive: Callable[[], Any], n
 
 
 # --------------------------------------------------------------------------- main
+@dataclass(frozen=True)
+class Scale:
+    """How much each section measures: the full run (``FULL``) or ``--tiny`` (``TINY``)."""
+
+    latency_n: int
+    """Commands timed from end of speech to action."""
+    idle_s: float
+    """Seconds of silence, and of steady noise, over which idle CPU is measured."""
+    talk_s: float
+    """Seconds of talk over which busy CPU is measured."""
+    file_s: float
+    """Seconds of speech read from a file, for throughput."""
+    callback_n: int
+    """Audio callbacks timed."""
+    busy_s: float
+    """Seconds the model is kept busy."""
+    memory_min: int
+    """Minutes of audio (a command, silence and noise in each) replayed while memory is
+    watched."""
+    cold_runs: int
+    """Cold starts timed."""
+    micro_n: int
+    """Iterations of each micro-benchmark."""
+
+
+FULL = Scale(8, 60.0, 60.0, 300.0, 20000, 10.0, 60, 3, 20000)
+TINY = Scale(2, 3.0, 6.0, 20.0, 500, 2.0, 1, 1, 200)
+
+
 def run(config: Config, tiny: bool, as_json: bool) -> int:
-    scale = {
-        "latency_n": 2 if tiny else 8,
-        "idle_s": 3.0 if tiny else 60.0,
-        "talk_s": 6.0 if tiny else 60.0,
-        "file_s": 20.0 if tiny else 300.0,
-        "callback_n": 500 if tiny else 20000,
-        "busy_s": 2.0 if tiny else 10.0,
-        "memory_min": 1 if tiny else 60,
-        "cold_runs": 1 if tiny else 3,
-        "micro_n": 200 if tiny else 20000,
-    }
+    scale = TINY if tiny else FULL
     rows: list[Row] = []
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="vf-bench-") as tmp:
@@ -562,21 +582,21 @@ def run(config: Config, tiny: bool, as_json: bool) -> int:
         sections: list[tuple[str, Callable[[], list[Row]]]] = [
             (
                 "latency",
-                lambda: bench_latency(config, transcriber, registry, voice, scale["latency_n"]),
+                lambda: bench_latency(config, transcriber, registry, voice, scale.latency_n),
             ),
-            ("idle", lambda: bench_idle(config, transcriber, registry, scale["idle_s"])),
-            ("talk", lambda: bench_talk(config, transcriber, registry, voice, scale["talk_s"])),
-            ("file", lambda: bench_file(config, transcriber, voice, scale["file_s"])),
-            ("callback", lambda: bench_callback(scale["callback_n"])),
-            ("busy", lambda: bench_busy_model(transcriber, voice, scale["busy_s"])),
+            ("idle", lambda: bench_idle(config, transcriber, registry, scale.idle_s)),
+            ("talk", lambda: bench_talk(config, transcriber, registry, voice, scale.talk_s)),
+            ("file", lambda: bench_file(config, transcriber, voice, scale.file_s)),
+            ("callback", lambda: bench_callback(scale.callback_n)),
+            ("busy", lambda: bench_busy_model(transcriber, voice, scale.busy_s)),
             (
                 "memory",
                 lambda: bench_memory(
-                    config, transcriber, registry, voice, scale["memory_min"], workdir
+                    config, transcriber, registry, voice, scale.memory_min, workdir
                 ),
             ),
-            ("cold", lambda: bench_cold_start(workdir, scale["cold_runs"])),
-            ("micro", lambda: bench_micro(scale["micro_n"])),
+            ("cold", lambda: bench_cold_start(workdir, scale.cold_runs)),
+            ("micro", lambda: bench_micro(scale.micro_n)),
         ]
         for name, section in sections:
             if not as_json:

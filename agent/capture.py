@@ -17,6 +17,7 @@ import threading
 import time
 import wave
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol, runtime_checkable
 
@@ -36,8 +37,11 @@ class AudioError(Exception):
 class AudioSource(Protocol):
     """What the pipeline needs from a source of audio."""
 
-    name: str
-    """Human-readable description for logs."""
+    @property
+    def name(self) -> str:
+        """Human-readable description for logs."""
+        ...
+
     live: bool
     """True when audio arrives in real time and cannot wait (then overload drops audio);
     False when the consumer sets the pace (a file read with ``--fast``)."""
@@ -214,7 +218,11 @@ async def drain_queue(
     """
     loop = asyncio.get_running_loop()
     wake = asyncio.Event()
-    queue.notify = lambda: loop.call_soon_threadsafe(wake.set)
+
+    def notify() -> None:  # from the audio thread
+        loop.call_soon_threadsafe(wake.set)
+
+    queue.notify = notify
     while True:
         queue.arm()
         wake.clear()
@@ -478,7 +486,7 @@ class MicrophoneSource:
         while True:
             resample = Resampler(self.rate) if self.rate != RATE else None
             try:
-                async for item in drain_queue(self.queue, resample, lambda s=stream: self._lost(s)):
+                async for item in drain_queue(self.queue, resample, partial(self._lost, stream)):
                     yield item
             finally:
                 with contextlib.suppress(Exception):

@@ -345,7 +345,7 @@ def _build(cls: type, data: Any, prefix: str) -> Any:
         f = known[key]
         keypath = _join(prefix, key)
         hint = hints[key]
-        if dataclasses.is_dataclass(hint):
+        if isinstance(hint, type) and dataclasses.is_dataclass(hint):
             values[key] = _build(hint, value if value is not None else {}, keypath)
         else:
             values[key] = _convert(hint, value, keypath, f.metadata)

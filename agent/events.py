@@ -217,12 +217,13 @@ class EventSink:
         self.stream = stream if stream is not None else sys.stdout
 
     def emit(self, event: Event) -> None:
-        if self.json_lines:
-            line = json.dumps(event.to_dict(), ensure_ascii=False, default=str)
-        else:
-            line = _human(event)
-            if line is None:
-                return
+        line = (
+            json.dumps(event.to_dict(), ensure_ascii=False, default=str)
+            if self.json_lines
+            else _human(event)
+        )
+        if line is None:
+            return
         self.stream.write(line + "\n")
         self.stream.flush()
 

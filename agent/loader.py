@@ -130,9 +130,9 @@ class Registry:
         ranked = self.rank(text_words)
         best = ranked[0] if ranked and ranked[0].score >= threshold else None
         if best is None and loose:
-            loose = self.loose(text_words, threshold)
-            if loose is not None:
-                return Ranking(loose, (loose, *ranked), False)
+            near = self.loose(text_words, threshold)
+            if near is not None:
+                return Ranking(near, (near, *ranked), False)
         ambiguous = (
             best is not None
             and len(ranked) > 1
@@ -335,7 +335,9 @@ def _commands_of(plugin: str, module: ModuleType, path: Path) -> tuple[list[Comm
         where = f"{path}:{line}"
         compiled: list[CompiledTemplate] = []
         for spec in specs:
-            sources = [(t, compile_template) for t in spec.templates]
+            sources: list[tuple[str, Callable[[str], CompiledTemplate]]] = [
+                (t, compile_template) for t in spec.templates
+            ]
             if spec.regex is not None:
                 sources.append((spec.regex, compile_regex))
             for source, compiler in sources:

@@ -395,8 +395,8 @@ class Recognizer:
         in front, and ask the audio which reading it supports (``agent.rescore``). Heard:
         carry on as for a matched phrase."""
         own = collapse_repeats(t.raw)
-        tried = [(m, with_phrase(own, m.phrase, len(heard) - len(m.command))) for m in near]
-        tried = [(m, text) for m, text in tried if text is not None]
+        readings = ((m, with_phrase(own, m.phrase, len(heard) - len(m.command))) for m in near)
+        tried = [(m, text) for m, text in readings if text is not None]
         best: tuple[float, WakeMatch] | None = None  # (loss, phrase), if within its allowance
         if tried:
             try:

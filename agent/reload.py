@@ -63,7 +63,7 @@ class PluginWatcher:
     """Calls ``on_change`` when a ``*.py`` file in the plugin directories changes."""
 
     def __init__(
-        self, dirs: Callable[[], tuple[str, ...]], on_change: Callable[[], Awaitable[None]]
+        self, dirs: Callable[[], tuple[str, ...]], on_change: Callable[[], Awaitable[object]]
     ) -> None:
         self._dirs = dirs
         self._on_change = on_change

@@ -275,9 +275,9 @@ def candidates(registry: Registry, heard: Sequence[str], k: int = CANDIDATES) ->
     out: list[Candidate] = []
     per: dict[tuple[str, str], int] = {}
     for _, c in ranked:
-        cmd = _command(c)
-        if per.get(cmd, 0) < PER_COMMAND:
-            per[cmd] = per.get(cmd, 0) + 1
+        key = _command(c)
+        if per.get(key, 0) < PER_COMMAND:
+            per[key] = per.get(key, 0) + 1
             out.append(c)
             if len(out) == k:
                 break
