@@ -566,8 +566,28 @@ class Scale:
     """Iterations of each micro-benchmark."""
 
 
-FULL = Scale(8, 60.0, 60.0, 300.0, 20000, 10.0, 60, 3, 20000)
-TINY = Scale(2, 3.0, 6.0, 20.0, 500, 2.0, 1, 1, 200)
+FULL = Scale(
+    latency_n=8,
+    idle_s=60.0,
+    talk_s=60.0,
+    file_s=300.0,
+    callback_n=20000,
+    busy_s=10.0,
+    memory_min=60,
+    cold_runs=3,
+    micro_n=20000,
+)
+TINY = Scale(
+    latency_n=2,
+    idle_s=3.0,
+    talk_s=6.0,
+    file_s=20.0,
+    callback_n=500,
+    busy_s=2.0,
+    memory_min=1,
+    cold_runs=1,
+    micro_n=200,
+)
 
 
 def run(config: Config, tiny: bool, as_json: bool) -> int:
