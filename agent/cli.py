@@ -65,7 +65,7 @@ def _parser() -> argparse.ArgumentParser:
     tri.add_argument("--json", action="store_true", help="JSON output")
 
     ev = sub.add_parser("eval", help="measure wake, command and word accuracy on a manifest")
-    ev.add_argument("manifest", help="a manifest of clips (see agent/evaluate.py, eval/)")
+    ev.add_argument("manifest", help="a manifest of clips (see agent/manifest.py, eval/)")
     ev.add_argument("--json", action="store_true", help="JSON output")
     ev.add_argument(
         "--details",

@@ -28,7 +28,7 @@ import yaml
 
 from agent.capture import RATE, AudioSource, MicrophoneSource, write_wav
 from agent.config import Config
-from agent.evaluate import Clip, Manifest, ManifestError, load_manifest
+from agent.manifest import Clip, Manifest, ManifestError, load_manifest
 
 QUIET = 1e-3
 """A recording whose loudest sample stays below this (-60 dBFS) heard nothing: said so, and

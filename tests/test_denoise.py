@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from agent.capture import RATE, read_file
+from agent.clips import synthesize
 from agent.denoise import (
     DELAY,
     MAX_SNR_DB,
@@ -19,7 +20,7 @@ from agent.denoise import (
     quietest_power,
     snr_db,
 )
-from agent.evaluate import Clip, Say, synthesize
+from agent.manifest import Clip, Say
 
 
 def _power(x: np.ndarray) -> float:

@@ -14,16 +14,9 @@ import pytest
 import yaml
 
 from agent.config import Config
-from agent.evaluate import (
-    Clip,
-    ClipResult,
-    ManifestError,
-    Say,
-    human,
-    load_manifest,
-    summarize,
-)
+from agent.evaluate import ClipResult, human, summarize
 from agent.leftoff import Past
+from agent.manifest import Clip, ManifestError, Say, load_manifest
 from agent.text import words
 from tests.conftest import REPO, run_cli, speak
 
@@ -163,7 +156,7 @@ def test_each_clip_gets_the_verdict_the_scores_count(
 def test_tags_select_clips_and_an_unknown_tag_is_an_error(
     tmp_path: Path, isolated_env: dict
 ) -> None:
-    from agent.evaluate import with_tags
+    from agent.manifest import with_tags
 
     m = load_manifest(
         _manifest(
@@ -283,7 +276,8 @@ def test_an_espeak_clip_keeps_its_noise_when_flite_is_added() -> None:
     recipe's repr then), so clips made before and after are the same files; flite's differs."""
     import zlib
 
-    from agent.evaluate import Say, _seed
+    from agent.clips import _seed
+    from agent.manifest import Say
 
     old = "Say(text='hey computer', voice='en-gb', speed=140, snr_db=10.0)"
     assert _seed(Say("hey computer", "en-gb", 140, 10.0)) == zlib.crc32(old.encode())
@@ -306,7 +300,8 @@ def test_noise_kinds_have_their_spectrum(tmp_path: Path, kind: str, slope_db: fl
     by 6 and 12 dB; white is flat. Each has unit power."""
     import numpy as np
 
-    from agent.evaluate import Say, noise
+    from agent.clips import noise
+    from agent.manifest import Say
 
     n = noise(Say("x", snr_db=10.0, noise=kind), 16000 * 4, np.random.default_rng(1), tmp_path)
     assert np.mean(n**2) == pytest.approx(1.0, abs=0.02)
@@ -322,7 +317,8 @@ def test_a_clip_gets_its_noise_at_the_snr_asked(tmp_path: Path, kind: str) -> No
     import numpy as np
 
     from agent.capture import read_file
-    from agent.evaluate import Say, synthesize
+    from agent.clips import synthesize
+    from agent.manifest import Say
 
     def made(name: str, **kw: object) -> np.ndarray:
         path = tmp_path / name
@@ -399,7 +395,7 @@ def test_clips_spoken_by_another_synthesizer_through_the_real_pipeline(
 def test_a_missing_festival_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """No text2wave: the packages to install are named; text2wave without festival (which
     lists the voices): no voice can be checked, so none is used."""
-    from agent.evaluate import _speak
+    from agent.clips import _speak
 
     say = Say("hi", "ked_diphone", engine="festival")
     monkeypatch.setenv("PATH", str(tmp_path))
@@ -415,7 +411,7 @@ def test_a_missing_festival_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyP
 def test_festival_speaks_at_the_speed_asked(tmp_path: Path) -> None:
     """Both kinds of Festival voice follow ``speed``: the diphone voice through its
     duration stretch, the statistical (HTS) one through its rate."""
-    from agent.evaluate import _speak
+    from agent.clips import _speak
 
     text = "the people of the town sleep soundly in their beds until the morning comes"
     for voice in ("ked_diphone", "cmu_us_slt_arctic_hts"):
@@ -489,7 +485,7 @@ SILENT = "plugins:\n  fallback: silent\n"
 
 def _heard(tmp_path: Path, env: dict, say: Say, config: str = SILENT) -> list[dict]:
     """The real pipeline's events (``run_file``) on ``say``, spoken into ``tmp_path``."""
-    from agent.evaluate import synthesize
+    from agent.clips import synthesize
     from tests.conftest import run_file
 
     wav = tmp_path / "said.wav"
@@ -867,7 +863,8 @@ def test_a_misheard_command_is_rescued_by_the_audio(
     an utterance cut one 32 ms chunk later tipped it.) Two requests (one near "what is the
     date") stay no command."""
     from agent.bench import with_
-    from agent.evaluate import Say, synthesize
+    from agent.clips import synthesize
+    from agent.manifest import Say
     from tests.conftest import heard_as, of, run_file
 
     wav = tmp_path / "day.wav"
@@ -901,7 +898,8 @@ def test_a_request_is_not_cut_short_into_a_command(tmp_path: Path, isolated_env:
     within ``MAX_GAP`` of it, but that phrase is a word shorter than what was heard, and
     within ``SHORTER_GAP`` it is not: no command runs. A misheard command whose phrase is
     shorter than the words ("cancel all time in") is still rescued."""
-    from agent.evaluate import Say, synthesize
+    from agent.clips import synthesize
+    from agent.manifest import Say
     from tests.conftest import of, run_file
 
     film = tmp_path / "film.wav"
@@ -948,7 +946,7 @@ def test_a_wake_phrase_before_a_command_heard_wrong_may_lose_more(
     (The reading lost 7.7 here until the seventeenth run started Silero from a primed
     state, which moved the utterance by a chunk: 7.2 now; a loss over 7.5 is tested on
     another clip below.)"""
-    from agent.evaluate import synthesize
+    from agent.clips import synthesize
     from tests.conftest import heard_as, of, run_file
 
     wav = tmp_path / "said.wav"
@@ -974,7 +972,7 @@ def test_the_audio_is_encoded_once_for_its_reading_its_wake_check_and_rescoring(
     import numpy as np
 
     from agent.capture import read_file
-    from agent.evaluate import synthesize
+    from agent.clips import synthesize
     from tests.conftest import heard_as, of, sox
 
     said = tmp_path / "said.wav"
@@ -1068,7 +1066,8 @@ def test_a_misspelt_wake_phrase_is_confirmed_by_the_audio(
     """espeak-ng's "okay nabu, what time is it": tiny.en writes "Okay now move. What time
     is it?" even with the bias prompt. The opening words come near "okay nabu"; the audio,
     asked, supports it. Talk that opens the same way does not wake the agent."""
-    from agent.evaluate import Say, synthesize
+    from agent.clips import synthesize
+    from agent.manifest import Say
     from tests.conftest import of, run_file
 
     said = tmp_path / "nabu.wav"
@@ -1125,7 +1124,7 @@ def test_computer_as_the_subject_of_a_sentence_does_not_wake(
     still wakes the agent. (On a CPU with AVX-512 tiny.en writes the third "A computer for
     no idea what a joke is.", no verb, and it wakes the agent: the third is tested as
     written where this was measured, on the real audio, whatever the CPU.)"""
-    from agent.evaluate import synthesize
+    from agent.clips import synthesize
     from tests.conftest import heard_as, of
 
     for say in (
@@ -1448,7 +1447,8 @@ def test_a_slot_that_took_a_command_word_is_settled_by_the_audio(
     timers", which matches "cancel {name} timer" with the name "out". The audio, asked,
     says "cancel all timers". A timer that is named ("stop bread timer") stays named: the
     audio supports "stop all timer" far less than the name it heard."""
-    from agent.evaluate import Say, synthesize
+    from agent.clips import synthesize
+    from agent.manifest import Say
     from tests.conftest import of, run_file
 
     said = tmp_path / "all.wav"
@@ -1548,7 +1548,8 @@ def test_a_common_wake_phrase_misheard_in_noise_is_checked_by_the_audio(
     writes "taking Peter, cancel all timers". The opening words come near "hey computer";
     by default (``all``) the audio is asked and says the phrase was said. ``auto`` checks
     only unusual phrases, and "computer" is not one."""
-    from agent.evaluate import Say, synthesize
+    from agent.clips import synthesize
+    from agent.manifest import Say
     from tests.conftest import of, run_file
 
     said = tmp_path / "cancel.wav"
@@ -1603,7 +1604,7 @@ def test_a_wake_phrase_cut_in_the_wrong_place_is_checked_by_the_audio(
     can feel her, what time is it?", the phrase as four words (``WakeMatcher.near`` tries
     up to two more words than the phrase has). Checked with the audio, the phrase is heard
     and the command runs; through the agent, as tiny.en hears it here, too."""
-    from agent.evaluate import synthesize
+    from agent.clips import synthesize
     from tests.conftest import heard_as, of, run_file
 
     wav = tmp_path / "said.wav"
@@ -1628,7 +1629,8 @@ def test_a_wake_phrase_left_out_of_the_words_is_checked_by_the_audio(
     the date?" was said: it was, and the date is told, as it is through the agent. The same
     words said without the wake phrase are not a wake: the phrase in front of them loses
     far more than ``WAKE_MAX_LOSS`` (about 15 against 3)."""
-    from agent.evaluate import Say, synthesize
+    from agent.clips import synthesize
+    from agent.manifest import Say
     from tests.conftest import heard_as, of, run_file
 
     said = tmp_path / "said.wav"

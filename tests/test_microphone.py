@@ -132,7 +132,8 @@ def test_microphone_in_a_noisy_room(
     import numpy as np
 
     from agent.capture import RATE, read_file, write_wav
-    from agent.evaluate import Clip, Say, synthesize
+    from agent.clips import synthesize
+    from agent.manifest import Clip, Say
     from tests.test_denoise import NOISY
 
     clip = tmp_path / "clip.wav"

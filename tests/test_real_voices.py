@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from agent.evaluate import ManifestError, ensure_clips, load_manifest
+from agent.clips import ensure_clips
 from agent.fetch import (
     INDEX,
     Fetch,
@@ -29,6 +29,7 @@ from agent.fetch import (
     shown,
     source_file,
 )
+from agent.manifest import ManifestError, load_manifest
 from tests.conftest import REPO, Fixtures, run_cli
 
 

@@ -20,7 +20,7 @@ import pytest
 import yaml
 
 from agent.capture import RATE, ArraySource, read_file
-from agent.evaluate import load_manifest
+from agent.manifest import load_manifest
 from agent.record import prompts, record, session, slug, start
 from tests.conftest import REPO, Fixtures, Pulse, run_cli, voiceflow_cmd
 

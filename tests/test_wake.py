@@ -448,8 +448,9 @@ def test_talk_about_a_computer_through_the_real_pipeline(
     audio says "hey computer"; with the audio check off (``wake.rescore: none``) the words
     decide, as before."""
     from agent.bench import with_
+    from agent.clips import synthesize
     from agent.config import Config
-    from agent.evaluate import Clip, Say, synthesize
+    from agent.manifest import Clip, Say
     from tests.conftest import heard_as, of, run_file
 
     talk = tmp_path / "talk" / "talk.wav"

