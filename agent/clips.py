@@ -1,16 +1,17 @@
 """The clips a manifest names but that are not on disk yet, made and kept.
 
-A clip with ``say`` is spoken the first time: with
-espeak-ng (``engine: espeak-ng``, the default; its voices, "en-us", "en-gb+f3", ...), flite
-(``engine: flite``; its voices "awb", "rms", "slt", "kal16") or Festival (``engine: festival``;
-the voices installed, "ked_diphone", "cmu_us_slt_arctic_hts"), at ``speed`` words per minute,
-with noise at ``snr_db``: white by default, or ``noise: pink`` (a fan, rain), ``brown`` (a
-rumble), ``talk`` (another voice saying ``background``, as a television in the room) or
-``recording`` (the clip at ``background``, a path relative to the manifest: a real television,
-eval/real_tv.yaml). Three
-synthesizers, so that what is measured is not one synthesizer's accent. A clip with ``fetch``
-instead is a recording of a real voice, cut out of a package's source archive on the package
-index or out of a Debian package (``agent.fetch``; eval/real_talk.yaml, eval/real_prompts.yaml).
+A clip with ``say`` is spoken the first time: with espeak-ng (``engine: espeak-ng``, the
+default; its voices, "en-us", "en-gb+f3", ...), flite (``engine: flite``; its voices "awb",
+"rms", "slt", "kal16") or Festival (``engine: festival``; the voices installed,
+"ked_diphone", "cmu_us_slt_arctic_hts"), at ``speed`` words per minute; heard across a room
+with ``reverb_s`` seconds of reverberation (``room``, eval/rooms.yaml); with noise at
+``snr_db``: white by default, or ``noise: pink`` (a fan, rain), ``brown`` (a rumble),
+``talk`` (another voice saying ``background``, as a television in the room) or
+``recording`` (the clip at ``background``, a path relative to the manifest: a real
+television, eval/real_tv.yaml). Three synthesizers, so that what is measured is not one
+synthesizer's accent. A clip with ``fetch`` instead is a recording of a real voice, cut out
+of a package's source archive on the package index or out of a Debian package
+(``agent.fetch``; eval/real_talk.yaml, eval/real_prompts.yaml).
 """
 
 from __future__ import annotations
@@ -83,6 +84,8 @@ def _seed(say: Say) -> int:
         key += say.engine
     if say.noise != "white":
         key += f"{say.noise}{say.background}{say.background_voice}"
+    if say.reverb_s is not None:
+        key += f"room{say.reverb_s}"
     return zlib.crc32(key.encode())
 
 
@@ -140,16 +143,50 @@ def noise(
     return out / np.sqrt(np.mean(out**2))
 
 
+FIRST_REFLECTION_S = 0.005
+"""The room's reverberation begins this long after the direct sound (the first reflection
+travels about 1.7 m further)."""
+
+
+def room(reverb_s: float, rng: np.random.Generator) -> np.ndarray:
+    """A room's impulse response: the direct sound, then from ``FIRST_REFLECTION_S`` on a
+    tail of noise whose level falls 60 dB in ``reverb_s`` seconds (the statistical model of
+    late reverberation: a diffuse field of reflections, each weaker), with as much energy as
+    the direct sound (a speaker at the room's critical distance, a few metres away). Unit
+    energy, so that the speech keeps its power and a clip's SNR means what it did."""
+    n = max(1, int(RATE * reverb_s))
+    t = np.arange(n) / RATE
+    tail = rng.standard_normal(n) * 10 ** (-3 * t / reverb_s)  # amplitude: 10^-3 is -60 dB
+    tail /= np.sqrt(np.sum(tail**2))
+    start = int(RATE * FIRST_REFLECTION_S)
+    h = np.zeros(start + n)
+    h[0] = 1.0
+    h[start:] += tail
+    return h / np.sqrt(2.0)
+
+
+def reverberate(audio: np.ndarray, h: np.ndarray) -> np.ndarray:
+    """``audio`` heard through the impulse response ``h``, cut to its own length (the tail
+    rings on into the silence after the speech)."""
+    n = audio.shape[0] + h.shape[0] - 1
+    size = 1 << (n - 1).bit_length()  # FFT convolution: seconds of audio, a second of room
+    out = np.fft.irfft(np.fft.rfft(audio, size) * np.fft.rfft(h, size), size)
+    return out[: audio.shape[0]].astype(np.float32)
+
+
 def synthesize(clip: Clip, base: Path | None = None) -> None:
     """Make the clip's audio with its engine: 0.4 s of silence, the speech, 1 s of
-    silence, noise at ``snr_db`` (relative to the speech's power). ``base``: the
-    manifest's directory, for ``noise: recording``."""
+    silence; heard in a room with ``reverb_s`` of reverberation (``room``); noise at
+    ``snr_db`` (relative to the speech's power). ``base``: the manifest's directory, for
+    ``noise: recording``."""
     assert clip.say is not None
     s = clip.say
     speech = _speak(s, clip.path)
     audio = np.concatenate(
         [np.zeros(int(RATE * 0.4), np.float32), speech, np.zeros(RATE, np.float32)]
     )
+    if s.reverb_s is not None:
+        audio = reverberate(audio, room(s.reverb_s, np.random.default_rng([_seed(s), 1])))
     if s.snr_db is not None:
         power = float(np.mean(speech**2))
         rng = np.random.default_rng(_seed(s))  # the same noise every time

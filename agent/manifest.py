@@ -39,6 +39,8 @@ class ManifestError(Exception):
 
 ENGINES = ("espeak-ng", "flite", "festival")
 NOISES = ("white", "pink", "brown", "talk", "recording")
+MAX_REVERB_S = 3.0
+"""The longest reverberation a clip may ask for (a church is 2 to 3 s)."""
 
 
 @dataclass(frozen=True)
@@ -68,6 +70,11 @@ class Say:
     background_voice: str = "en-gb-x-rp"
     """For ``noise: talk``: the espeak-ng voice that says ``background``, at 170 words a
     minute."""
+    reverb_s: float | None = None
+    """The room: the speech as a microphone a few metres away hears it, with reverberation
+    whose level falls 60 dB in this many seconds (RT60: a furnished living room 0.3 to 0.6,
+    a kitchen or a bare room 0.8 to 1.2), as much of it as of the direct sound; null for
+    none (a microphone beside the mouth). The noise is added as it reaches the microphone."""
 
 
 @dataclass(frozen=True)
@@ -152,6 +159,14 @@ def _clip(manifest: Path, i: int, data: Any) -> Clip:
             raise ManifestError(f"{where}.say.noise: must be one of {', '.join(NOISES)}")
         if say.noise == "talk" and not say.background:
             raise ManifestError(f"{where}.say.background: noise: talk needs the words to say")
+        if say.reverb_s is not None and (
+            isinstance(say.reverb_s, bool)
+            or not isinstance(say.reverb_s, int | float)
+            or not 0 < say.reverb_s <= MAX_REVERB_S
+        ):
+            raise ManifestError(
+                f"{where}.say.reverb_s: must be seconds, above 0 and at most {MAX_REVERB_S:g}"
+            )
         if say.noise == "recording" and not say.background:
             raise ManifestError(f"{where}.say.background: noise: recording needs a file")
     fetch = None
