@@ -52,6 +52,8 @@ The clips themselves are not committed: each entry carries a ``say`` recipe and
   recording``)
   and over the stand-in held_out.yaml uses (espeak-ng reading the talk passages), and the
   requests over the real one: does the stand-in measure what a television does?
+- rooms.yaml: the commands and requests heard in a room, a few metres from the microphone:
+  reverberation of 0.3, 0.6 and 1.0 s (``say.reverb_s``; twenty-fifth run).
 - real_talk.yaml, real_talk_other_phrases.yaml: 11.3 minutes of real people talking (a
   meeting, a phone call, a lecture, a news broadcast), with the default wake phrases and
   with other_phrases.yaml's: none may wake. These clips are no synthesis but recordings
@@ -685,6 +687,23 @@ def talk_clip(
     }
 
 
+# rooms.yaml: the commands and requests as a microphone a few metres away hears them in a
+# room, with reverberation that falls 60 dB in these many seconds (RT60: furnished, living
+# room, bare); at the middle one also with a fan (pink noise at 15 dB).
+ROOMS = [0.3, 0.6, 1.0]
+
+
+def in_room(clip: dict[str, Any], reverb_s: float) -> dict[str, Any]:
+    """The clip said in a room with ``reverb_s`` of reverberation (``say.reverb_s``)."""
+    room = f"room{reverb_s:g}"
+    return {
+        **clip,
+        "path": clip["path"].replace(".wav", f"-{room}.wav"),
+        "say": {**clip["say"], "reverb_s": reverb_s},
+        "tags": [*clip["tags"], room],
+    }
+
+
 class _Dumper(yaml.SafeDumper):
     def ignore_aliases(self, data: Any) -> bool:  # no &id001 anchors
         return True
@@ -878,6 +897,21 @@ def main() -> None:
         },
         "The commands over a real television (the news report, 15 and 10 dB under the speech) "
         "and over espeak-ng's stand-in for one; the requests over the real one; the report alone.",
+    )
+    voices = VOICES + FLITE_VOICES
+    write(
+        "rooms.yaml",
+        {
+            "clips": [
+                in_room(command_clip(t, c, sl, v, 160, n, k), r)
+                for r, k, n in [(r, "white", None) for r in ROOMS] + [(0.6, "pink", 15.0)]
+                for v in voices
+                for t, c, sl in COMMANDS
+            ]
+            + [in_room(request_clip(t, v, None), 0.6) for v in voices for t in REQUESTS]
+        },
+        "The commands in rooms with 0.3, 0.6 and 1.0 s of reverberation (RT60), and with a fan "
+        "at 0.6 s; the requests at 0.6 s: four espeak-ng voices and four of flite's.",
     )
     write(
         "real_talk.yaml",
