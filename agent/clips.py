@@ -148,6 +148,11 @@ FIRST_REFLECTION_S = 0.005
 travels about 1.7 m further)."""
 
 
+ROOM_PEAK = 0.95
+"""A clip heard in a room whose peaks would pass this is turned down to it (the noise with
+it, so ``snr_db`` holds), not clipped."""
+
+
 def room(reverb_s: float, rng: np.random.Generator) -> np.ndarray:
     """A room's impulse response: the direct sound, then from ``FIRST_REFLECTION_S`` on a
     tail of noise whose level falls 60 dB in ``reverb_s`` seconds (the statistical model of
@@ -185,10 +190,15 @@ def synthesize(clip: Clip, base: Path | None = None) -> None:
     audio = np.concatenate(
         [np.zeros(int(RATE * 0.4), np.float32), speech, np.zeros(RATE, np.float32)]
     )
+    gain = 1.0
     if s.reverb_s is not None:
         audio = reverberate(audio, room(s.reverb_s, np.random.default_rng([_seed(s), 1])))
+        peak = float(np.max(np.abs(audio)))
+        if peak > ROOM_PEAK:  # a room's echoes can add up above full scale: turned down
+            gain = ROOM_PEAK / peak
+            audio *= np.float32(gain)
     if s.snr_db is not None:
-        power = float(np.mean(speech**2))
+        power = float(np.mean(speech**2)) * gain**2
         rng = np.random.default_rng(_seed(s))  # the same noise every time
         scale = np.sqrt(power / 10 ** (s.snr_db / 10))
         added = noise(s, audio.shape[0], rng, clip.path, base) * scale
