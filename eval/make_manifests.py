@@ -52,7 +52,7 @@ The clips themselves are not committed: each entry carries a ``say`` recipe and
   recording``)
   and over the stand-in held_out.yaml uses (espeak-ng reading the talk passages), and the
   requests over the real one: does the stand-in measure what a television does?
-- rooms.yaml: the commands and requests heard in a room, a few metres from the microphone:
+- rooms.yaml: the commands, requests and talk heard in a room, a few metres from the microphone:
   reverberation of 0.3, 0.6 and 1.0 s (``say.reverb_s``; twenty-fifth run).
 - real_talk.yaml, real_talk_other_phrases.yaml: 11.3 minutes of real people talking (a
   meeting, a phone call, a lecture, a news broadcast), with the default wake phrases and
@@ -689,7 +689,8 @@ def talk_clip(
 
 # rooms.yaml: the commands and requests as a microphone a few metres away hears them in a
 # room, with reverberation that falls 60 dB in these many seconds (RT60: furnished, living
-# room, bare); at the middle one also with a fan (pink noise at 15 dB).
+# room, bare); at the middle one also with a fan (pink noise at 15 dB), and talk for false
+# wakes (twenty-fifth run: the talk added after the commands were measured).
 ROOMS = [0.3, 0.6, 1.0]
 
 
@@ -909,9 +910,15 @@ def main() -> None:
                 for t, c, sl in COMMANDS
             ]
             + [in_room(request_clip(t, v, None), 0.6) for v in voices for t in REQUESTS]
+            + [
+                in_room(talk_clip(i, t, v), 0.6)
+                for v in ["en-gb", "slt"]
+                for i, t in enumerate(TALK)
+            ]
         },
         "The commands in rooms with 0.3, 0.6 and 1.0 s of reverberation (RT60), and with a fan "
-        "at 0.6 s; the requests at 0.6 s: four espeak-ng voices and four of flite's.",
+        "at 0.6 s; the requests and ~10 min of talk at 0.6 s: four espeak-ng voices and four "
+        "of flite's.",
     )
     write(
         "real_talk.yaml",
