@@ -365,6 +365,19 @@ def test_a_clip_in_a_room_keeps_its_power_and_rings_on(tmp_path: Path) -> None:
     assert 0.9 < np.max(np.abs(read_file(loud))) <= 0.951
 
 
+def test_every_shipped_manifest_loads() -> None:
+    """Each manifest in eval/ (written by eval/make_manifests.py) passes the checks a user's
+    does, and says how to make every clip it names (they are not in the repository)."""
+    shipped = sorted((REPO / "eval").glob("*.yaml"))
+    assert len(shipped) >= 20
+    for path in shipped:
+        m = load_manifest(path)
+        assert m.clips, path.name
+        assert all(c.say is not None or c.fetch is not None for c in m.clips), path.name
+    rooms = load_manifest(REPO / "eval" / "rooms.yaml").clips
+    assert {c.say.reverb_s for c in rooms if c.say} == {0.3, 0.6, 1.0}
+
+
 def test_a_command_said_across_a_room_runs(tmp_path: Path, isolated_env: dict) -> None:
     """Through the real pipeline: "hey computer, what time is it" heard a few metres away in
     a room, with 0.3 and with 1.0 s of reverberation, still tells the time (eval/rooms.yaml
