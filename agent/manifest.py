@@ -159,6 +159,8 @@ def _clip(manifest: Path, i: int, data: Any) -> Clip:
             raise ManifestError(f"{where}.say.noise: must be one of {', '.join(NOISES)}")
         if say.noise == "talk" and not say.background:
             raise ManifestError(f"{where}.say.background: noise: talk needs the words to say")
+        if say.noise == "recording" and not say.background:
+            raise ManifestError(f"{where}.say.background: noise: recording needs a file")
         if say.reverb_s is not None and (
             isinstance(say.reverb_s, bool)
             or not isinstance(say.reverb_s, int | float)
@@ -167,8 +169,6 @@ def _clip(manifest: Path, i: int, data: Any) -> Clip:
             raise ManifestError(
                 f"{where}.say.reverb_s: must be seconds, above 0 and at most {MAX_REVERB_S:g}"
             )
-        if say.noise == "recording" and not say.background:
-            raise ManifestError(f"{where}.say.background: noise: recording needs a file")
     fetch = None
     if data.get("fetch") is not None:
         f = data["fetch"]
