@@ -135,10 +135,9 @@ def trusted(t: Transcript, speech_ratio: float = 1.0) -> str | None:
         return "no_speech"
     if t.avg_logprob < MIN_AVG_LOGPROB:
         return "unsure"
-    once = collapse_repeats(t.raw)
-    if t.compression_ratio > MAX_COMPRESSION and not _loop_of_a_phrase(t.raw, once):
+    if t.compression_ratio > MAX_COMPRESSION and not _loop_of_a_phrase(t.raw, t.once):
         return "repetitive"
-    if is_phantom(t.raw) or is_phantom(once):
+    if is_phantom(t.raw) or is_phantom(t.once):
         return "phantom"
     return None
 
@@ -199,7 +198,7 @@ def straight_on(t: Transcript, decision: GateDecision) -> bool:
     # the phrase's own word, where the words that stood for it ran on past it ("A
     # computer has" checked as "computer"): the pause and the verb are looked for after it
     n = heard.index(decision.phrase) + 1 if decision.phrase in heard[:opening] else opening
-    cut = split_words(collapse_repeats(t.raw), n)
+    cut = split_words(t.once, n)
     if cut is None or not cut[0][-1:].isalnum():
         return False
     if n == 1:  # it opened the words: talk, unless a question is put to it
@@ -394,7 +393,7 @@ class Recognizer:
         for "okay nabu"), or a command came without one: put each phrase in their place, or
         in front, and ask the audio which reading it supports (``agent.rescore``). Heard:
         carry on as for a matched phrase."""
-        own = collapse_repeats(t.raw)
+        own = t.once
         readings = ((m, with_phrase(own, m.phrase, len(heard) - len(m.command))) for m in near)
         tried = [(m, text) for m, text in readings if text is not None]
         best: tuple[float, WakeMatch] | None = None  # (loss, phrase), if within its allowance
@@ -583,7 +582,7 @@ class Recognizer:
         London?"). What is asked where is decided from the words (``leftoff.leaves_off``).
         If the break cannot be scored (logged), it may, as before this check."""
         off = leaves_off(
-            collapse_repeats(t.raw),
+            t.once,
             _before_command(t, decision),
             decision.command,
             words(chosen.text),
@@ -607,7 +606,7 @@ class Recognizer:
         """How much likelier (total log-probability) the audio makes the heard words with a
         break after the first ``cut`` than without (``leftoff.break_readings``); None if
         scoring failed (logged)."""
-        prefix = _wake_part(collapse_repeats(t.raw), t, decision)
+        prefix = _wake_part(t.once, t, decision)
         joined, broken = break_readings(decision.command, cut)
         try:
             lps = await self.transcriber.logprobs(
@@ -649,7 +648,7 @@ class Recognizer:
         wake phrase as it was heard ("A computer, ...") so that only the command part is
         compared; None if scoring failed (logged: it is a bonus, never lose the utterance)."""
         text = " ".join(decision.command)
-        own = collapse_repeats(t.raw)  # a loop would score its own copies as likely
+        own = t.once  # a loop would score its own copies as likely
         prefix = _wake_part(own, t, decision)
         try:
             texts = [own, *(prefix + sentence(p) for p in phrases)]

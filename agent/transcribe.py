@@ -14,6 +14,7 @@ import time
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -107,6 +108,13 @@ class Transcript:
     alternatives: tuple[tuple[str, float], ...] = ()
     """The beam's next best readings, as (Whisper's text, mean token log-probability), best
     first; ``avg_logprob`` is the transcript's own."""
+
+    @cached_property
+    def once(self) -> str:
+        """Whisper's text as it came, a loop in it kept once (``collapse_repeats``): the
+        model's own reading as the recognizer scores, cuts and checks it. Made once per
+        transcript."""
+        return collapse_repeats(self.raw)
 
     @classmethod
     def of(
