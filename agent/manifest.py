@@ -37,7 +37,7 @@ class ManifestError(Exception):
     """A manifest that cannot be used: the message names the file and the key."""
 
 
-ENGINES = ("espeak-ng", "flite", "festival")
+ENGINES = ("espeak-ng", "flite", "festival", "piper")
 NOISES = ("white", "pink", "brown", "talk", "recording")
 MAX_REVERB_S = 3.0
 """The longest reverberation a clip may ask for (a church is 2 to 3 s)."""
@@ -51,13 +51,13 @@ class Say:
     """The words."""
     voice: str = "en-us"
     """A voice of the engine (``espeak-ng --voices``, ``flite -lv``, Festival's
-    ``(voice.list)``)."""
+    ``(voice.list)``, Piper's ``joe`` or the path of a Piper ``.onnx`` voice)."""
     speed: int = 150
     """Words per minute."""
     snr_db: float | None = None
     """Noise this many dB below the speech's power; null for none."""
     engine: str = "espeak-ng"
-    """The synthesizer: ``espeak-ng``, ``flite`` or ``festival``."""
+    """The synthesizer: ``espeak-ng``, ``flite``, ``festival`` or ``piper``."""
     noise: str = "white"
     """The kind of noise at ``snr_db``: ``white`` (a hiss, flat), ``pink`` (power falling
     3 dB an octave: a fan, rain), ``brown`` (6 dB an octave: a rumble) or ``talk``
