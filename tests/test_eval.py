@@ -437,16 +437,26 @@ SYNTHESIZED = {
         ("computer, what is the date", "ked_diphone", "clock.date_today", {}),
         ("hey computer, cancel all timers", "cmu_us_slt_arctic_hts", "timer.cancel_all", {}),
     ],
+    "piper": [
+        ("hey computer, what time is it", "joe", "clock.time_now", {}),
+        (
+            "hey computer, remind me to call the doctor in twenty minutes",
+            "joe",
+            "notify.remind",
+            {"text": "call the doctor", "duration": 1200},
+        ),
+        ("hey computer, set a timer for five minutes", "joe", "timer.set_timer", {"minutes": 5}),
+    ],
 }
 
 
-@pytest.mark.parametrize("engine", ["flite", "festival"])
+@pytest.mark.parametrize("engine", ["flite", "festival", "piper"])
 def test_clips_spoken_by_another_synthesizer_through_the_real_pipeline(
     tmp_path: Path, isolated_env: dict, engine: str
 ) -> None:
-    """A second and a third synthesizer: clips made with flite's or Festival's voices are
-    replayed like any other, and a voice the engine does not have is an error, not its
-    default voice (for Festival, not a name put into the command it runs)."""
+    """A second, a third and a fourth synthesizer: clips made with flite's, Festival's or
+    Piper's voices are replayed like any other, and a voice the engine does not have is an
+    error, not its default voice (for Festival, not a name put into the command it runs)."""
     manifest = {
         "clips": [
             {
@@ -490,6 +500,44 @@ def test_a_missing_festival_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyP
     fake.chmod(0o755)
     with pytest.raises(ManifestError, match=r"festival has no voice 'ked_diphone' .it has: none"):
         _speak(say, tmp_path / "x.wav")
+
+
+def test_piper_makes_the_same_clip_from_the_same_recipe(tmp_path: Path) -> None:
+    """Piper's joe draws noise for its pitch and durations: seeded from the recipe, a clip
+    made twice is the same file, another recipe another reading; ``speed`` sets its pace;
+    a missing voice file is named."""
+    from agent.clips import _speak, synthesize
+
+    def made(name: str, **kw: Any) -> bytes:
+        say = Say("hey computer, what day is it today", "joe", 160, engine="piper", **kw)
+        synthesize(Clip(path=tmp_path / name, say=say))
+        return (tmp_path / name).read_bytes()
+
+    assert made("a.wav") == made("b.wav")
+    noisy, again = made("c.wav", snr_db=20.0), made("d.wav", snr_db=20.0)
+    assert noisy == again and noisy != made("a.wav")
+    text = "the people of the town sleep soundly in their beds until the morning comes"
+    slow, fast = (
+        _speak(Say(text, "joe", wpm, engine="piper"), tmp_path / "x.wav").shape[0]
+        for wpm in (120, 240)
+    )
+    assert 1.6 < slow / fast < 2.4
+    with pytest.raises(ManifestError, match=r"piper has no voice '/nowhere/v.onnx' .it has: joe"):
+        _speak(Say("hi", "/nowhere/v.onnx", engine="piper"), tmp_path / "x.wav")
+
+
+def test_a_missing_piper_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without the piper module, what to install is named."""
+    import importlib.util
+
+    from agent.clips import _speak
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "piper" else real(name, *a)
+    )
+    with pytest.raises(ManifestError, match=r"piper-tts .pip install piper-tts.*not installed"):
+        _speak(Say("hi", "joe", engine="piper"), tmp_path / "x.wav")
 
 
 def test_festival_speaks_at_the_speed_asked(tmp_path: Path) -> None:
