@@ -59,7 +59,8 @@ The clips themselves are not committed: each entry carries a ``say`` recipe and
   commands at three speeds, in quiet, white noise, a fan, a television and its stand-in, and
   three rooms; every request of the sets above, clean and at 10 dB; the commands without the
   phrase, talk about a computer and ~7 min of talk: none may wake (twenty-sixth run, written
-  before it was measured).
+  before it was measured). piper_other_phrases.yaml: other_phrases.yaml's wake phrases said
+  by joe at three speeds, clean and at 15 dB, with piper.yaml's talk: none may wake.
 - real_talk.yaml, real_talk_other_phrases.yaml: 11.3 minutes of real people talking (a
   meeting, a phone call, a lecture, a news broadcast), with the default wake phrases and
   with other_phrases.yaml's: none may wake. These clips are no synthesis but recordings
@@ -968,6 +969,22 @@ def main() -> None:
         },
         "A voice learned from a person's recordings, Piper's joe: the commands in quiet, "
         "noise, a television and rooms; every request; commands without the phrase and talk.",
+    )
+    joe_phrases = []
+    for p in phrases:
+        for sp in (140, 160, 180):
+            for n in (None, 15.0):
+                clip = command_clip(f"{p}, what time is it", "clock.time_now", {}, "joe", sp, n)
+                clip["wake"] = p
+                clip["tags"] = [_slug(p), "piper-joe", f"speed{sp}", _noise(n)]
+                joe_phrases.append(clip)
+    write(
+        "piper_other_phrases.yaml",
+        {
+            "wake_phrases": phrases,
+            "clips": joe_phrases + [talk_clip(i, t, v) for v in joe for i, t in enumerate(TALK)],
+        },
+        "Wake phrases Whisper misspells, said by Piper's joe, and its talk for false wakes.",
     )
     write(
         "real_talk.yaml",
