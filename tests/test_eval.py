@@ -526,6 +526,35 @@ def test_piper_makes_the_same_clip_from_the_same_recipe(tmp_path: Path) -> None:
         _speak(Say("hi", "/nowhere/v.onnx", engine="piper"), tmp_path / "x.wav")
 
 
+def test_misspelt_wake_phrases_said_by_a_natural_voice_wake_the_agent(
+    tmp_path: Path, isolated_env: dict
+) -> None:
+    """eval/piper_other_phrases.yaml: Piper's joe says "okay nabu" and "hey rhasspy";
+    tiny.en writes them "Okay now boo" and "Hey raspy" (measured here), and the agent
+    wakes on each and tells the time."""
+    phrases = ["hey mycroft", "hey rhasspy", "okay nabu", "hey jarvis"]
+    clips = [
+        {
+            "path": f"clips/{i}.wav",
+            "say": {
+                "text": f"{phrase}, what time is it",
+                "voice": "joe",
+                "speed": speed,
+                "engine": "piper",
+            },
+            "wake": phrase,
+            "command": "clock.time_now",
+            "slots": {},
+        }
+        for i, (phrase, speed) in enumerate([("okay nabu", 160), ("hey rhasspy", 140)])
+    ]
+    good = _manifest(tmp_path, yaml.safe_dump({"wake_phrases": phrases, "clips": clips}))
+    proc = run_cli("eval", str(good), "--json", env=isolated_env, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    r = json.loads(proc.stdout)
+    assert r["wake_rate"] == 1.0 and r["command_accuracy"] == 1.0
+
+
 def test_a_missing_piper_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Without the piper module, what to install is named."""
     import importlib.util
