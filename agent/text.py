@@ -120,15 +120,19 @@ def is_phantom(raw: str) -> bool:
 def collapse_repeats(text: str) -> str:
     """Whisper sometimes loops, writing a phrase two or more times ("what time is it? what
     time is it? what"): keep it once. Only a text that is nothing but repeats of its opening
-    words (the last one may be cut short), or two halves that differ in a few letters
-    (``NEAR_REPEAT``), is changed."""
+    words (the last repeat may be cut short, and its last word too, where the length cap
+    stopped the decoding inside a word: "Hey raspy, what time is it? Hey raspy, what time is
+    it? Hey r"), or two halves that differ in a few letters (``NEAR_REPEAT``), is changed."""
     tokens = text.split()
     n = len(tokens)
     if n < 4:
         return text
     keys = [normalize(t) for t in tokens]
+    last = keys[-1]
     for p in range(2, n // 2 + 1):
-        if all(keys[i] == keys[i % p] for i in range(p, n)):
+        if all(keys[i] == keys[i % p] for i in range(p, n - 1)) and (
+            last == keys[(n - 1) % p] or (last and keys[(n - 1) % p].startswith(last))
+        ):
             return " ".join(tokens[:p])
     # Said twice, spelt differently the second time ("Hey mecroft. What time is it? Hey me
     # craft. What time is it?"): both halves the same but for a few letters.
