@@ -156,3 +156,28 @@ def test_microphone_in_a_noisy_room(
     finally:
         code = agent.stop(signal.SIGTERM)
     assert code == 0, agent.stderr
+
+
+def test_microphone_hears_a_natural_voice(
+    pulse: Pulse, isolated_env: dict[str, str], tmp_path: Path
+) -> None:
+    """Piper's joe, a neural voice learned from a man's recordings, asks for a reminder
+    with free text into the null sink: the agent records it through PortAudio and runs the
+    reminder with the words and the time said."""
+    from agent.clips import synthesize
+    from agent.manifest import Clip, Say
+
+    clip = tmp_path / "joe.wav"
+    text = "hey computer, remind me to call the doctor in twenty minutes"
+    synthesize(Clip(path=clip, say=Say(text, "joe", 160, engine="piper")))
+    agent = Agent(agent_env(pulse, isolated_env))
+    try:
+        agent.wait_for("ready", timeout=60)
+        time.sleep(1.0)
+        pulse.play(clip)
+        cmd = agent.wait_for("command", timeout=30)
+        assert (cmd["plugin"], cmd["command"]) == ("notify", "remind")
+        assert cmd["slots"] == {"text": "call the doctor", "duration": 1200}
+    finally:
+        code = agent.stop(signal.SIGTERM)
+    assert code == 0, agent.stderr
