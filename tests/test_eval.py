@@ -555,6 +555,34 @@ def test_misspelt_wake_phrases_said_by_a_natural_voice_wake_the_agent(
     assert r["wake_rate"] == 1.0 and r["command_accuracy"] == 1.0
 
 
+def test_requests_said_by_a_natural_voice_run_no_command(
+    tmp_path: Path, isolated_env: dict
+) -> None:
+    """eval/piper.yaml: requests that share most of their words with a command's phrase,
+    said by Piper's joe ("how much money is left" runs the timer list in three espeak-ng
+    voices): each wakes the agent and none runs a command."""
+    texts = [
+        "hey computer, how much money is left",
+        "hey computer, what time is it in London",
+        "hey computer, what is the time in Tokyo",
+    ]
+    clips = [
+        {
+            "path": f"clips/{i}.wav",
+            "say": {"text": text, "voice": "joe", "speed": 160, "engine": "piper"},
+            "wake": "hey computer",
+            "command": None,
+        }
+        for i, text in enumerate(texts)
+    ]
+    good = _manifest(tmp_path, yaml.safe_dump({"clips": clips}))
+    proc = run_cli("eval", str(good), "--json", env=isolated_env, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    r = json.loads(proc.stdout)
+    assert r["wake_rate"] == 1.0
+    assert r["request_clips"] == 3 and r["false_commands"] == 0
+
+
 def test_a_missing_piper_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Without the piper module, or without the voice's package, what to install is
     named."""
