@@ -272,8 +272,9 @@ def synthesize(clip: Clip, base: Path | None = None) -> None:
 
 def ensure_clips(manifest: Manifest, tell: Callable[[str], None] | None = None) -> int:
     """Make the clips that are missing and have a recipe; returns how many were made.
-    ``tell`` hears, before it starts, that recordings are to be fetched (a pause of seconds
-    to minutes)."""
+    ``tell`` hears, before each starts, that recordings are to be fetched and that clips are
+    to be spoken, with which synthesizers (a pause of seconds to minutes: Piper takes about
+    a second a clip)."""
     missing = [c for c in manifest.clips if not c.path.exists()]
     for clip in missing:
         if clip.say is None and clip.fetch is None:
@@ -295,8 +296,11 @@ def ensure_clips(manifest: Manifest, tell: Callable[[str], None] | None = None) 
         made = fetch_all(wanted, index)
     except FetchError as exc:
         raise ManifestError(f"{manifest.path}: a clip to fetch: {exc}") from None
-    for clip in missing:
-        if clip.say is not None:
-            synthesize(clip, manifest.path.parent)
-            made += 1
+    spoken = [c for c in missing if c.say is not None]
+    if spoken and tell is not None:
+        engines = ", ".join(sorted({c.say.engine for c in spoken if c.say is not None}))
+        tell(f"making {len(spoken)} clip{'s' * (len(spoken) != 1)} with {engines}")
+    for clip in spoken:
+        synthesize(clip, manifest.path.parent)
+        made += 1
     return made

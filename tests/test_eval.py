@@ -199,6 +199,7 @@ def test_shipped_tiny_manifest_through_the_real_pipeline(
     assert set(r["by_tag"]) >= {"clean", "snr15", "talk"}
     assert len(r["sweep"]) == 15
     assert len(list((tmp_path / "clips").glob("*.wav"))) == 21
+    assert "voiceflow eval: making 21 clips with espeak-ng" in proc.stderr  # said before
     assert r["machine"]["gemm"] in ("MKL", "oneDNN") and r["machine"]["cpu"]
     assert r["machine"]["compute_type"] == "int8"
 
@@ -216,6 +217,7 @@ def test_shipped_tiny_manifest_through_the_real_pipeline(
     assert proc.returncode == 0, proc.stdout + proc.stderr
     r = json.loads(proc.stdout)
     assert r["clips"] == 5 and r["tags"] == ["talk"]
+    assert "making" not in proc.stderr  # all there now
     assert [d["verdict"] for d in r["details"]] == ["ok"] * 5
     assert all(d["transcripts"] for d in r["details"])
 
@@ -473,6 +475,7 @@ def test_clips_spoken_by_another_synthesizer_through_the_real_pipeline(
     good = _manifest(tmp_path, yaml.safe_dump(manifest))
     proc = run_cli("eval", str(good), "--json", env=isolated_env, timeout=300)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert f"making 3 clips with {engine}" in proc.stderr
     r = json.loads(proc.stdout)
     assert r["wake_rate"] == 1.0 and r["command_accuracy"] == 1.0
     assert r["wer"] < 0.2
