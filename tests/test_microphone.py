@@ -13,6 +13,8 @@ import signal
 import subprocess
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -81,22 +83,31 @@ def agent_env(pulse: Pulse, isolated_env: dict[str, str]) -> dict[str, str]:
     return env
 
 
+@contextmanager
+def playing(pulse: Pulse, isolated_env: dict[str, str], path: Path) -> Iterator[Agent]:
+    """The agent listening on the default microphone, with ``path`` played into the null
+    sink once it is ready; stopped with SIGTERM afterwards, which must end it cleanly."""
+    agent = Agent(agent_env(pulse, isolated_env))
+    try:
+        agent.wait_for("ready", timeout=60)
+        time.sleep(1.0)  # let capture settle
+        pulse.play(path)
+        yield agent
+    finally:
+        code = agent.stop(signal.SIGTERM)
+    assert code == 0, agent.stderr
+
+
 @pytest.mark.parametrize("name", ["time.wav", "time_stereo_44k.wav"])
 def test_microphone_dispatches_a_spoken_command(
     pulse: Pulse, fixtures: Fixtures, isolated_env: dict[str, str], name: str
 ) -> None:
-    agent = Agent(agent_env(pulse, isolated_env))
-    try:
-        ready = agent.wait_for("ready", timeout=60)
+    with playing(pulse, isolated_env, fixtures.path(name)) as agent:
+        (ready,) = [e for e in agent.seen if e["event"] == "ready"]
         assert ready["source"].startswith("microphone")
-        time.sleep(1.0)  # let capture settle
-        pulse.play(fixtures.path(name))
         cmd = agent.wait_for("command", timeout=30)
         assert (cmd["plugin"], cmd["command"]) == ("clock", "time_now")
         assert 0 < cmd["latency_ms"] < 10_000
-    finally:
-        code = agent.stop(signal.SIGTERM)
-    assert code == 0, agent.stderr
     assert agent.wait_for("stopped", timeout=5)["commands"] == 1
 
 
@@ -144,18 +155,11 @@ def test_microphone_in_a_noisy_room(
     lead = (rng.standard_normal(2 * RATE) * noise_rms).astype(np.float32)
     room = tmp_path / "room.wav"
     write_wav(room, np.concatenate([lead, audio]))
-    agent = Agent(agent_env(pulse, isolated_env))
-    try:
-        agent.wait_for("ready", timeout=60)
-        time.sleep(1.0)
-        pulse.play(room)
+    with playing(pulse, isolated_env, room) as agent:
         utt = agent.wait_for("utterance", timeout=30)
         assert utt["denoised"] is True and 8.0 < utt["snr_db"] < 13.0
         cmd = agent.wait_for("command", timeout=30)
         assert (cmd["command"], cmd["slots"]) == ("set_timer", {"minutes": 5})
-    finally:
-        code = agent.stop(signal.SIGTERM)
-    assert code == 0, agent.stderr
 
 
 def test_microphone_hears_a_natural_voice(
@@ -170,14 +174,7 @@ def test_microphone_hears_a_natural_voice(
     clip = tmp_path / "joe.wav"
     text = "hey computer, remind me to call the doctor in twenty minutes"
     synthesize(Clip(path=clip, say=Say(text, "joe", 160, engine="piper")))
-    agent = Agent(agent_env(pulse, isolated_env))
-    try:
-        agent.wait_for("ready", timeout=60)
-        time.sleep(1.0)
-        pulse.play(clip)
+    with playing(pulse, isolated_env, clip) as agent:
         cmd = agent.wait_for("command", timeout=30)
         assert (cmd["plugin"], cmd["command"]) == ("notify", "remind")
         assert cmd["slots"] == {"text": "call the doctor", "duration": 1200}
-    finally:
-        code = agent.stop(signal.SIGTERM)
-    assert code == 0, agent.stderr
