@@ -935,7 +935,8 @@ def main() -> None:
     write(
         "piper.yaml",
         {
-            "clips": [
+            "clips": news  # the television the commands are said over, fetched here too
+            + [
                 command_clip(t, c, sl, v, sp, n)
                 for v in joe
                 for sp in SPEEDS

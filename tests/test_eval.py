@@ -376,6 +376,11 @@ def test_every_shipped_manifest_loads() -> None:
         m = load_manifest(path)
         assert m.clips, path.name
         assert all(c.say is not None or c.fetch is not None for c in m.clips), path.name
+        made = {c.path for c in m.clips}
+        for c in m.clips:  # a recording said over is made by the manifest itself
+            if c.say is not None and c.say.noise == "recording":
+                assert c.say.background is not None
+                assert (path.parent / c.say.background).resolve() in made, (path.name, c.path)
     rooms = load_manifest(REPO / "eval" / "rooms.yaml").clips
     assert {c.say.reverb_s for c in rooms if c.say} == {0.3, 0.6, 1.0}
 
