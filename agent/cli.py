@@ -65,7 +65,11 @@ def _parser() -> argparse.ArgumentParser:
     tri.add_argument("--json", action="store_true", help="JSON output")
 
     ev = sub.add_parser("eval", help="measure wake, command and word accuracy on a manifest")
-    ev.add_argument("manifest", help="a manifest of clips (see agent/manifest.py, eval/)")
+    ev.add_argument(
+        "manifest",
+        nargs="+",
+        help="manifests of clips (see agent/manifest.py, eval/); several: a table at the end",
+    )
     ev.add_argument("--json", action="store_true", help="JSON output")
     ev.add_argument(
         "--details",

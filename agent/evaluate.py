@@ -1,4 +1,4 @@
-"""``voiceflow eval MANIFEST.yaml``: how well the agent hears, measured on a set of clips.
+"""``voiceflow eval MANIFEST.yaml...``: how well the agent hears, measured on sets of clips.
 
 Every clip is replayed through the real pipeline (fast, in this process, one model load)
 and compared with what the manifest says it holds. Reported:
@@ -16,6 +16,9 @@ and compared with what the manifest says it holds. Reported:
   its allowance, a margin that should stay well above 0 (``--details`` has every clip's);
 - a threshold sweep: detection and false wakes recomputed from the same transcripts for
   several spelling and phonetic wake thresholds (the gate is a pure function of the words).
+
+Several manifests (``voiceflow eval eval/*.yaml``) are each reported as they finish, then
+side by side in one table, one row a set (``table``).
 
 ``--tag snr10`` keeps only the clips with that tag (repeat it: with all of them);
 ``--details`` lists every clip with its verdict (``ok``, ``missed wake``, ``wrong command``,
@@ -45,7 +48,7 @@ from agent.capture import RATE, read_file
 from agent.clips import ensure_clips
 from agent.config import Config
 from agent.loader import Registry, load_plugins
-from agent.manifest import Clip, ManifestError, eval_config, load_manifest, with_tags
+from agent.manifest import Clip, Manifest, ManifestError, eval_config, load_manifest, with_tags
 from agent.text import words
 from agent.wake import WakeMatcher
 
@@ -237,41 +240,77 @@ def sweep(results: Sequence[ClipResult], config: Config) -> list[dict[str, Any]]
 
 # --------------------------------------------------------------------------- command
 def run(
-    manifest_path: str,
+    manifest_paths: Sequence[str],
     config_path: str | None,
     as_json: bool,
     details: str | None = None,
     tags: Sequence[str] = (),
 ) -> int:
-    """Replay the manifest's clips (those with every one of ``tags``) and print the
-    report; ``details`` adds clips one by one with their verdicts: ``all`` of them, or
-    only the ``misses`` (those that went wrong)."""
-    from agent.transcribe import Transcriber, arithmetic
+    """Replay each manifest's clips (those with every one of ``tags``) and print its report
+    as it is done; ``details`` adds clips one by one with their verdicts: ``all`` of them, or
+    only the ``misses`` (those that went wrong). Every manifest is read and checked before
+    the first clip runs, and the model is loaded once for all that share its settings. With
+    several, a table of them all follows (``table``); ``--json`` prints one report, or a
+    list of them."""
+    from agent.transcribe import Transcriber
 
     try:
-        manifest = with_tags(load_manifest(manifest_path), tags)
         base: dict[str, Any] = {}
         if config_path is not None:
             base = yaml.safe_load(Path(config_path).read_text(encoding="utf-8")) or {}
-        config = eval_config(manifest, base)
-        # on stderr: the report is on stdout
-        ensure_clips(manifest, lambda m: print(f"voiceflow eval: {m}", file=sys.stderr, flush=True))
+        sets = []
+        for path in manifest_paths:
+            manifest = with_tags(load_manifest(path), tags)
+            sets.append((manifest, eval_config(manifest, base)))
     except (ManifestError, OSError, yaml.YAMLError) as exc:
         print(f"voiceflow eval: {exc}", flush=True)
         return 2
-    p = config.plugins
-    registry = load_plugins(p.dirs, p.settings, p.entry_points)
-    transcriber = Transcriber(config.model)
+    reports = []
+    transcriber: Transcriber | None = None
     try:
-        results = []
-        for clip in manifest.clips:
-            try:
-                results.append(run_clip(clip, config, transcriber, registry))
-            except Exception as exc:  # an unreadable clip is reported, the rest still run
-                print(f"voiceflow eval: {clip.path}: {exc}", flush=True)
-                return 1
+        for manifest, config in sets:
+            try:  # on stderr: the report is on stdout
+                ensure_clips(manifest, lambda m: print(f"voiceflow eval: {m}", file=sys.stderr))
+            except (ManifestError, OSError) as exc:
+                print(f"voiceflow eval: {exc}", flush=True)
+                return 2
+            p = config.plugins
+            registry = load_plugins(p.dirs, p.settings, p.entry_points)
+            if transcriber is None or transcriber.cfg != config.model:
+                if transcriber is not None:
+                    transcriber.close()
+                transcriber = Transcriber(config.model)
+            results = []
+            for clip in manifest.clips:
+                try:
+                    results.append(run_clip(clip, config, transcriber, registry))
+                except Exception as exc:  # an unreadable clip is reported, the rest still run
+                    print(f"voiceflow eval: {clip.path}: {exc}", flush=True)
+                    return 1
+            reports.append(report_of(manifest, config, results, tags, details))
+            if not as_json:
+                print(human(reports[-1]), flush=True)
     finally:
-        transcriber.close()
+        if transcriber is not None:
+            transcriber.close()
+    if as_json:
+        print(json.dumps(reports[0] if len(reports) == 1 else reports, indent=2))
+    elif len(reports) > 1:
+        print(table(reports))
+    return 0
+
+
+def report_of(
+    manifest: Manifest,
+    config: Config,
+    results: Sequence[ClipResult],
+    tags: Sequence[str],
+    details: str | None,
+) -> dict[str, Any]:
+    """One manifest's report: the scores (``summarize``), what it was measured with, and
+    with ``details`` the clips one by one."""
+    from agent.transcribe import arithmetic
+
     report = summarize(results, config)
     report["manifest"] = str(manifest.path)
     report["bias"] = config.model.bias
@@ -300,8 +339,34 @@ def run(
             for r in results
             if details == "all" or r.verdict != "ok"
         ]
-    print(json.dumps(report, indent=2) if as_json else human(report))
-    return 0
+    return report
+
+
+def table(reports: Sequence[dict[str, Any]]) -> str:
+    """The reports side by side, one row each, as a Markdown table (docs/ACCURACY.md's
+    "Where it stands" has this shape): wakes, commands, requests run as a command, and false
+    wakes with the minutes of audio without a phrase. Empty where a set has none."""
+
+    def of(n: int, d: int, pct: float | None = None) -> str:
+        if not d:
+            return ""
+        return f"{n}/{d}" + ("" if pct is None else f" ({100 * pct:.1f} %)")
+
+    lines = [
+        "| set | wakes | commands | requests run as a command | false wakes (minutes) |",
+        "|---|---|---|---|---|",
+    ]
+    for r in reports:
+        minutes = r["non_wake_minutes"]
+        false_wakes = f"{r['false_wakes']} ({minutes:g})" if minutes else ""
+        lines.append(
+            f"| {Path(r['manifest']).name} "
+            f"| {of(r['wake_detected'], r['wake_clips'])} "
+            f"| {of(r['command_correct'], r['command_clips'], r['command_accuracy'])} "
+            f"| {of(r['false_commands'], r['request_clips'])} "
+            f"| {false_wakes} |"
+        )
+    return "\n".join(lines)
 
 
 def _machine(m: dict[str, str]) -> str:

@@ -222,6 +222,61 @@ def test_shipped_tiny_manifest_through_the_real_pipeline(
     assert all(d["transcripts"] for d in r["details"])
 
 
+def test_several_manifests_are_measured_in_one_run_and_tabled(
+    tmp_path: Path, isolated_env: dict
+) -> None:
+    """``voiceflow eval A B``: each set through the real pipeline with its own wake phrases,
+    a report each (a list with ``--json``), then one table of them; every manifest is checked
+    before any clip is made or run."""
+    commands = _manifest(
+        tmp_path,
+        "clips:\n"
+        "- path: clips/time.wav\n"
+        "  say: {text: 'hey computer, what time is it', voice: en-us, speed: 160}\n"
+        "  wake: hey computer\n"
+        "  command: clock.time_now\n"
+        "- path: clips/talk.wav\n"
+        "  say: {text: 'the trains were late again this morning', voice: en-gb, speed: 160}\n"
+        "  wake: null\n",
+    )
+    phrases = tmp_path / "phrases.yaml"
+    phrases.write_text(
+        "wake_phrases: [hey jarvis]\n"
+        "clips:\n"
+        "- path: clips/jarvis.wav\n"
+        "  say: {text: 'hey jarvis, what time is it', voice: en-us, speed: 160}\n"
+        "  wake: hey jarvis\n"
+        "  command: clock.time_now\n"
+    )
+    proc = run_cli("eval", str(commands), str(phrases), "--json", env=isolated_env, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    first, second = json.loads(proc.stdout)
+    assert (Path(first["manifest"]).name, Path(second["manifest"]).name) == (
+        "m.yaml",
+        "phrases.yaml",
+    )
+    assert (first["clips"], first["wake_detected"], first["command_correct"]) == (2, 1, 1)
+    assert first["false_wakes"] == 0 and first["non_wake_minutes"] > 0
+    assert (second["clips"], second["wake_detected"], second["command_correct"]) == (1, 1, 1)
+
+    proc = run_cli("eval", str(commands), str(phrases), env=isolated_env, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert proc.stdout.count("command accuracy") == 2  # a report each
+    rows = proc.stdout.splitlines()[-4:]
+    assert rows[0].startswith("| set | wakes | commands |")
+    assert rows[2].startswith("| m.yaml | 1/1 | 1/1 (100.0 %) |  | 0 (")
+    assert rows[3] == "| phrases.yaml | 1/1 | 1/1 (100.0 %) |  |  |"
+
+    # a bad manifest after a good one: named before anything is made or run
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("clips: [{path: a.wav, command: clock}]\n")
+    fresh = tmp_path / "fresh.yaml"
+    fresh.write_text(commands.read_text().replace("clips/", "new/"))
+    proc = run_cli("eval", str(fresh), str(bad), env=isolated_env)
+    assert proc.returncode == 2 and "clips[0].command" in proc.stdout
+    assert not (tmp_path / "new").exists() and "making" not in proc.stderr
+
+
 def test_the_figures_say_what_computed_them() -> None:
     """CTranslate2 takes Intel MKL on an Intel CPU and oneDNN on any other (or as
     ``CT2_USE_MKL`` says); the two compute int8 differently, so an eval report names both."""
