@@ -284,7 +284,7 @@ def run(
             for clip in manifest.clips:
                 try:
                     results.append(run_clip(clip, config, transcriber, registry))
-                except Exception as exc:  # an unreadable clip is reported, the rest still run
+                except Exception as exc:  # an unreadable clip is named, and the run stops
                     print(f"voiceflow eval: {clip.path}: {exc}", flush=True)
                     return 1
             reports.append(report_of(manifest, config, results, tags, details))
