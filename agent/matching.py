@@ -55,11 +55,13 @@ FUNCTION_WORDS = (
     | {"to", "of", "at", "in", "on", "for", "by", "with", "from", "and"}
     | {"or", "but", "as", "it", "is", "all", "so", "up"}
     | {"am", "are", "was", "were", "be", "been", "has", "have", "had", "do", "does", "did"}
+    | {"this", "that", "these", "those"}
 )
 """Words that cannot make a text slot on their own. Whisper turns "set a timer" into "set to
 timer" and "cancel all timers" into "cancel of all timers"; read as a timer named "to" or
 "of all", the wrong command runs (docs/ACCURACY.md). Likewise the forms of "be", "have"
-and "do": "she had time for five minutes" is no five-minute timer named "had"."""
+and "do" ("she had time for five minutes" is no five-minute timer named "had"), and the
+words that point instead of naming: "cancel that timer" is no timer called "that"."""
 
 
 def _text(ws: list[str]) -> str | None:

@@ -391,11 +391,12 @@ def _one_word_apart(
             continue
         for t in cmd.templates:
             for _, said in loose_variants(t, heard):
-                other = [_stem(w) for w in said.split()]
+                theirs = said.split()
+                other = [_stem(w) for w in theirs]
                 if len(other) != len(stems):
                     continue
                 diff = [i for i, (a, b) in enumerate(zip(stems, other, strict=True)) if a != b]
-                if len(diff) == 1 and differs(heard[diff[0]], other[diff[0]]):
+                if len(diff) == 1 and differs(heard[diff[0]], theirs[diff[0]]):
                     found.setdefault(said, _candidate(cmd, t, said, {}))
     return list(found.values())
 

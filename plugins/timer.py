@@ -60,7 +60,7 @@ async def set_named_timer(ctx: Context, name: str, duration: float) -> str:
     return _start(ctx, duration, name)
 
 
-@command("cancel [the|my] {name} timer", "stop [the|my] {name} timer")
+@command("cancel [the|my|that] {name} timer", "stop [the|my|that] {name} timer")
 async def cancel_timer(ctx: Context, name: str) -> str:
     timers = _timers(ctx)
     for label in (name, f"{name} minute", f"{name} minutes"):
@@ -71,8 +71,8 @@ async def cancel_timer(ctx: Context, name: str) -> str:
 
 
 @command(
-    "cancel [the|my] timer",
-    "stop [the|my] timer",
+    "cancel [the|my|that|this] timer",
+    "stop [the|my|that|this] timer",
     "cancel all [the|my] timer[s]",
     "stop all [the|my] timer[s]",
     "cancel [the|my] timers",

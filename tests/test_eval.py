@@ -1300,6 +1300,20 @@ def test_a_timer_is_not_named_by_a_form_of_have(tmp_path: Path, isolated_env: di
     ]
 
 
+@pytest.mark.parametrize(
+    ("said", "voice"),
+    [("hey computer, cancel that timer", "en-gb"), ("hey computer, stop this timer", "en-us")],
+)
+def test_that_timer_is_the_timer(tmp_path: Path, isolated_env: dict, said: str, voice: str) -> None:
+    """The words "cancel that timer" point at the timer, not at one called "that" (the agent
+    replied "There is no that timer" until the twenty-eighth run): every timer is cancelled,
+    as for "cancel the timer"."""
+    from tests.conftest import of
+
+    evs = _heard(tmp_path, isolated_env, Say(said, voice, 160))
+    assert [(c["command"], c["slots"]) for c in of(evs, "command")] == [("cancel_all", {})]
+
+
 def test_a_phrase_that_leaves_out_yesterday_is_no_candidate() -> None:
     """A word naming another day ("yesterday", "tomorrow") is never dropped by rescoring:
     "what day was it yesterday" has no candidate, "what made it to me" keeps its own."""
@@ -1703,6 +1717,8 @@ def test_swaps_are_phrases_that_differ_only_in_the_word_a_slot_took() -> None:
     assert swapped("cancel the tea timer") == [] and swapped("stop the pasta timer") == []
     # a determiner is not a word to swap in ("cancel the timer" for "cancel tea timer")
     assert "cancel the timer" not in swapped("cancel tea timer")
+    # nor "this", which is not "thi" with a plural's s
+    assert swapped("cancel tea timer") == ["cancel all timer", "cancel all timers"]
     assert swapped("cancel big pasta timer") == []  # the slot took two words
     assert swapped("cancel all timers") == []  # matched without a slot
 

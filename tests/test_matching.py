@@ -65,6 +65,10 @@ def test_string_slot() -> None:
         ("set to timer for 5 minutes", None, None),  # "set a timer", misheard: no name "to"
         ("cancel of all timers", None, None),
         ("she had time for five minutes", None, None),  # no timer named "had"
+        ("cancel that timer", "cancel_all", {}),  # "that" points; it names no timer
+        ("stop this timer", "cancel_all", {}),
+        ("cancel that tea timer", "cancel_timer", {"name": "tea"}),
+        ("say that", None, None),  # nothing to say back
         ("set a tea timer for 5 minutes", "set_named_timer", {"name": "tea", "duration": 300}),
         ("cancel the egg timer", "cancel_timer", {"name": "egg"}),
         ("repeat after me to be or not to be", "echo", {"text": "to be or not to be"}),

@@ -183,6 +183,8 @@ async def test_timer_fires_and_can_be_listed_and_cancelled() -> None:
     assert t.said == ["tea timer done"]
     assert (await t.say("cancel the pasta timer")).reply == "Cancelled the pasta timer"
     assert (await t.say("list my timers")).reply == "There are no timers"
+    await t.say("set a timer for ten minutes")
+    assert (await t.say("cancel that timer")).reply == "Cancelled 1 timer"
     await t.close()
 
 
