@@ -18,7 +18,7 @@ def _now() -> datetime:
     "(what is|whats) the time [now|please]",
     "what time is it [now|please]",
     "[do you know|can you tell me] what time it is",
-    "tell me the time",
+    "tell me the time [please]",
     "time [please]",
 )
 async def time_now(ctx: Context) -> str:

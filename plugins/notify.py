@@ -38,7 +38,11 @@ async def notify_now(ctx: Context, text: str) -> str:
     return f"Notified: {text}"
 
 
-@command("remind me to {text} in {duration:duration}", "in {duration:duration} remind me to {text}")
+@command(
+    "remind me to {text} in {duration:duration}",
+    "remind me in {duration:duration} to {text}",
+    "in {duration:duration} remind me to {text}",
+)
 async def remind(ctx: Context, text: str, duration: float) -> str:
     ctx.later(duration, _notify, ctx, f"Reminder: {text}")
     return f"I will remind you to {text}"

@@ -36,7 +36,10 @@ def _start(ctx: Context, seconds: float, name: str | None) -> str:
     return f"Timer set for {_spoken(seconds)}" + (f", called {name}" if name else "")
 
 
-@command("set a timer for {minutes:int} minute[s]", "start a {minutes:int} minute timer")
+@command(
+    "set a timer for {minutes:int} minute[s]",
+    "(start|set) a {minutes:int} minute timer",
+)
 async def set_timer(ctx: Context, minutes: int) -> str:
     return _start(ctx, minutes * 60, None)
 
@@ -44,7 +47,7 @@ async def set_timer(ctx: Context, minutes: int) -> str:
 @command(
     "set a timer for {duration:duration}",
     "start a timer for {duration:duration}",
-    "start a {duration:duration} timer",
+    "(start|set) a {duration:duration} timer",
     "timer [for] {duration:duration}",
 )
 async def set_timer_duration(ctx: Context, duration: float) -> str:
@@ -93,6 +96,7 @@ async def cancel_all(ctx: Context) -> str:
     "what timers are (running|set)",
     "how much time is left",
     "how long is left",
+    "how (much time|long) is left on [the|my] timer[s]",
 )
 async def list_timers(ctx: Context) -> str:
     timers = _timers(ctx)

@@ -1301,17 +1301,32 @@ def test_a_timer_is_not_named_by_a_form_of_have(tmp_path: Path, isolated_env: di
 
 
 @pytest.mark.parametrize(
-    ("said", "voice"),
-    [("hey computer, cancel that timer", "en-gb"), ("hey computer, stop this timer", "en-us")],
+    ("said", "voice", "command", "slots"),
+    [
+        ("hey computer, cancel that timer", "en-gb", "cancel_all", {}),
+        ("hey computer, stop this timer", "en-us", "cancel_all", {}),
+        ("hey computer, set a five minute timer", "en-us", "set_timer", {"minutes": 5}),
+        ("computer, how much time is left on my timer", "en-gb", "list_timers", {}),
+        (
+            "hey computer, remind me in ten minutes to check the oven",
+            "en-gb",
+            "remind",
+            {"duration": 600.0, "text": "check the oven"},
+        ),
+        ("computer, tell me the time please", "en-us", "time_now", {}),
+    ],
 )
-def test_that_timer_is_the_timer(tmp_path: Path, isolated_env: dict, said: str, voice: str) -> None:
-    """The words "cancel that timer" point at the timer, not at one called "that" (the agent
-    replied "There is no that timer" until the twenty-eighth run): every timer is cancelled,
-    as for "cancel the timer"."""
+def test_the_ways_people_say_it_through_the_pipeline(
+    tmp_path: Path, isolated_env: dict, said: str, voice: str, command: str, slots: dict
+) -> None:
+    """Phrasings people use with other assistants, spoken. Until the twenty-eighth run
+    "cancel that timer" asked for a timer called "that" ("There is no that timer"), and the
+    others matched no phrase, so only rescoring could reach them, and on most clips did
+    not (28 of 100 clips of these in ten voices, against 92 now)."""
     from tests.conftest import of
 
     evs = _heard(tmp_path, isolated_env, Say(said, voice, 160))
-    assert [(c["command"], c["slots"]) for c in of(evs, "command")] == [("cancel_all", {})]
+    assert [(c["command"], c["slots"]) for c in of(evs, "command")] == [(command, slots)]
 
 
 def test_a_phrase_that_leaves_out_yesterday_is_no_candidate() -> None:

@@ -201,6 +201,38 @@ async def test_clock_echo_notify() -> None:
     await n.close()
 
 
+@pytest.mark.parametrize(
+    ("plugin", "said", "command", "slots"),
+    [
+        ("timer.py", "set a five minute timer", "set_timer", {"minutes": 5}),
+        ("timer.py", "set a 90 second timer", "set_timer_duration", {"duration": 90.0}),
+        ("timer.py", "how much time is left on my timer", "list_timers", {}),
+        ("timer.py", "how long is left on the timers", "list_timers", {}),
+        ("timer.py", "cancel that timer", "cancel_all", {}),
+        (
+            "notify.py",
+            "remind me in ten minutes to check the oven",
+            "remind",
+            {
+                "duration": 600.0,
+                "text": "check the oven",
+            },
+        ),
+        ("clock.py", "tell me the time please", "time_now", {}),
+    ],
+)
+async def test_the_ways_people_say_it(
+    plugin: str, said: str, command: str, slots: dict[str, object]
+) -> None:
+    """Phrasings that people use with other assistants ("set a five minute timer", "how
+    much time is left on my timer"), each of which matched nothing (or a timer called
+    "that") before the twenty-eighth run."""
+    tester = PluginTester(PLUGINS / plugin)
+    r = await tester.say(said)
+    assert r.command == f"{plugin.removesuffix('.py')}.{command}" and r.slots == slots
+    await tester.close()
+
+
 SHELL_SETTINGS = {
     "commands": {"print {text}": ["printf", "%s", "{text}"], "open the pod bay": ["true"]}
 }
