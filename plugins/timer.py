@@ -2,7 +2,8 @@
 
 "set a timer for five minutes", "start a 10 minute timer", "set a pasta timer for
 eight minutes", "set a timer for ninety seconds", "cancel the pasta timer",
-"cancel all timers", "list my timers", "how much time is left".
+"cancel that timer", "turn off the timer", "clear all timers", "list my timers", "how much
+time is left", "are there any timers running".
 """
 
 from __future__ import annotations
@@ -63,7 +64,7 @@ async def set_named_timer(ctx: Context, name: str, duration: float) -> str:
     return _start(ctx, duration, name)
 
 
-@command("cancel [the|my|that] {name} timer", "stop [the|my|that] {name} timer")
+@command("(cancel|stop|turn off|delete) [the|my|that|this] {name} timer")
 async def cancel_timer(ctx: Context, name: str) -> str:
     timers = _timers(ctx)
     for label in (name, f"{name} minute", f"{name} minutes"):
@@ -74,11 +75,9 @@ async def cancel_timer(ctx: Context, name: str) -> str:
 
 
 @command(
-    "cancel [the|my|that|this] timer",
-    "stop [the|my|that|this] timer",
-    "cancel all [the|my] timer[s]",
-    "stop all [the|my] timer[s]",
-    "cancel [the|my] timers",
+    "(cancel|stop|turn off|delete|clear) [the|my|that|this] timer",
+    "(cancel|stop|turn off|delete|clear) all [the|my] timer[s]",
+    "(cancel|stop|delete|clear) [the|my] timers",
 )
 async def cancel_all(ctx: Context) -> str:
     timers = _timers(ctx)
@@ -97,6 +96,7 @@ async def cancel_all(ctx: Context) -> str:
     "how much time is left",
     "how long is left",
     "how (much time|long) is left on [the|my] timer[s]",
+    "[are there] any timers (running|set)",
 )
 async def list_timers(ctx: Context) -> str:
     timers = _timers(ctx)
