@@ -50,6 +50,7 @@ from agent.config import Config
 from agent.loader import Registry, load_plugins
 from agent.manifest import Clip, Manifest, ManifestError, eval_config, load_manifest, with_tags
 from agent.text import words
+from agent.timeofday import TimeOfDay
 from agent.wake import WakeMatcher
 
 SPELLING_SWEEP = (90.0, 80.0, 70.0)
@@ -114,8 +115,8 @@ class ClipResult:
 
 
 def _same(got: Any, want: Any) -> bool:
-    if isinstance(want, str) and isinstance(got, str):
-        return words(got) == words(want)
+    if isinstance(want, str) and isinstance(got, str | TimeOfDay):
+        return words(str(got)) == words(want)  # a time as written: "17:00", "5:30 am or pm"
     return bool(got == want)
 
 
@@ -294,7 +295,7 @@ def run(
         if transcriber is not None:
             transcriber.close()
     if as_json:
-        print(json.dumps(reports[0] if len(reports) == 1 else reports, indent=2))
+        print(json.dumps(reports[0] if len(reports) == 1 else reports, indent=2, default=str))
     elif len(reports) > 1:
         print(table(reports))
     return 0

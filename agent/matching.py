@@ -7,6 +7,8 @@ Template syntax (over the normalised command text, see ``agent.text.words``):
                               words: "set to timer" has no timer named "to"
 - ``{name:int}``              a number: "5", "five", "twenty five", "a hundred and two"
 - ``{name:duration}``         seconds: "ninety seconds", "1 and a half hours", "half an hour"
+- ``{name:time}``             a time of day (``agent.timeofday.TimeOfDay``): "5 pm", "5:30",
+                              "half past five", "noon"
 - ``[please]``                optional words; ``minute[s]`` an optional word ending
 - ``(start|begin)``           alternatives, each one or more words; ``[the|a]`` optional ones
 
@@ -34,6 +36,7 @@ from rapidfuzz import fuzz
 
 from agent.numbers import DURATION_WORDS, NUMBER_WORDS, parse_duration, parse_int
 from agent.text import words
+from agent.timeofday import TIME_WORDS, parse_time_of_day
 
 
 class TemplateError(ValueError):
@@ -48,6 +51,8 @@ _SLOT_PATTERNS = {
     "str": r"(?:\S+ )+?",
     "int": rf"(?:\d+ |(?:{_word_alternation(NUMBER_WORDS)}) )+?",
     "duration": rf"(?:\d+(?:\.\d+)? |(?:{_word_alternation(DURATION_WORDS)}) )+?",
+    # greedy, unlike the others: "at five to six to call mum" is 5:55, not 5:00
+    "time": rf"(?:\d+(?:[.:]\d+)? |(?:{_word_alternation(TIME_WORDS)}) )+",
 }
 ARTICLES = frozenset({"a", "an", "the"})
 FUNCTION_WORDS = (
@@ -72,6 +77,7 @@ _CONVERTERS: dict[str, Callable[[list[str]], Any]] = {
     "str": _text,
     "int": parse_int,
     "duration": parse_duration,
+    "time": parse_time_of_day,
 }
 SLOT_TYPES = frozenset(_SLOT_PATTERNS)
 ARTICLE_PENALTY = 3.0

@@ -1,4 +1,5 @@
-"""Desktop notifications: "notify me {text}", "remind me to {text} in {duration}".
+"""Desktop notifications: "notify me {text}", "remind me to {text} in {duration}",
+"remind me at {time} to {text}".
 
 Uses ``notify-send`` (libnotify) when it is installed; otherwise the text is said (printed,
 logged, spoken when speech is on). Arguments are passed as a list, never through a shell.
@@ -8,8 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import shutil
+from datetime import datetime
 
 from agent.plugin import Context, command
+from agent.timeofday import TimeOfDay
 
 
 async def _notify(ctx: Context, text: str) -> None:
@@ -46,3 +49,16 @@ async def notify_now(ctx: Context, text: str) -> str:
 async def remind(ctx: Context, text: str, duration: float) -> str:
     ctx.later(duration, _notify, ctx, f"Reminder: {text}")
     return f"I will remind you to {text}"
+
+
+@command(
+    "remind me to {text} at {when:time}",
+    "remind me at {when:time} to {text}",
+    "at {when:time} remind me to {text}",
+)
+async def remind_at(ctx: Context, text: str, when: TimeOfDay) -> str:
+    now = datetime.now().astimezone()
+    at = when.next_after(now)
+    ctx.later((at - now).total_seconds(), _notify, ctx, f"Reminder: {text}")
+    day = "" if at.date() == now.date() else " tomorrow"
+    return f"I will remind you to {text} at {at:%H:%M}{day}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import signal
 import time
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ from agent.loader import load_plugin_file, load_plugins
 from agent.matching import compile_template, match_template
 from agent.testing import PluginTester
 from agent.text import words
+from agent.timeofday import TimeOfDay
 from tests.conftest import REPO, Fixtures, StdinAgent, join, of, run_agent, run_cli
 
 PLUGINS = REPO / "plugins"
@@ -219,6 +221,29 @@ async def test_clock_echo_notify() -> None:
             },
         ),
         ("clock.py", "tell me the time please", "time_now", {}),
+        ("timer.py", "cancel this pasta timer", "cancel_timer", {"name": "pasta"}),
+        ("timer.py", "turn off the timer", "cancel_all", {}),
+        ("timer.py", "clear all timers", "cancel_all", {}),
+        ("timer.py", "delete the tea timer", "cancel_timer", {"name": "tea"}),
+        ("timer.py", "are there any timers running", "list_timers", {}),
+        (
+            "notify.py",
+            "remind me at 5 p.m. to call mum",
+            "remind_at",
+            {"when": TimeOfDay(17, 0), "text": "call mum"},
+        ),
+        (
+            "notify.py",
+            "remind me to take the bins out at half past seven",
+            "remind_at",
+            {"text": "take the bins out", "when": TimeOfDay(7, 30, twelve_hour=True)},
+        ),
+        (
+            "notify.py",
+            "remind me at five to six to call mum",
+            "remind_at",
+            {"when": TimeOfDay(5, 55, twelve_hour=True), "text": "call mum"},
+        ),
     ],
 )
 async def test_the_ways_people_say_it(
@@ -230,6 +255,25 @@ async def test_the_ways_people_say_it(
     tester = PluginTester(PLUGINS / plugin)
     r = await tester.say(said)
     assert r.command == f"{plugin.removesuffix('.py')}.{command}" and r.slots == slots
+    await tester.close()
+
+
+async def test_a_reminder_at_a_time_is_set_for_that_time() -> None:
+    """ "remind me at 5:42 PM to stretch" waits until then (tomorrow when it has gone), and
+    says when; "remind me to look at the oven" names no time and is no reminder."""
+    now = datetime.now().astimezone()
+    soon = now + timedelta(minutes=3)
+    tester = PluginTester(PLUGINS / "notify.py")
+    r = await tester.say(f"remind me at {soon:%I:%M %p} to stretch")  # "05:42 PM"
+    day = "" if soon.date() == now.date() else " tomorrow"
+    assert r.reply == f"I will remind you to stretch at {soon:%H:%M}{day}"
+    (pending,) = tester.dispatcher._timers
+    assert 120 < pending.remaining <= 180
+    gone = now - timedelta(minutes=3)
+    r = await tester.say(f"remind me to sit down at {gone:%I:%M %p}")
+    day = " tomorrow" if gone.date() == now.date() else ""
+    assert r.reply == f"I will remind you to sit down at {gone:%H:%M}{day}"
+    assert (await tester.say("remind me to look at the oven")).command is None
     await tester.close()
 
 

@@ -1,0 +1,152 @@
+"""Spoken times of day: "5 pm", "5:30", "half past five", "quarter to seven in the evening",
+"seven fifteen", "noon", "17:00" (as ``agent.text.words`` splits them: "p.m." is "p", "m").
+
+A time said without "am"/"pm" or a part of the day, whose hour could be either ("at five"),
+is kept as said (``twelve_hour``); ``TimeOfDay.next_after`` then takes whichever of the two
+comes first, as a person means "remind me at five" said at noon.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from agent.numbers import NUMBER_WORDS, parse_int
+
+_MERIDIEM = {
+    ("am",): False,
+    ("a", "m"): False,
+    ("pm",): True,
+    ("p", "m"): True,
+    ("in", "the", "morning"): False,
+    ("in", "the", "afternoon"): True,
+    ("in", "the", "evening"): True,
+    ("at", "night"): True,
+    ("tonight",): True,
+    ("this", "morning"): False,
+    ("this", "afternoon"): True,
+    ("this", "evening"): True,
+}
+"""Words after a time that say which half of the day: True for the afternoon."""
+_OCLOCK = (("oclock",), ("o", "clock"))
+_NAMED = {"noon": 12, "midday": 12, "midnight": 0}
+_PAST = {"half": 30, "quarter": 15}
+
+TIME_WORDS = (
+    NUMBER_WORDS
+    | frozenset(w for ws in _MERIDIEM for w in ws)
+    | frozenset(w for ws in _OCLOCK for w in ws)
+    | frozenset(_NAMED)
+    | frozenset(_PAST)
+    | {"past", "to", "oh", "minute", "minutes"}
+)
+"""Every word that can be part of a spoken time of day."""
+
+
+@dataclass(frozen=True)
+class TimeOfDay:
+    """A time of day as said."""
+
+    hour: int
+    """0 to 23; 1 to 12 when ``twelve_hour``."""
+    minute: int
+    """0 to 59."""
+    twelve_hour: bool = False
+    """Said without saying which half of the day ("at five"): ``hour`` or ``hour + 12``."""
+
+    def next_after(self, now: datetime) -> datetime:
+        """The first moment after ``now`` at this time (either half of the day when
+        ``twelve_hour``)."""
+        hours = [self.hour % 12, self.hour % 12 + 12] if self.twelve_hour else [self.hour]
+        at = [now.replace(hour=h, minute=self.minute, second=0, microsecond=0) for h in hours]
+        upcoming = [t if t > now else t + timedelta(days=1) for t in at]
+        return min(upcoming)
+
+    def __str__(self) -> str:
+        """ "17:00", or "5:00 am or pm" when said without the half of the day."""
+        if self.twelve_hour:
+            return f"{self.hour}:{self.minute:02d} am or pm"
+        return f"{self.hour:02d}:{self.minute:02d}"
+
+
+def _clock_digits(tok: str) -> tuple[int, int] | None:
+    """ "5" -> (5, 0), "5:30" / "5.30" -> (5, 30), "1730" -> (17, 30)."""
+    for sep in (":", "."):
+        if sep in tok:
+            h, _, m = tok.partition(sep)
+            if h.isdigit() and m.isdigit() and len(m) == 2:
+                return int(h), int(m)
+            return None
+    if not tok.isdigit():
+        return None
+    if len(tok) in (3, 4):
+        return int(tok[:-2]), int(tok[-2:])
+    return int(tok), 0
+
+
+def _hour_minute(tokens: Sequence[str]) -> tuple[int, int] | None:
+    """The clock part: "5", "5:30", "five", "five thirty", "five oh five", "half past five",
+    "quarter to six", "ten past five", "twenty minutes to six", "noon"."""
+    if len(tokens) == 1 and tokens[0] in _NAMED:
+        return _NAMED[tokens[0]], 0
+    for link, sign in (("past", 1), ("to", -1)):
+        if link in tokens:
+            i = tokens.index(link)
+            before, hour = list(tokens[:i]), parse_int(tokens[i + 1 :])
+            if before and before[-1] in ("minute", "minutes"):
+                before.pop()
+            amount = _PAST.get(" ".join(before)) if len(before) == 1 else None
+            if amount is None:
+                amount = parse_int(before)
+            if hour is None or amount is None or not 0 < amount < 60 or not 0 <= hour <= 23:
+                return None
+            h, m = divmod((hour * 60 + sign * amount) % (24 * 60), 60)
+            return (12 if h == 0 and 0 < hour <= 12 else h), m  # "quarter to one": 12:45
+    if len(tokens) == 1:
+        if tokens[0][:1].isdigit():
+            return _clock_digits(tokens[0])
+        one = parse_int(tokens)
+        return None if one is None else (one, 0)
+    # "five thirty", "five oh five", "seven forty five", "5 30": hour first, then minutes
+    hour = parse_int(tokens[:1])
+    rest = list(tokens[1:])
+    if hour is None:
+        return None
+    if rest[0] == "oh" and len(rest) == 2:
+        minute = parse_int(rest[1:])
+        return None if minute is None or minute >= 10 else (hour, minute)
+    minute = parse_int(rest)
+    return None if minute is None or not 10 <= minute < 60 else (hour, minute)
+
+
+def parse_time_of_day(tokens: Sequence[str]) -> TimeOfDay | None:
+    """The time of day the words say, or None when they are not (only) one."""
+    toks = list(tokens)
+    pm: bool | None = None
+    for tail, after_noon in _MERIDIEM.items():
+        if len(toks) > len(tail) and tuple(toks[-len(tail) :]) == tail:
+            toks, pm = toks[: -len(tail)], after_noon
+            break
+    for tail in _OCLOCK:
+        if len(toks) > len(tail) and tuple(toks[-len(tail) :]) == tail:
+            toks = toks[: -len(tail)]
+            break
+    if not toks:
+        return None
+    named = len(toks) == 1 and toks[0] in _NAMED
+    hm = _hour_minute(toks)
+    if hm is None:
+        return None
+    hour, minute = hm
+    if not (0 <= hour <= 23 and 0 <= minute <= 59):
+        return None
+    if named:
+        return None if pm is not None else TimeOfDay(hour, minute)
+    if pm is None:
+        if hour == 0 or hour > 12:
+            return TimeOfDay(hour, minute)
+        return TimeOfDay(hour, minute, twelve_hour=True)
+    if not 1 <= hour <= 12:
+        return None
+    return TimeOfDay(hour % 12 + (12 if pm else 0), minute)

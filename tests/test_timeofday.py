@@ -1,0 +1,108 @@
+"""Spoken times of day ("5 pm", "half past five", "quarter to seven in the evening") and the
+moment they next come round."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from agent.numbers import say_int
+from agent.text import words
+from agent.timeofday import TimeOfDay, parse_time_of_day
+
+
+@pytest.mark.parametrize(
+    ("said", "hour", "minute", "twelve_hour"),
+    [
+        ("5 p.m.", 17, 0, False),  # Whisper's spelling
+        ("5pm", 17, 0, False),
+        ("5:30 PM", 17, 30, False),
+        ("5.30pm", 17, 30, False),
+        ("7 a.m.", 7, 0, False),
+        ("12 am", 0, 0, False),
+        ("12 pm", 12, 0, False),
+        ("17:00", 17, 0, False),
+        ("1730", 17, 30, False),
+        ("0:30", 0, 30, False),
+        ("noon", 12, 0, False),
+        ("midnight", 0, 0, False),
+        ("five", 5, 0, True),
+        ("5 o'clock", 5, 0, True),
+        ("five o clock in the evening", 17, 0, False),
+        ("half past five", 5, 30, True),
+        ("quarter past eleven at night", 23, 15, False),
+        ("quarter to seven in the evening", 18, 45, False),
+        ("quarter to one", 12, 45, True),
+        ("twenty minutes to six", 5, 40, True),
+        ("ten past five", 5, 10, True),
+        ("seven fifteen", 7, 15, True),
+        ("five oh five", 5, 5, True),
+        ("eleven forty five in the morning", 11, 45, False),
+        ("half past seven tonight", 19, 30, False),
+    ],
+)
+def test_spoken_times(said: str, hour: int, minute: int, twelve_hour: bool) -> None:
+    assert parse_time_of_day(words(said)) == TimeOfDay(hour, minute, twelve_hour)
+
+
+@pytest.mark.parametrize(
+    "said",
+    [
+        "",
+        "the doctor",
+        "five minutes",  # a duration, not a time
+        "in five minutes",
+        "13 pm",
+        "noon pm",
+        "24:00",
+        "5:60",
+        "five sixty",
+        "sixty past five",
+        "pm",
+        "five five",
+    ],
+)
+def test_what_is_no_time(said: str) -> None:
+    assert parse_time_of_day(words(said)) is None
+
+
+@given(st.integers(1, 12), st.integers(0, 59), st.booleans())
+def test_said_in_words_with_am_or_pm(hour: int, minute: int, pm: bool) -> None:
+    said = [say_int(hour)]
+    if minute:
+        said += ["oh", say_int(minute)] if minute < 10 else say_int(minute).split()
+    said += ["pm" if pm else "am"]
+    assert parse_time_of_day(said) == TimeOfDay(hour % 12 + 12 * pm, minute)
+
+
+@given(st.integers(0, 23), st.integers(0, 59))
+def test_written_as_digits(hour: int, minute: int) -> None:
+    got = parse_time_of_day(words(f"{hour}:{minute:02d}"))
+    assert got is not None and got.hour % 12 == hour % 12 and got.minute == minute
+    assert got.twelve_hour == (1 <= hour <= 12)
+
+
+NOW = datetime(2026, 12, 6, 16, 0)
+
+
+@pytest.mark.parametrize(
+    ("when", "expected"),
+    [
+        (TimeOfDay(17, 0), datetime(2026, 12, 6, 17, 0)),
+        (TimeOfDay(9, 0), datetime(2026, 12, 7, 9, 0)),  # gone today: tomorrow
+        (TimeOfDay(16, 0), datetime(2026, 12, 7, 16, 0)),  # now is not "at four"
+        (TimeOfDay(5, 0, twelve_hour=True), datetime(2026, 12, 6, 17, 0)),  # at four: 5 pm
+        (TimeOfDay(3, 0, twelve_hour=True), datetime(2026, 12, 7, 3, 0)),  # 3 am comes first
+        (TimeOfDay(12, 30, twelve_hour=True), datetime(2026, 12, 7, 0, 30)),
+    ],
+)
+def test_next_after(when: TimeOfDay, expected: datetime) -> None:
+    assert when.next_after(NOW) == expected
+
+
+def test_written_back() -> None:
+    assert str(TimeOfDay(17, 5)) == "17:05"
+    assert str(TimeOfDay(5, 30, twelve_hour=True)) == "5:30 am or pm"
