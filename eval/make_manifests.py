@@ -124,6 +124,19 @@ PHRASINGS: list[tuple[str, str, dict[str, Any]]] = [
     ),
     ("computer, tell me the time please", "clock.time_now", {}),
     ("hey computer, how long is left on the timer", "timer.list_timers", {}),
+    ("hey computer, cancel this pasta timer", "timer.cancel_timer", {"name": "pasta"}),
+    ("computer, turn off the timer", "timer.cancel_all", {}),
+    ("hey computer, are there any timers running", "timer.list_timers", {}),
+    (
+        "hey computer, remind me at five pm to water the plants",
+        "notify.remind_at",
+        {"when": "17:00", "text": "water the plants"},
+    ),
+    (
+        "computer, remind me to take the bins out at half past seven",
+        "notify.remind_at",
+        {"text": "take the bins out", "when": "7:30 am or pm"},
+    ),
 ]
 
 # Requests after the wake phrase that no bundled plugin serves: the agent should say it
