@@ -384,9 +384,10 @@ GREETINGS = [
 
 VOICES = ["en-us", "en-gb", "en-us+f3", "en-gb+m3"]
 FLITE_VOICES = ["awb", "rms", "slt", "kal16"]
-FESTIVAL_VOICES = ["ked_diphone", "cmu_us_slt_arctic_hts"]
-PIPER_VOICES = ["joe"]
+FESTIVAL_HTS = "cmu_us_slt_arctic_hts"
+FESTIVAL_VOICES = ["ked_diphone", FESTIVAL_HTS]
 """The English voices Debian packages for Festival (festvox-kdlpc16k, festvox-us-slt-hts)."""
+PIPER_VOICES = ["joe"]
 SPEEDS = [140, 180]
 NOISE: list[float | None] = [None, 20.0, 10.0]
 
@@ -1056,7 +1057,7 @@ def main() -> None:
         {
             "clips": [
                 command_clip(t, c, s, v, 160, n)
-                for v in VOICES + FLITE_VOICES + FESTIVAL_VOICES[1:] + PIPER_VOICES
+                for v in [*VOICES, *FLITE_VOICES, FESTIVAL_HTS, *PIPER_VOICES]
                 for n in (None, 20.0)
                 for t, c, s in PHRASINGS
             ]
