@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 
 from agent.numbers import NUMBER_WORDS, parse_int
 
@@ -57,11 +57,16 @@ class TimeOfDay:
 
     def next_after(self, now: datetime) -> datetime:
         """The first moment after ``now`` at this time (either half of the day when
-        ``twelve_hour``)."""
+        ``twelve_hour``). ``now`` is naive, or aware in the system's time zone (as
+        ``datetime.now().astimezone()``): then the moment carries that day's own offset, so
+        "at 9" said before a change to or from summer time is 9 on the clock."""
         hours = [self.hour % 12, self.hour % 12 + 12] if self.twelve_hour else [self.hour]
-        at = [now.replace(hour=h, minute=self.minute, second=0, microsecond=0) for h in hours]
-        upcoming = [t if t > now else t + timedelta(days=1) for t in at]
-        return min(upcoming)
+        moments = []
+        for day in (now.date(), now.date() + timedelta(days=1)):
+            for h in hours:
+                at = datetime.combine(day, time(h, self.minute))
+                moments.append(at.astimezone() if now.tzinfo is not None else at)
+        return min(t for t in moments if t > now)
 
     def __str__(self) -> str:
         """ "17:00", or "5:00 am or pm" when said without the half of the day."""

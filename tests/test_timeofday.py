@@ -3,7 +3,7 @@ moment they next come round."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pytest
 from hypothesis import given
@@ -106,3 +106,12 @@ def test_next_after(when: TimeOfDay, expected: datetime) -> None:
 def test_written_back() -> None:
     assert str(TimeOfDay(17, 5)) == "17:05"
     assert str(TimeOfDay(5, 30, twelve_hour=True)) == "5:30 am or pm"
+
+
+def test_next_after_keeps_the_clock_across_a_change_of_offset() -> None:
+    """Said at 16:00 in local time, "at 9 am" is 9:00 on the clock next morning, whatever
+    offset that morning has; the handler waits the difference of the two aware moments."""
+    now = datetime(2026, 12, 6, 16, 0).astimezone()
+    at = TimeOfDay(9, 0).next_after(now)
+    assert (at.hour, at.minute, at.date()) == (9, 0, now.date() + timedelta(days=1))
+    assert at.tzinfo is not None and at > now
