@@ -59,11 +59,17 @@ from agent.matching import (
 )
 from agent.numbers import NUMBER_WORDS, parse_int, say_int
 from agent.text import words
+from agent.wake import sounds
 
 CANDIDATES = 8
 PER_COMMAND = 3
 """At most this many of the candidates are phrasings of one command, so a command with many
 ("what time is it", "what is the time", ...) does not crowd the others out."""
+SOUND_WEIGHT = 0.3
+"""Candidates are ranked by how near each phrase is to the words heard in spelling, and this
+much by how near in sound: the same comparison of their Metaphone keys (``wake.sounds``).
+"console all timers" is nearer in spelling to "clear all timers" (82 against 80) but sounds
+like "cancel all timers" (KNSL ... against KLR ...), which was said."""
 MIN_LOGPROB = -2.5
 """A candidate's mean token log-probability must reach this."""
 MAX_GAP = 1.2
@@ -260,15 +266,19 @@ def _all_phrasings(
 
 
 def candidates(registry: Registry, heard: Sequence[str], k: int = CANDIDATES) -> list[Candidate]:
-    """The ``k`` command phrases closest to the heard words, best first, at most
+    """The ``k`` command phrases closest to the heard words (in spelling, and
+    ``SOUND_WEIGHT`` in sound), best first, at most
     ``PER_COMMAND`` of one command: every phrasing of a slot-less command, and of a template
     whose one slot is a number, filled with each number heard. None leaves out a word of
     ``KEPT_WORDS`` that was heard."""
     kept = KEPT_WORDS.intersection(heard)
+    heard_sound = " ".join(sounds(bare(heard).split()))
     found: dict[str, tuple[float, Candidate]] = {}
-    for score, said, cmd, t, slots in _all_phrasings(registry, heard):
+    for spelt, said, cmd, t, slots in _all_phrasings(registry, heard):
         if kept and not kept <= set(words(said)):
             continue
+        sound = fuzz.ratio(heard_sound, " ".join(sounds(bare(words(said)).split())))
+        score = (1 - SOUND_WEIGHT) * spelt + SOUND_WEIGHT * sound
         if said not in found or score > found[said][0]:
             found[said] = (score, _candidate(cmd, t, said, slots))
     ranked = sorted(found.values(), key=lambda item: -item[0])
