@@ -489,7 +489,9 @@ def choose(
     slots. Where the audio cannot tell such candidates apart, the words may: if those of one
     action alone hold every heard word (``covers``), that action is taken ("what day is
     today": the day of the week, not the date of "what is today"). None is taken whose "it"
-    stands for a thing the words heard name (``named``: "what time is the train")."""
+    stands for a thing the words heard name (``named``: "what time is the train"). When one
+    action is left, each of its close phrasings is tried, best first, against its own limit.
+    """
     if not scored:
         return None
     ranked = sorted(scored, key=lambda item: -item[0])
@@ -498,17 +500,22 @@ def choose(
         close = [(s, c) for s, c in close if covers(c.text, heard)]
         if len({_action(c) for _, c in close}) != 1:
             return None
-    score, best = close[0]
-    said = words(best.text)
-    if len(said) < len(heard):
-        gap = SHORTER_GAP
-    elif pieces is not None and tokens(said, pieces) > tokens(heard, pieces):
-        gap = LONGER_GAP
-    else:
-        gap = MAX_GAP if best.match.slots else FIXED_GAP
-    if score < MIN_LOGPROB or own - score > gap or named(heard, said):
-        return None
-    return best
+    # one action is left; any of its phrasings the audio supports within that phrasing's
+    # own limit settles it ("cancel all the timers" may fail LONGER_GAP where "cancel all
+    # the timer", scored a little lower, is within FIXED_GAP)
+    for score, best in close:
+        said = words(best.text)
+        if named(heard, said):
+            return None
+        if len(said) < len(heard):
+            gap = SHORTER_GAP
+        elif pieces is not None and tokens(said, pieces) > tokens(heard, pieces):
+            gap = LONGER_GAP
+        else:
+            gap = MAX_GAP if best.match.slots else FIXED_GAP
+        if score >= MIN_LOGPROB and own - score <= gap:
+            return best
+    return None
 
 
 def text_slots(m: Match) -> list[str]:

@@ -816,6 +816,29 @@ def test_a_phrase_of_more_tokens_than_heard_needs_closer_support() -> None:
         assert choose(-0.5, [(-1.75, date)], words(heard), pieces) is date
 
 
+def test_a_phrasing_within_its_own_limit_settles_the_action() -> None:
+    """Once only one action is left among the close candidates, any of its phrasings the
+    audio supports within that phrasing's own limit settles it. "cancel all the timers"
+    takes one token more than "cancel oral time and" was heard in, so it needs
+    ``LONGER_GAP``, and fails; "cancel all the timer", a little lower, is within
+    ``FIXED_GAP``. Before, the best phrasing alone was tried, so a phrasing added to a
+    command could hide a rescue another of its phrasings makes."""
+    from agent.rescore import FIXED_GAP, LONGER_GAP, choose
+
+    def pieces(word: str) -> int:
+        return {"timers": 1}.get(word, 0)
+
+    heard = words("cancel oral time and")
+    longer = _cand("timer", "cancel_all", "cancel all the timers")
+    same = _cand("timer", "cancel_all", "cancel all the timer")
+    assert LONGER_GAP < 1.1 < 1.2 <= FIXED_GAP
+    assert choose(-0.5, [(-1.6, longer)], heard, pieces) is None
+    assert choose(-0.5, [(-1.6, longer), (-1.7, same)], heard, pieces) is same
+    # another action close by still makes it too close to call
+    time_ = _cand("clock", "time_now", "what time is it")
+    assert choose(-0.5, [(-1.6, longer), (-1.7, same), (-1.65, time_)], heard, pieces) is None
+
+
 def _past(heard: str, said: str) -> Past | None:
     from agent.leftoff import words_past
 
