@@ -8,7 +8,7 @@ comes first, as a person means "remind me at five" said at noon.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
@@ -92,9 +92,7 @@ def _clock_digits(tok: str) -> tuple[int, int] | None:
 
 def _hour_minute(tokens: Sequence[str]) -> tuple[int, int] | None:
     """The clock part: "5", "5:30", "five", "five thirty", "five oh five", "half past five",
-    "quarter to six", "ten past five", "twenty minutes to six", "noon"."""
-    if len(tokens) == 1 and tokens[0] in _NAMED:
-        return _NAMED[tokens[0]], 0
+    "quarter to six", "ten past five", "twenty minutes to six"."""
     for link, sign in (("past", 1), ("to", -1)):
         if link in tokens:
             i = tokens.index(link)
@@ -125,29 +123,31 @@ def _hour_minute(tokens: Sequence[str]) -> tuple[int, int] | None:
     return None if minute is None or not 10 <= minute < 60 else (hour, minute)
 
 
+def _drop_tail(
+    toks: list[str], tails: Iterable[tuple[str, ...]]
+) -> tuple[list[str], tuple[str, ...] | None]:
+    """The words without the first of ``tails`` they end in (never all of them), and it."""
+    for tail in tails:
+        if len(toks) > len(tail) and tuple(toks[-len(tail) :]) == tail:
+            return toks[: -len(tail)], tail
+    return toks, None
+
+
 def parse_time_of_day(tokens: Sequence[str]) -> TimeOfDay | None:
     """The time of day the words say, or None when they are not (only) one."""
-    toks = list(tokens)
-    pm: bool | None = None
-    for tail, after_noon in _MERIDIEM.items():
-        if len(toks) > len(tail) and tuple(toks[-len(tail) :]) == tail:
-            toks, pm = toks[: -len(tail)], after_noon
-            break
-    for tail in _OCLOCK:
-        if len(toks) > len(tail) and tuple(toks[-len(tail) :]) == tail:
-            toks = toks[: -len(tail)]
-            break
+    toks, half = _drop_tail(list(tokens), _MERIDIEM)
+    pm = None if half is None else _MERIDIEM[half]
+    toks, _ = _drop_tail(toks, _OCLOCK)
     if not toks:
         return None
-    named = len(toks) == 1 and toks[0] in _NAMED
+    if len(toks) == 1 and toks[0] in _NAMED:  # "noon": which half is said already
+        return None if pm is not None else TimeOfDay(_NAMED[toks[0]], 0)
     hm = _hour_minute(toks)
     if hm is None:
         return None
     hour, minute = hm
     if not (0 <= hour <= 23 and 0 <= minute <= 59):
         return None
-    if named:
-        return None if pm is not None else TimeOfDay(hour, minute)
     if pm is None:
         if hour == 0 or hour > 12:
             return TimeOfDay(hour, minute)
