@@ -1,15 +1,18 @@
 """Spoken times of day: "5 pm", "5:30", "half past five", "quarter to seven in the evening",
-"seven fifteen", "noon", "17:00" (as ``agent.text.words`` splits them: "p.m." is "p", "m").
+"seven fifteen", "noon", "17:00" (as ``agent.text.words`` splits them: "p.m." is "p", "m"),
+on a day when one is said: "tomorrow at nine", "at 5 pm on friday", "on monday morning at
+half past eight", "at noon today".
 
 A time said without "am"/"pm" or a part of the day, whose hour could be either ("at five"),
 is kept as said (``twelve_hour``); ``TimeOfDay.next_after`` then takes whichever of the two
-comes first, as a person means "remind me at five" said at noon.
+comes first, as a person means "remind me at five" said at noon. On a day after today
+("tomorrow at five") it is taken in the daytime, 7:00 to 18:59, as people mean such times.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, time, timedelta
 
 from agent.numbers import NUMBER_WORDS, parse_int
@@ -29,6 +32,10 @@ _MERIDIEM = {
     ("this", "evening"): True,
 }
 """Words after a time that say which half of the day: True for the afternoon."""
+_PART_OF_DAY = {"morning": False, "afternoon": True, "evening": True, "night": True}
+"""After a day ("tomorrow morning", "on friday evening"): which half of the day."""
+_WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+_DAYS = frozenset({"today", "tomorrow", *_WEEKDAYS})
 _OCLOCK = (("oclock",), ("o", "clock"))
 _NAMED = {"noon": 12, "midday": 12, "midnight": 0}
 _PAST = {"half": 30, "quarter": 15}
@@ -40,6 +47,9 @@ TIME_WORDS = (
     | frozenset(_NAMED)
     | frozenset(_PAST)
     | {"past", "to", "oh", "minute", "minutes"}
+    | _DAYS
+    | frozenset(_PART_OF_DAY)
+    | {"on", "at"}
 )
 """Every word that can be part of a spoken time of day."""
 
@@ -54,25 +64,52 @@ class TimeOfDay:
     """0 to 59."""
     twelve_hour: bool = False
     """Said without saying which half of the day ("at five"): ``hour`` or ``hour + 12``."""
+    day: str | None = None
+    """The day said: "today", "tomorrow" or a weekday ("friday"); None when none was (the
+    time's next coming)."""
 
-    def next_after(self, now: datetime) -> datetime:
-        """The first moment after ``now`` at this time (either half of the day when
-        ``twelve_hour``). ``now`` is naive, or aware in the system's time zone (as
-        ``datetime.now().astimezone()``): then the moment carries that day's own offset, so
-        "at 9" said before a change to or from summer time is 9 on the clock."""
-        hours = [self.hour % 12, self.hour % 12 + 12] if self.twelve_hour else [self.hour]
+    def next_after(self, now: datetime) -> datetime | None:
+        """The first moment after ``now`` at this time, on ``day`` when one was said (None
+        when that is today and the time has gone). When ``twelve_hour``, either half of
+        the day, whichever comes first; on a day after today, the daytime one (7:00 to
+        18:59: "tomorrow at five" is 17:00, "tomorrow at nine" 9:00). ``now`` is naive, or
+        aware in the system's time zone (as ``datetime.now().astimezone()``): then the
+        moment carries that day's own offset, so "at 9" said before a change to or from
+        summer time is 9 on the clock."""
+        today = now.date()
+        if self.day is None:
+            days = [today, today + timedelta(days=1)]
+        elif self.day == "today":
+            days = [today]
+        elif self.day == "tomorrow":
+            days = [today + timedelta(days=1)]
+        else:
+            ahead = (_WEEKDAYS.index(self.day) - today.weekday()) % 7
+            days = [today + timedelta(days=ahead), today + timedelta(days=ahead + 7)]
         moments = []
-        for day in (now.date(), now.date() + timedelta(days=1)):
-            for h in hours:
+        for day in days:
+            for h in self._hours(later_day=day > today and self.day is not None):
                 at = datetime.combine(day, time(h, self.minute))
                 moments.append(at.astimezone() if now.tzinfo is not None else at)
-        return min(t for t in moments if t > now)
+        return min((t for t in moments if t > now), default=None)
+
+    def _hours(self, later_day: bool) -> list[int]:
+        if not self.twelve_hour:
+            return [self.hour]
+        if later_day:
+            return [self.hour % 12 + (0 if 7 <= self.hour % 12 <= 11 else 12)]
+        return [self.hour % 12, self.hour % 12 + 12]
 
     def __str__(self) -> str:
-        """ "17:00", or "5:00 am or pm" when said without the half of the day."""
+        """ "17:00", or "5:00 am or pm" when said without the half of the day; then the
+        day when one was said: "09:00 tomorrow", "17:00 on friday"."""
         if self.twelve_hour:
-            return f"{self.hour}:{self.minute:02d} am or pm"
-        return f"{self.hour:02d}:{self.minute:02d}"
+            said = f"{self.hour}:{self.minute:02d} am or pm"
+        else:
+            said = f"{self.hour:02d}:{self.minute:02d}"
+        if self.day in _WEEKDAYS:
+            return f"{said} on {self.day}"
+        return f"{said} {self.day}" if self.day else said
 
 
 def _clock_digits(tok: str) -> tuple[int, int] | None:
@@ -133,8 +170,66 @@ def _drop_tail(
     return toks, None
 
 
+_Day = tuple[list[str], str, str | None]
+"""Words without a day said in them, the day, and the part of the day said with it."""
+
+
+def _day_before(toks: list[str]) -> _Day | None:
+    """ "[on] friday [evening] [at] ..." (the "at" goes with the day: "tomorrow at nine")."""
+    start = 1 if toks[:1] == ["on"] else 0
+    if len(toks) <= start or toks[start] not in _DAYS:
+        return None
+    end = start + 1
+    part = toks[end] if end < len(toks) and toks[end] in _PART_OF_DAY else None
+    end += part is not None
+    end += toks[end : end + 1] == ["at"]
+    return toks[end:], toks[start], part
+
+
+def _day_after(toks: list[str]) -> _Day | None:
+    """ "... [on] friday [evening]"."""
+    part = toks[-1] if toks and toks[-1] in _PART_OF_DAY else None
+    end = len(toks) - (part is not None)
+    if not end or toks[end - 1] not in _DAYS:
+        return None
+    start = end - 1 - (toks[end - 2 : end - 1] == ["on"])
+    return toks[:start], toks[end - 1], part
+
+
 def parse_time_of_day(tokens: Sequence[str]) -> TimeOfDay | None:
-    """The time of day the words say, or None when they are not (only) one."""
+    """The time of day the words say, on the day they say if any, or None when they are
+    not (only) that."""
+    toks = list(tokens)
+    toks, day, part = _day_before(toks) or _day_after(toks) or (toks, None, None)
+    when = _time_only(toks) if toks else None
+    return None if when is None else _on_day(when, day, part)
+
+
+def day_from_text(text: str, when: TimeOfDay) -> tuple[str, TimeOfDay]:
+    """A day that a text slot took from before the time, given to the time: in "remind me
+    to call mum tomorrow at five" the text is "call mum tomorrow" and the time "five";
+    this makes them "call mum" and five tomorrow. Unchanged when the time has its day."""
+    said = _day_after(text.split())
+    if when.day is not None or said is None or not said[0]:
+        return text, when
+    rest, day, part = said
+    moved = _on_day(when, day, part)
+    return (text, when) if moved is None else (" ".join(rest), moved)
+
+
+def _on_day(when: TimeOfDay, day: str | None, part: str | None) -> TimeOfDay | None:
+    """The time on ``day``, in the half of the day ``part`` says ("tomorrow evening")."""
+    if part is None:
+        return replace(when, day=day)
+    pm = _PART_OF_DAY[part]
+    if not when.twelve_hour:
+        return replace(when, day=day) if (when.hour >= 12) == pm else None
+    if part == "night" and when.hour == 12:  # "tomorrow night at twelve": which midnight?
+        return None
+    return TimeOfDay(when.hour % 12 + (12 if pm else 0), when.minute, day=day)
+
+
+def _time_only(tokens: Sequence[str]) -> TimeOfDay | None:
     toks, half = _drop_tail(list(tokens), _MERIDIEM)
     pm = None if half is None else _MERIDIEM[half]
     toks, _ = _drop_tail(toks, _OCLOCK)

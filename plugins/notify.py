@@ -1,5 +1,8 @@
 """Desktop notifications: "notify me {text}", "remind me to {text} in {duration}",
-"remind me at {time} to {text}".
+"remind me at {time} to {text}", "remind me tomorrow at {time} to {text}".
+
+Settings (``plugins.settings.notify``): ``hour_format``: 24 (default) or 12, for the time
+a reminder is set for, as the clock plugin's.
 
 Uses ``notify-send`` (libnotify) when it is installed; otherwise the text is said (printed,
 logged, spoken when speech is on). Arguments are passed as a list, never through a shell.
@@ -12,7 +15,7 @@ import shutil
 from datetime import datetime
 
 from agent.plugin import Context, command
-from agent.timeofday import TimeOfDay
+from agent.timeofday import TimeOfDay, day_from_text
 
 
 async def _notify(ctx: Context, text: str) -> None:
@@ -51,14 +54,31 @@ async def remind(ctx: Context, text: str, duration: float) -> str:
     return f"I will remind you to {text}"
 
 
+def _clock(ctx: Context, at: datetime) -> str:
+    if ctx.settings.get("hour_format") == 12:
+        return f"{at:%I:%M %p}".removeprefix("0")
+    return f"{at:%H:%M}"
+
+
+def _day(at: datetime, now: datetime) -> str:
+    """ "" today, " tomorrow", else " on Friday" (a reminder is at most a week ahead)."""
+    ahead = (at.date() - now.date()).days
+    return "" if ahead == 0 else " tomorrow" if ahead == 1 else f" on {at:%A}"
+
+
 @command(
     "remind me to {text} at {when:time}",
     "remind me at {when:time} to {text}",
     "at {when:time} remind me to {text}",
+    # the day first: "remind me tomorrow at nine to ...", "on friday at 5 pm remind me ..."
+    "remind me {when:time} to {text}",
+    "{when:time} remind me to {text}",
 )
 async def remind_at(ctx: Context, text: str, when: TimeOfDay) -> str:
+    text, when = day_from_text(text, when)  # "call mum tomorrow" at five
     now = datetime.now().astimezone()
     at = when.next_after(now)
+    if at is None:
+        return f"{when} has gone already; no reminder set"
     ctx.later((at - now).total_seconds(), _notify, ctx, f"Reminder: {text}")
-    day = "" if at.date() == now.date() else " tomorrow"
-    return f"I will remind you to {text} at {at:%H:%M}{day}"
+    return f"I will remind you to {text} at {_clock(ctx, at)}{_day(at, now)}"

@@ -1344,7 +1344,19 @@ def test_a_timer_is_not_named_by_a_form_of_have(tmp_path: Path, isolated_env: di
             "hey computer, remind me at five pm to water the plants",
             "en-gb",
             "remind_at",
-            {"when": {"hour": 17, "minute": 0, "twelve_hour": False}, "text": "water the plants"},
+            {
+                "when": {"hour": 17, "minute": 0, "twelve_hour": False, "day": None},
+                "text": "water the plants",
+            },
+        ),
+        (
+            "computer, remind me to pay the rent at five pm on friday",
+            "en-us",
+            "remind_at",
+            {
+                "text": "pay the rent",
+                "when": {"hour": 17, "minute": 0, "twelve_hour": False, "day": "friday"},
+            },
         ),
     ],
 )
@@ -1357,7 +1369,8 @@ def test_the_ways_people_say_it_through_the_pipeline(
     not (``eval/phrasings.yaml``, ten voices: 33 of 160 clips right before, 144 now). The
     twenty-ninth run added "turn off the timer", "are there any timers running", "cancel
     this pasta timer" (a timer named "this pasta" before) and reminders at a time of day
-    (0 of 100 clips right before, 71 now)."""
+    (0 of 100 clips right before, 71 now); the thirtieth, reminders on a day (0 of 40
+    before, 25 now)."""
     from tests.conftest import of
 
     evs = _heard(tmp_path, isolated_env, Say(said, voice, 160))

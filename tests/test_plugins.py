@@ -244,6 +244,24 @@ async def test_clock_echo_notify() -> None:
             "remind_at",
             {"when": TimeOfDay(5, 55, twelve_hour=True), "text": "call mum"},
         ),
+        (
+            "notify.py",
+            "remind me tomorrow at nine to feed the cat",
+            "remind_at",
+            {"when": TimeOfDay(9, 0, twelve_hour=True, day="tomorrow"), "text": "feed the cat"},
+        ),
+        (
+            "notify.py",
+            "remind me to pay the rent at 5 p.m. on Friday",
+            "remind_at",
+            {"text": "pay the rent", "when": TimeOfDay(17, 0, day="friday")},
+        ),
+        (
+            "notify.py",
+            "on monday morning at half past eight remind me to call the bank",
+            "remind_at",
+            {"when": TimeOfDay(8, 30, day="monday"), "text": "call the bank"},
+        ),
     ],
 )
 async def test_the_ways_people_say_it(
@@ -275,6 +293,37 @@ async def test_a_reminder_at_a_time_is_set_for_that_time() -> None:
     assert r.reply == f"I will remind you to sit down at {gone:%H:%M}{day}"
     assert (await tester.say("remind me to look at the oven")).command is None
     await tester.close()
+
+
+async def test_a_reminder_on_a_day_is_set_for_that_day() -> None:
+    """ "tomorrow at five" is 17:00 tomorrow (a time on a later day is in the daytime), also
+    when the day was said before "at" ("remind me to call mum tomorrow at five", where the
+    text took it); "on Friday" names the day; a time today that has gone sets nothing;
+    ``hour_format: 12`` says the time as the clock plugin does."""
+    now = datetime.now().astimezone()
+    tester = PluginTester(PLUGINS / "notify.py")
+    for said in (
+        "remind me tomorrow at five to call mum",
+        "remind me to call mum tomorrow at five",
+        "remind me to call mum at five tomorrow",
+    ):
+        r = await tester.say(said)
+        assert r.reply == "I will remind you to call mum at 17:00 tomorrow", said
+    tomorrow_5pm = datetime.combine(now.date() + timedelta(days=1), datetime.min.time())
+    tomorrow_5pm = tomorrow_5pm.replace(hour=17).astimezone()
+    for pending in tester.dispatcher._timers:
+        assert abs(pending.remaining - (tomorrow_5pm - now).total_seconds()) < 60
+    day = now + timedelta(days=3)
+    r = await tester.say(f"remind me to pay the rent at 9 a.m. on {day:%A}")
+    assert r.reply == f"I will remind you to pay the rent at 09:00 on {day:%A}"
+    r = await tester.say("remind me at midnight today to lock up")
+    assert r.reply == "00:00 today has gone already; no reminder set"
+    assert len(tester.dispatcher._timers) == 4
+    await tester.close()
+    twelve = PluginTester(PLUGINS / "notify.py", settings={"hour_format": 12})
+    r = await twelve.say("remind me tomorrow at five to call mum")
+    assert r.reply == "I will remind you to call mum at 5:00 PM tomorrow"
+    await twelve.close()
 
 
 SHELL_SETTINGS = {

@@ -1,5 +1,6 @@
-"""Spoken times of day ("5 pm", "half past five", "quarter to seven in the evening") and the
-moment they next come round."""
+"""Spoken times of day ("5 pm", "half past five", "quarter to seven in the evening"), on a
+day when one is said ("tomorrow at nine", "at 5 pm on friday"), and the moment they next
+come round."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from hypothesis import strategies as st
 
 from agent.numbers import say_int
 from agent.text import words
-from agent.timeofday import TimeOfDay, parse_time_of_day
+from agent.timeofday import TimeOfDay, day_from_text, parse_time_of_day
 
 
 @pytest.mark.parametrize(
@@ -49,9 +50,37 @@ def test_spoken_times(said: str, hour: int, minute: int, twelve_hour: bool) -> N
 
 
 @pytest.mark.parametrize(
+    ("said", "expected"),
+    [
+        ("tomorrow at nine", TimeOfDay(9, 0, twelve_hour=True, day="tomorrow")),
+        ("nine tomorrow", TimeOfDay(9, 0, twelve_hour=True, day="tomorrow")),
+        ("5 p.m. on Friday", TimeOfDay(17, 0, day="friday")),
+        ("on friday at 5", TimeOfDay(5, 0, twelve_hour=True, day="friday")),
+        ("on Monday morning at half past eight", TimeOfDay(8, 30, day="monday")),
+        ("friday evening at 6", TimeOfDay(18, 0, day="friday")),
+        ("9 on friday evening", TimeOfDay(21, 0, day="friday")),
+        ("tomorrow night at eleven", TimeOfDay(23, 0, day="tomorrow")),
+        ("tomorrow morning at 9 am", TimeOfDay(9, 0, day="tomorrow")),
+        ("noon today", TimeOfDay(12, 0, day="today")),
+        ("tomorrow at 17:00", TimeOfDay(17, 0, day="tomorrow")),
+        ("half past seven tonight", TimeOfDay(19, 30)),  # "tonight" says the half, no day
+    ],
+)
+def test_times_on_a_day(said: str, expected: TimeOfDay) -> None:
+    assert parse_time_of_day(words(said)) == expected
+
+
+@pytest.mark.parametrize(
     "said",
     [
         "",
+        "friday",  # a day, no time
+        "today",
+        "at nine",  # "at" belongs to the phrase unless a day comes before it
+        "tomorrow evening at 9 am",  # the two halves disagree
+        "tomorrow morning at 17:00",
+        "tomorrow night at twelve",  # which midnight?
+        "friday tomorrow at nine",
         "the doctor",
         "five minutes",  # a duration, not a time
         "in five minutes",
@@ -103,9 +132,66 @@ def test_next_after(when: TimeOfDay, expected: datetime) -> None:
     assert when.next_after(NOW) == expected
 
 
+@pytest.mark.parametrize(
+    ("when", "expected"),
+    [  # NOW is Sunday 16:00
+        (TimeOfDay(9, 0, twelve_hour=True, day="tomorrow"), datetime(2026, 12, 7, 9, 0)),
+        (TimeOfDay(5, 0, twelve_hour=True, day="tomorrow"), datetime(2026, 12, 7, 17, 0)),
+        (TimeOfDay(7, 0, twelve_hour=True, day="tomorrow"), datetime(2026, 12, 7, 7, 0)),
+        (TimeOfDay(12, 0, twelve_hour=True, day="tomorrow"), datetime(2026, 12, 7, 12, 0)),
+        (TimeOfDay(9, 0, day="tomorrow"), datetime(2026, 12, 7, 9, 0)),
+        (TimeOfDay(17, 0, day="today"), datetime(2026, 12, 6, 17, 0)),
+        (TimeOfDay(5, 0, twelve_hour=True, day="today"), datetime(2026, 12, 6, 17, 0)),
+        (TimeOfDay(9, 0, day="today"), None),  # gone
+        (TimeOfDay(17, 0, day="friday"), datetime(2026, 12, 11, 17, 0)),
+        (TimeOfDay(5, 0, twelve_hour=True, day="friday"), datetime(2026, 12, 11, 17, 0)),
+        (TimeOfDay(17, 0, day="sunday"), datetime(2026, 12, 6, 17, 0)),  # later today
+        (TimeOfDay(15, 0, day="sunday"), datetime(2026, 12, 13, 15, 0)),  # gone: next week
+        (TimeOfDay(8, 0, day="monday"), datetime(2026, 12, 7, 8, 0)),
+    ],
+)
+def test_next_after_on_a_day(when: TimeOfDay, expected: datetime | None) -> None:
+    assert when.next_after(NOW) == expected
+
+
 def test_written_back() -> None:
     assert str(TimeOfDay(17, 5)) == "17:05"
     assert str(TimeOfDay(5, 30, twelve_hour=True)) == "5:30 am or pm"
+    assert str(TimeOfDay(9, 0, twelve_hour=True, day="tomorrow")) == "9:00 am or pm tomorrow"
+    assert str(TimeOfDay(17, 0, day="friday")) == "17:00 on friday"
+
+
+@pytest.mark.parametrize(
+    ("text", "when", "expected"),
+    [
+        (
+            "call mum tomorrow",
+            TimeOfDay(5, 0, twelve_hour=True),
+            ("call mum", TimeOfDay(5, 0, twelve_hour=True, day="tomorrow")),
+        ),
+        (
+            "pay the rent on friday evening",
+            TimeOfDay(6, 0, twelve_hour=True),
+            ("pay the rent", TimeOfDay(18, 0, day="friday")),
+        ),
+        ("call mum", TimeOfDay(5, 0), ("call mum", TimeOfDay(5, 0))),
+        ("tomorrow", TimeOfDay(5, 0), ("tomorrow", TimeOfDay(5, 0))),  # nothing left
+        (  # the time has its day
+            "call mum tomorrow",
+            TimeOfDay(5, 0, day="friday"),
+            ("call mum tomorrow", TimeOfDay(5, 0, day="friday")),
+        ),
+        (  # morning, but 17:00
+            "call mum tomorrow morning",
+            TimeOfDay(17, 0),
+            ("call mum tomorrow morning", TimeOfDay(17, 0)),
+        ),
+    ],
+)
+def test_a_day_the_text_took(text: str, when: TimeOfDay, expected: tuple[str, TimeOfDay]) -> None:
+    """ "remind me to call mum tomorrow at five" fills "remind me to {text} at {when:time}"
+    with "call mum tomorrow" and "five"; the day goes to the time."""
+    assert day_from_text(text, when) == expected
 
 
 def test_next_after_keeps_the_clock_across_a_change_of_offset() -> None:
