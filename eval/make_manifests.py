@@ -137,6 +137,17 @@ PHRASINGS: list[tuple[str, str, dict[str, Any]]] = [
         "notify.remind_at",
         {"text": "take the bins out", "when": "7:30 am or pm"},
     ),
+    # on a day (thirtieth run)
+    (
+        "hey computer, remind me tomorrow at nine to feed the cat",
+        "notify.remind_at",
+        {"when": "9:00 am or pm tomorrow", "text": "feed the cat"},
+    ),
+    (
+        "computer, remind me to pay the rent at five pm on friday",
+        "notify.remind_at",
+        {"text": "pay the rent", "when": "17:00 on friday"},
+    ),
 ]
 
 # Requests after the wake phrase that no bundled plugin serves: the agent should say it
