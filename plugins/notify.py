@@ -54,6 +54,21 @@ async def remind(ctx: Context, text: str, duration: float) -> str:
     return f"I will remind you to {text}"
 
 
+CHECK_EVERY_S = 60.0
+"""A reminder at a time of day looks at the wall clock at least this often. The event
+loop's clock stops while the machine sleeps, so one long wait for "Friday at 5 pm" set
+before a night's suspend would come that night late; checking the clock again each minute
+brings it at the time on the clock (within a minute of waking)."""
+
+
+async def _remind_at(ctx: Context, at: datetime, text: str) -> None:
+    left = (at - datetime.now().astimezone()).total_seconds()
+    if left > 0:
+        ctx.later(min(left, CHECK_EVERY_S), _remind_at, ctx, at, text)
+    else:
+        await _notify(ctx, f"Reminder: {text}")
+
+
 def _clock(ctx: Context, at: datetime) -> str:
     if ctx.settings.get("hour_format") == 12:
         return f"{at:%I:%M %p}".removeprefix("0")
@@ -80,5 +95,5 @@ async def remind_at(ctx: Context, text: str, when: TimeOfDay) -> str:
     at = when.next_after(now)
     if at is None:
         return f"{when} has gone already; no reminder set"
-    ctx.later((at - now).total_seconds(), _notify, ctx, f"Reminder: {text}")
+    await _remind_at(ctx, at, text)
     return f"I will remind you to {text} at {_clock(ctx, at)}{_day(at, now)}"
