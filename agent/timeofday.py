@@ -26,14 +26,17 @@ _MERIDIEM = {
     ("in", "the", "afternoon"): True,
     ("in", "the", "evening"): True,
     ("at", "night"): True,
-    ("tonight",): True,
-    ("this", "morning"): False,
-    ("this", "afternoon"): True,
-    ("this", "evening"): True,
 }
 """Words after a time that say which half of the day: True for the afternoon."""
 _PART_OF_DAY = {"morning": False, "afternoon": True, "evening": True, "night": True}
 """After a day ("tomorrow morning", "on friday evening"): which half of the day."""
+_TODAY = {
+    ("tonight",): "night",
+    ("this", "morning"): "morning",
+    ("this", "afternoon"): "afternoon",
+    ("this", "evening"): "evening",
+}
+"""Words before or after a time that say today and its half ("tonight at eight")."""
 _WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 _DAYS = frozenset({"today", "tomorrow", *_WEEKDAYS})
 _OCLOCK = (("oclock",), ("o", "clock"))
@@ -49,6 +52,7 @@ TIME_WORDS = (
     | {"past", "to", "oh", "minute", "minutes"}
     | _DAYS
     | frozenset(_PART_OF_DAY)
+    | frozenset(w for ws in _TODAY for w in ws)
     | {"on", "at"}
 )
 """Every word that can be part of a spoken time of day."""
@@ -196,11 +200,22 @@ def _day_after(toks: list[str]) -> _Day | None:
     return toks[:start], toks[end - 1], part
 
 
+def _today(toks: list[str]) -> _Day | None:
+    """ "tonight [at] ...", "this evening [at] ...", "... tonight", "... this evening"."""
+    for said, part in _TODAY.items():
+        n = len(said)
+        if len(toks) > n and tuple(toks[:n]) == said:
+            return toks[n + (toks[n : n + 1] == ["at"]) :], "today", part
+        if len(toks) > n and tuple(toks[-n:]) == said:
+            return toks[:-n], "today", part
+    return None
+
+
 def parse_time_of_day(tokens: Sequence[str]) -> TimeOfDay | None:
     """The time of day the words say, on the day they say if any, or None when they are
     not (only) that."""
     toks = list(tokens)
-    toks, day, part = _day_before(toks) or _day_after(toks) or (toks, None, None)
+    toks, day, part = _day_before(toks) or _day_after(toks) or _today(toks) or (toks, None, None)
     when = _time_only(toks) if toks else None
     return None if when is None else _on_day(when, day, part)
 

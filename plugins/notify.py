@@ -76,9 +76,11 @@ def _clock(ctx: Context, at: datetime) -> str:
 
 
 def _day(at: datetime, now: datetime) -> str:
-    """ "" today, " tomorrow", else " on Friday" (a reminder is at most a week ahead)."""
+    """ "" today, " tomorrow", " on Friday", " on Sunday next week" (said on a Sunday)."""
     ahead = (at.date() - now.date()).days
-    return "" if ahead == 0 else " tomorrow" if ahead == 1 else f" on {at:%A}"
+    if ahead < 2:
+        return " tomorrow" if ahead else ""
+    return f" on {at:%A}" + (" next week" if ahead >= 7 else "")
 
 
 @command(

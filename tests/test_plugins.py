@@ -312,9 +312,11 @@ async def test_a_reminder_on_a_day_is_set_for_that_day() -> None:
     day = now + timedelta(days=3)
     r = await tester.say(f"remind me to pay the rent at 9 a.m. on {day:%A}")
     assert r.reply == f"I will remind you to pay the rent at 09:00 on {day:%A}"
+    r = await tester.say(f"remind me to water the plants on {now:%A} at {now:%H:%M}")
+    assert r.reply.endswith(f"at {now:%H:%M} on {now:%A} next week")  # the same day: gone
     r = await tester.say("remind me at midnight today to lock up")
     assert r.reply == "00:00 today has gone already; no reminder set"
-    assert len(tester.dispatcher._timers) == 4
+    assert len(tester.dispatcher._timers) == 5
     await tester.close()
     twelve = PluginTester(PLUGINS / "notify.py", settings={"hour_format": 12})
     r = await twelve.say("remind me tomorrow at five to call mum")

@@ -34,6 +34,7 @@ from agent.timeofday import TimeOfDay, day_from_text, parse_time_of_day
         ("5 o'clock", 5, 0, True),
         ("five o clock in the evening", 17, 0, False),
         ("half past five", 5, 30, True),
+        ("half past seven at night", 19, 30, False),
         ("quarter past eleven at night", 23, 15, False),
         ("quarter to seven in the evening", 18, 45, False),
         ("quarter to one", 12, 45, True),
@@ -42,7 +43,6 @@ from agent.timeofday import TimeOfDay, day_from_text, parse_time_of_day
         ("seven fifteen", 7, 15, True),
         ("five oh five", 5, 5, True),
         ("eleven forty five in the morning", 11, 45, False),
-        ("half past seven tonight", 19, 30, False),
     ],
 )
 def test_spoken_times(said: str, hour: int, minute: int, twelve_hour: bool) -> None:
@@ -63,7 +63,10 @@ def test_spoken_times(said: str, hour: int, minute: int, twelve_hour: bool) -> N
         ("tomorrow morning at 9 am", TimeOfDay(9, 0, day="tomorrow")),
         ("noon today", TimeOfDay(12, 0, day="today")),
         ("tomorrow at 17:00", TimeOfDay(17, 0, day="tomorrow")),
-        ("half past seven tonight", TimeOfDay(19, 30)),  # "tonight" says the half, no day
+        ("tonight at eight", TimeOfDay(20, 0, day="today")),
+        ("this evening at 6", TimeOfDay(18, 0, day="today")),
+        ("6 this evening", TimeOfDay(18, 0, day="today")),
+        ("this morning at 9:30", TimeOfDay(9, 30, day="today")),
     ],
 )
 def test_times_on_a_day(said: str, expected: TimeOfDay) -> None:
