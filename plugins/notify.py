@@ -87,9 +87,9 @@ def _day(at: datetime, now: datetime) -> str:
     "remind me to {text} at {when:time}",
     "remind me at {when:time} to {text}",
     "at {when:time} remind me to {text}",
-    # the day first: "remind me tomorrow at nine to ...", "on friday at 5 pm remind me ..."
+    # the day first: "remind me tomorrow at nine to ...". No "{when:time} remind me to":
+    # tiny.en writes "remind" as "3 mind", which it matched as a reminder at three
     "remind me {when:time} to {text}",
-    "{when:time} remind me to {text}",
 )
 async def remind_at(ctx: Context, text: str, when: TimeOfDay) -> str:
     text, when = day_from_text(text, when)  # "call mum tomorrow" at five

@@ -258,7 +258,7 @@ async def test_clock_echo_notify() -> None:
         ),
         (
             "notify.py",
-            "on monday morning at half past eight remind me to call the bank",
+            "remind me on monday morning at half past eight to call the bank",
             "remind_at",
             {"when": TimeOfDay(8, 30, day="monday"), "text": "call the bank"},
         ),
@@ -292,6 +292,8 @@ async def test_a_reminder_at_a_time_is_set_for_that_time() -> None:
     day = " tomorrow" if gone.date() == now.date() else ""
     assert r.reply == f"I will remind you to sit down at {gone:%H:%M}{day}"
     assert (await tester.say("remind me to look at the oven")).command is None
+    # tiny.en's "remind" heard as "3 mind": rescoring mends it; no reminder at three
+    assert (await tester.say("3 mind me to call the doctor in 20 minutes")).command is None
     await tester.close()
 
 
