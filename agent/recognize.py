@@ -37,6 +37,7 @@ from agent.rescore import (
     WAKE_MAX_LOSS,
     WAKE_MAX_LOSS_BEFORE_COMMAND,
     WAKE_NEAR,
+    WAKE_OPENING_EXTRA,
     Candidate,
     candidates,
     choose,
@@ -51,7 +52,16 @@ from agent.rescore import (
 )
 from agent.text import collapse_repeats, is_phantom, words
 from agent.transcribe import Transcriber, Transcript
-from agent.wake import GateDecision, WakeGate, WakeMatch, WakeMatcher, as_subject, asked
+from agent.wake import (
+    DETERMINERS,
+    GateDecision,
+    WakeGate,
+    WakeMatch,
+    WakeMatcher,
+    as_subject,
+    asked,
+    greeting,
+)
 
 MIN_SPEECH_RATIO = 0.3
 """Utterances the VAD called speech for less than this share of are not acted on."""
@@ -185,8 +195,10 @@ def straight_on(t: Transcript, decision: GateDecision) -> bool:
     utterance ("Computer games are more popular ...", not "Computer, what is the date?"),
     unless a question is put to it (``wake.asked``: "computer will it rain tomorrow"),
     or a verb after it makes it the subject (``wake.as_subject``: "The school computer can
-    print in color now", not "The computer, could ..."). Then the wake counts only if the
-    words make a command, directly or rescored. A word before it and no such verb ("They
+    print in color now", not "The computer, could ..."), or it comes after "a", "the", "my"
+    and the like (``wake.DETERMINERS``: "A computer for no idea what a joke is.", "the
+    computer in which the team is too slow"). Then the wake counts only if the words make
+    a command, directly or rescored. Another word before it and no such verb ("They
     computer turn off the lights") is most often "hey computer" misheard, and is left as
     it was."""
     if decision.kind != "command" or decision.follow_up or decision.phrase is None:
@@ -203,6 +215,8 @@ def straight_on(t: Transcript, decision: GateDecision) -> bool:
         return False
     if n == 1:  # it opened the words: talk, unless a question is put to it
         return not asked(heard[n:])
+    if heard[n - 2] in DETERMINERS:  # "A computer has no idea ...": a noun, unless a command
+        return True
     return as_subject(decision.phrase, heard[n:])
 
 
@@ -361,18 +375,33 @@ class Recognizer:
 
     def _unheard(self, heard: list[str]) -> list[WakeMatch]:
         """Wake phrases the audio may hold though the words do not: the phrases the opening
-        words come near (``WakeMatcher.near``), and, when the words are a command on their
-        own, each phrase in front of them, since Whisper sometimes leaves the phrase out
-        ("What is the date?" for flite's "computer, what is the date" at 20 dB). The audio
-        settles each (``_check_wake``)."""
+        words come near (``WakeMatcher.near``); when the words are a command on their own,
+        each phrase in front of them, since Whisper sometimes leaves the phrase out ("What
+        is the date?" for flite's "computer, what is the date" at 20 dB); and when a few
+        words come before an exact command, each phrase in their place ("Take a viewer,
+        start a 10-minute timer."; ``rescore.WAKE_OPENING_EXTRA``). The audio settles each
+        (``_check_wake``)."""
         assert self.gate is not None
         near = [
             m for m in self.gate.matcher.near(heard, WAKE_NEAR) if m.phrase in self._check_phrases
         ][:WAKE_CANDIDATES]
-        if heard and self.registry.match(heard, self.config.plugins.match_threshold).best:
-            phrases = sorted(self._check_phrases)[:WAKE_CANDIDATES]
+        threshold = self.config.plugins.match_threshold
+        phrases = sorted(self._check_phrases)[:WAKE_CANDIDATES]
+        if heard and self.registry.match(heard, threshold).best:
             near += [WakeMatch(p, 0.0, list(heard)) for p in phrases]
-        return near
+        longest = max((len(p.split()) for p in phrases), default=0) + WAKE_OPENING_EXTRA
+        for span in range(1, min(longest, len(heard) - 2) + 1):  # two command words at least
+            best = self.registry.match(heard[span:], threshold).best
+            if best is not None and best.score >= 100:
+                rest = list(heard[span:])
+                near += [
+                    WakeMatch(p, 0.0, rest)
+                    for p in phrases
+                    if span <= len(p.split()) + WAKE_OPENING_EXTRA
+                    and not greeting(heard[:span], p.split())  # "Hey man, what time is it?"
+                ]
+                break
+        return near[: 2 * WAKE_CANDIDATES]
 
     async def settled(self) -> None:
         """Wait until no rescoring work runs (``_background``); a checked wake phrase may

@@ -122,6 +122,13 @@ cut, "They confuse us", is 58); at 60 those were never asked about (docs/ACCURAC
 WAKE_CANDIDATES = 4
 """At most this many cuts near a phrase are checked for one utterance, and as many phrases
 in front of a command heard without one."""
+WAKE_OPENING_EXTRA = 2
+"""Words before an exact command that may be the phrase misheard: up to this many more than
+the phrase has ("Take a viewer, remind me to call the doctor in 20 minutes." for "hey
+computer, ..." a few metres away in a room; "They can either cancel all timers."). The audio
+settles it as for any opening near the phrase (``WAKE_MAX_LOSS_BEFORE_COMMAND``); talk that
+only contains a command ("She said cancel all timers.", "I asked him what time is it?")
+lost more than that in every set (docs/ACCURACY.md, thirtieth run)."""
 WAKE_MAX_LOSS = 7.5
 """A phrase is heard if the transcript with it in place of the opening words loses at most
 this much total log-probability against the transcript as heard. Measured: phrases said

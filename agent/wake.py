@@ -59,10 +59,15 @@ it: flite's Scottish voice (awb) says "hey computer" and tiny.en writes "They co
 ..." before 27 of the clips of eleven sets, where the "us" was taken for the command's first
 word (docs/ACCURACY.md, twenty-third run)."""
 
-NOUN_MARKERS = frozenset(
+DETERMINERS = frozenset(
     {"a", "an", "the", "my", "your", "our", "his", "her", "their", "its", "this", "that"}
     | {"these", "those", "some", "any", "no", "every", "each", "another", "new", "old", "own"}
-    | {"to", "of", "in", "on", "at", "for", "with", "from", "by", "about", "into"}
+)
+"""The words of ``NOUN_MARKERS`` that make a noun phrase of the word after them ("a
+computer", "my computer"); a preposition alone does not ("to consider" is how tiny.en
+writes flite's "hey computer" in noise)."""
+NOUN_MARKERS = DETERMINERS | frozenset(
+    {"to", "of", "in", "on", "at", "for", "with", "from", "by", "about", "into"}
 )
 """Words after which a one-word phrase is a noun in a sentence, not a name called: "my
 computer crashed again", "turn the computer off", "is the computer still on". Such a
@@ -184,7 +189,7 @@ def split_tail(heard_last: str, phrase_last: str, after: Sequence[str]) -> list[
     return list(after)
 
 
-def _greeting(heard: Sequence[str], pw: Sequence[str]) -> bool:
+def greeting(heard: Sequence[str], pw: Sequence[str]) -> bool:
     """The heard words open with the phrase's own opening words and hold nothing, or a
     single syllable, where the rest of a longer phrase would be: "Hey.", "Hey man." or
     "Okay now" for "hey mycroft" or "okay nabu". That is what people say to each other,
@@ -303,7 +308,7 @@ class WakeMatcher:
         news clip's "Hey." lost only 6.5 when read as "Hey mycroft." (docs/ACCURACY.md,
         sixteenth run). Nor is one that holds them with a single syllable in place of a
         longer name ("Hey man." and "Hey mom, what time is it?" for "hey mycroft", lost only
-        7.15 and 9.22; ``_greeting``)."""
+        7.15 and 9.22; ``greeting``)."""
         found: list[WakeMatch] = []
         for phrase, pw in self._phrases:
             k, target, sound = len(pw), "".join(pw), "".join(self._sounds[phrase])
@@ -311,7 +316,7 @@ class WakeMatcher:
                 if span < 1 or span > len(text_words) or span == k + 2 == len(text_words):
                     continue
                 heard = text_words[:span]
-                if _greeting(heard, pw):
+                if greeting(heard, pw):
                     continue
                 score = 100.0 * max(
                     Indel.normalized_similarity("".join(heard), target),

@@ -1491,9 +1491,11 @@ def test_computer_as_the_subject_of_a_sentence_does_not_wake(
     word before the phrase that is no article), and "A computer has no idea what a joke
     is." through the wake check. A verb after the phrase makes it the sentence's subject
     (``wake.as_subject``): the wake counts only if a command follows. A question put to it
-    still wakes the agent. (On a CPU with AVX-512 tiny.en writes the third "A computer for
-    no idea what a joke is.", no verb, and it wakes the agent: the third is tested as
-    written where this was measured, on the real audio, whatever the CPU.)"""
+    still wakes the agent. On a CPU with AVX-512 tiny.en writes the third "A computer for
+    no idea what a joke is.", no verb, and it woke the agent until the thirtieth run: after
+    "a", "the", "my" and the like with no pause marked, the phrase is a noun unless a
+    command follows (``recognize.straight_on``). Both readings are tested on the real
+    audio, whatever the CPU."""
     from agent.clips import synthesize
     from tests.conftest import heard_as, of
 
@@ -1507,11 +1509,53 @@ def test_computer_as_the_subject_of_a_sentence_does_not_wake(
         assert of(evs, "wake") == [] and of(evs, "command") == [], heard
     wav = tmp_path / "joke.wav"
     synthesize(Clip(path=wav, say=Say("a computer has no idea what a joke is", "en-gb", 160)))
-    evs = heard_as(wav, "A computer has no idea what a joke is.", tiny)
-    assert of(evs, "wake") == [] and of(evs, "command") == []
+    for heard in (
+        "A computer has no idea what a joke is.",
+        "A computer for no idea what a joke is.",
+    ):
+        evs = heard_as(wav, heard, tiny)
+        assert of(evs, "wake") == [] and of(evs, "command") == [], heard
     evs = _heard(tmp_path, isolated_env, Say("hey computer, is the oven still on", "en-us", 160))
     assert [w["phrase"] for w in of(evs, "wake")] == ["hey computer"]
     assert of(evs, "command") == []
+
+
+def test_hey_computer_heard_as_a_computer_still_wakes_for_a_command(
+    tmp_path: Path, isolated_env: dict, tiny: object
+) -> None:
+    """ "hey computer" written "A computer" with no pause is taken as a noun until a command
+    follows (``recognize.straight_on``); with one, the wake is reported and the command runs.
+    """
+    from agent.clips import synthesize
+    from tests.conftest import heard_as, of
+
+    wav = tmp_path / "time.wav"
+    synthesize(Clip(path=wav, say=Say("hey computer, what time is it", "en-us", 160)))
+    evs = heard_as(wav, "A computer what time is it?", tiny)
+    assert len(of(evs, "wake")) == 1  # the audio has "hey computer" there, or "computer"
+    assert [c["command"] for c in of(evs, "command")] == ["time_now"]
+
+
+def test_words_before_a_command_may_be_the_phrase_misheard(
+    tmp_path: Path, isolated_env: dict, tiny: object
+) -> None:
+    """eval/rooms.yaml: across a room tiny.en wrote "hey computer" as "Take a bug" or "Take a
+    viewer" before a command it heard whole, and nothing woke: those words come nowhere
+    near the phrase. When a few words come before an exact command, the audio is asked
+    about the phrase in their place (``rescore.WAKE_OPENING_EXTRA``). Talk that holds a
+    command ("she said cancel all timers") loses too much with the phrase put in."""
+    from agent.clips import synthesize
+    from tests.conftest import heard_as, of
+
+    wav = tmp_path / "cancel.wav"
+    synthesize(Clip(path=wav, say=Say("hey computer, cancel all timers", "en-us", 160)))
+    evs = heard_as(wav, "Take a bug, cancel all timers!", tiny)
+    assert len(of(evs, "wake")) == 1
+    assert [c["command"] for c in of(evs, "command")] == ["cancel_all"]
+    evs = _heard(tmp_path, isolated_env, Say("she said cancel all timers", "en-gb", 160))
+    (heard,) = of(evs, "transcript")
+    assert words(heard["text"])[-3:] == ["cancel", "all", "timers"], heard
+    assert of(evs, "wake") == [] and of(evs, "command") == [], heard
 
 
 def test_computer_before_a_word_in_s_does_not_wake(
@@ -2111,7 +2155,7 @@ def test_talk_that_opens_with_the_wake_word_is_left_alone(
     assert [i["reason"] for i in of(evs, "ignored")] == ["no_wake_phrase"]
 
     evs = _heard(tmp_path, isolated_env, Say("computer what time is it", "en-us", 160), "")
-    assert [w["phrase"] for w in of(evs, "wake")] == ["computer"]
+    assert len(of(evs, "wake")) == 1  # the audio has "hey computer" there, or "computer"
     assert [c["command"] for c in of(evs, "command")] == ["time_now"]
 
 

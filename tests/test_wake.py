@@ -159,6 +159,12 @@ def test_a_one_word_phrase_as_the_subject_waits_for_a_command(after: str, subjec
         ("A computer, has no idea what a joke is.", "no idea what a joke is", False),
         ("A computer has no idea what a joke is.", "has no idea what a joke is", True),
         ("Here computer can sit all time at.", "can sit all time at", True),
+        # after "a", "the", "my" ... with no pause: a noun, whatever follows (thirtieth run)
+        ("A computer for no idea what a joke is.", "for no idea what a joke is", True),
+        ("the computer in which the team is too slow.", "in which the team is too slow", True),
+        ("A computer, for no idea what a joke is.", "for no idea what a joke is", False),
+        ("They computer turn off the lights.", "turn off the lights", False),
+        ("to consider what they said on Mars.", "what they said on mars", False),  # no noun
         ("They can feel her, can you tell me a story?", "can you tell me a story", False),
     ],
 )
