@@ -389,6 +389,7 @@ class Recognizer:
         phrases = sorted(self._check_phrases)[:WAKE_CANDIDATES]
         if heard and self.registry.match(heard, threshold).best:
             near += [WakeMatch(p, 0.0, list(heard)) for p in phrases]
+            return near  # not also with its first words cut: "Set a timer ..." is said whole
         longest = max((len(p.split()) for p in phrases), default=0) + WAKE_OPENING_EXTRA
         for span in range(1, min(longest, len(heard) - 2) + 1):  # two command words at least
             best = self.registry.match(heard[span:], threshold).best
