@@ -394,13 +394,15 @@ class Recognizer:
         for span in range(1, min(longest, len(heard) - 2) + 1):  # two command words at least
             best = self.registry.match(heard[span:], threshold).best
             if best is not None and best.score >= 100:
-                rest = list(heard[span:])
-                near += [
-                    WakeMatch(p, 0.0, rest)
-                    for p in phrases
-                    if span <= len(p.split()) + WAKE_OPENING_EXTRA
-                    and not greeting(heard[:span], p.split())  # "Hey man, what time is it?"
-                ]
+                # not after a greeting to any phrase: "Hey man, what time is it?" is said to
+                # a person (put in its place, "okay nabu" came 1.9 from waking the agent)
+                if not any(greeting(heard[:span], p.split()) for p in phrases):
+                    rest = list(heard[span:])
+                    near += [
+                        WakeMatch(p, 0.0, rest)
+                        for p in phrases
+                        if span <= len(p.split()) + WAKE_OPENING_EXTRA
+                    ]
                 break
         return near[: 2 * WAKE_CANDIDATES]
 
