@@ -116,6 +116,14 @@ class TimeOfDay:
         return f"{said} {self.day}" if self.day else said
 
 
+def clock_text(at: datetime, hour_format: object = 24) -> str:
+    """ "17:05", or "5:05 PM" when ``hour_format`` is 12: the clock and notify plugins'
+    setting of that name."""
+    if hour_format == 12:
+        return f"{at:%I:%M %p}".removeprefix("0")
+    return f"{at:%H:%M}"
+
+
 def _clock_digits(tok: str) -> tuple[int, int] | None:
     """ "5" -> (5, 0), "5:30" / "5.30" -> (5, 30), "1730" -> (17, 30)."""
     for sep in (":", "."):
@@ -206,9 +214,8 @@ def _today(toks: list[str]) -> _Day | None:
         n = len(said)
         if len(toks) > n and tuple(toks[:n]) == said:
             return toks[n + (toks[n : n + 1] == ["at"]) :], "today", part
-        if len(toks) > n and tuple(toks[-n:]) == said:
-            return toks[:-n], "today", part
-    return None
+    rest, tail = _drop_tail(toks, _TODAY)
+    return None if tail is None else (rest, "today", _TODAY[tail])
 
 
 def parse_time_of_day(tokens: Sequence[str]) -> TimeOfDay | None:

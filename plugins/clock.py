@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from agent.plugin import Context, command
+from agent.timeofday import clock_text
 
 
 def _now() -> datetime:
@@ -22,10 +23,7 @@ def _now() -> datetime:
     "time [please]",
 )
 async def time_now(ctx: Context) -> str:
-    now = _now()
-    if ctx.settings.get("hour_format") == 12:
-        return f"It is {now:%I:%M %p}".replace(" 0", " ", 1)
-    return f"It is {now:%H:%M}"
+    return f"It is {clock_text(_now(), ctx.settings.get('hour_format'))}"
 
 
 @command(

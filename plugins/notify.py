@@ -15,7 +15,7 @@ import shutil
 from datetime import datetime
 
 from agent.plugin import Context, command
-from agent.timeofday import TimeOfDay, day_from_text
+from agent.timeofday import TimeOfDay, clock_text, day_from_text
 
 
 async def _notify(ctx: Context, text: str) -> None:
@@ -69,12 +69,6 @@ async def _remind_at(ctx: Context, at: datetime, text: str) -> None:
         await _notify(ctx, f"Reminder: {text}")
 
 
-def _clock(ctx: Context, at: datetime) -> str:
-    if ctx.settings.get("hour_format") == 12:
-        return f"{at:%I:%M %p}".removeprefix("0")
-    return f"{at:%H:%M}"
-
-
 def _day(at: datetime, now: datetime) -> str:
     """ "" today, " tomorrow", " on Friday", " on Sunday next week" (said on a Sunday)."""
     ahead = (at.date() - now.date()).days
@@ -98,4 +92,5 @@ async def remind_at(ctx: Context, text: str, when: TimeOfDay) -> str:
     if at is None:
         return f"{when} has gone already; no reminder set"
     await _remind_at(ctx, at, text)
-    return f"I will remind you to {text} at {_clock(ctx, at)}{_day(at, now)}"
+    clock = clock_text(at, ctx.settings.get("hour_format"))
+    return f"I will remind you to {text} at {clock}{_day(at, now)}"
