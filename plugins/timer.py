@@ -8,7 +8,9 @@ time is left", "are there any timers running".
 
 from __future__ import annotations
 
+from agent.numbers import parse_duration
 from agent.plugin import Context, Later, command
+from agent.text import words
 
 
 def _spoken(seconds: float) -> str:
@@ -26,6 +28,14 @@ def _timers(ctx: Context) -> dict[str, Later]:
     for name in [n for n, t in timers.items() if t.remaining <= 0 or t.cancelled]:
         del timers[name]
     return timers
+
+
+def _key(label: str) -> str | float:
+    """What a timer is called, as compared: its length for one named by it ("5 minutes",
+    "five minute" and "5 minute" are one), otherwise its words."""
+    ws = words(label)
+    seconds = parse_duration(ws)
+    return seconds if seconds is not None else " ".join(ws)
 
 
 def _start(ctx: Context, seconds: float, name: str | None) -> str:
@@ -67,8 +77,9 @@ async def set_named_timer(ctx: Context, name: str, duration: float) -> str:
 @command("(cancel|stop|turn off|delete) [the|my|that|this] {name} timer")
 async def cancel_timer(ctx: Context, name: str) -> str:
     timers = _timers(ctx)
-    for label in (name, f"{name} minute", f"{name} minutes"):
-        if label in timers:
+    wanted = (_key(name), _key(f"{name} minutes"))  # "the 5 timer" too
+    for label in list(timers):
+        if _key(label) in wanted:
             timers.pop(label).cancel()
             return f"Cancelled the {label} timer"
     return f"There is no {name} timer"

@@ -190,6 +190,19 @@ async def test_timer_fires_and_can_be_listed_and_cancelled() -> None:
     await t.close()
 
 
+@pytest.mark.parametrize(
+    "cancel", ["cancel the five minute timer", "stop the 5 minute timer", "cancel the 5 timer"]
+)
+async def test_a_timer_without_a_name_is_cancelled_by_its_length(cancel: str) -> None:
+    t = PluginTester(PLUGINS / "timer.py")
+    await t.say("set a timer for five minutes")
+    await t.say("set a pasta timer for five minutes")
+    assert (await t.say(cancel)).reply == "Cancelled the 5 minutes timer"
+    assert (await t.say("list timers")).reply == "pasta: 5 minutes left"
+    assert (await t.say("cancel the ten minute timer")).reply == "There is no ten minute timer"
+    await t.close()
+
+
 async def test_clock_echo_notify() -> None:
     assert (await PluginTester(PLUGINS / "clock.py").say("what time is it")).reply.startswith(
         "It is"
