@@ -22,7 +22,7 @@ import tempfile
 import threading
 import time
 import tracemalloc
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,7 +36,7 @@ from agent.config import Config
 from agent.loader import Registry, load_plugins
 from agent.log import close_logger, make_logger
 from agent.sanitize import Sanitizer
-from agent.text import clean
+from agent.text import clean, words
 from agent.transcribe import Transcriber
 
 COMMANDS = [
@@ -140,8 +140,16 @@ class RunResult:
 
 
 def run_pipeline(
-    config: Config, audio: np.ndarray, transcriber: Transcriber, registry: Registry, fast: bool
+    config: Config,
+    audio: np.ndarray,
+    transcriber: Transcriber,
+    registry: Registry,
+    fast: bool,
+    before: Sequence[str] = (),
 ) -> RunResult:
+    """Play ``audio`` through a pipeline of its own and collect what it did. ``before``:
+    commands, as text, run first in that pipeline's plugins ("set a pasta timer for ten
+    minutes"); each must match one (``ValueError``); they report no events."""
     from agent.pipeline import Pipeline
 
     async def go() -> RunResult:
@@ -151,6 +159,11 @@ def run_pipeline(
             config, plugins=dataclasses.replace(config.plugins, watch=False, fallback="silent")
         )
         p = Pipeline(config_, ArraySource(audio, fast=fast), transcriber, registry, sink, log)
+        for text in before:
+            m = registry.match(words(text), config.plugins.match_threshold, loose=False).best
+            if m is None:
+                raise ValueError(f"before: {text!r} matches no command")
+            await p.dispatcher.call(m, p.dispatcher.context(m, text, text, None))
         cpu, wall = time.process_time(), time.monotonic()
         await p.run()
         result = RunResult(

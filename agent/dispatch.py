@@ -263,18 +263,20 @@ class Dispatcher:
             self.speaker.say(text)
 
     async def drain(self, grace_s: float) -> None:
-        """Let running handlers finish for up to ``grace_s``, then cancel the rest.
-        Timers not yet due are cancelled (and logged)."""
-        if self._timers:
-            self.log.info(f"cancelling {len(self._timers)} pending timer(s) at shutdown")
-            for later in list(self._timers):
-                later.cancel()
+        """Let running handlers finish for up to ``grace_s``, then cancel the rest. Timers
+        not yet due are cancelled (and logged) after that: a handler started just before
+        the end ("cancel the pasta timer" as a file ends) still finds the timers as they
+        were."""
         if self._tasks:
             _done, pending = await asyncio.wait(set(self._tasks), timeout=grace_s)
             for task in pending:
                 task.cancel()
             if pending:
                 await asyncio.gather(*pending, return_exceptions=True)
+        if self._timers:
+            self.log.info(f"cancelling {len(self._timers)} pending timer(s) at shutdown")
+            for later in list(self._timers):
+                later.cancel()
         self._pool.shutdown(wait=False, cancel_futures=True)
         if self.threads_busy:
             self.log.error(

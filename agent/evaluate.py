@@ -124,7 +124,7 @@ def run_clip(clip: Clip, config: Config, transcriber: Any, registry: Registry) -
     from agent.bench import run_pipeline  # the same in-process runner the benchmark uses
 
     audio = read_file(clip.path)
-    r = run_pipeline(config, audio, transcriber, registry, fast=True)
+    r = run_pipeline(config, audio, transcriber, registry, fast=True, before=clip.before)
     return ClipResult(
         clip=clip,
         seconds=audio.shape[0] / RATE,
@@ -277,6 +277,10 @@ def run(
                 return 2
             p = config.plugins
             registry = load_plugins(p.dirs, p.settings, p.entry_points)
+            unmatched = _unmatched_before(manifest, registry, p.match_threshold)
+            if unmatched:
+                print(f"voiceflow eval: {unmatched}", flush=True)
+                return 2
             if transcriber is None or transcriber.cfg != config.model:
                 if transcriber is not None:
                     transcriber.close()
@@ -299,6 +303,15 @@ def run(
     elif len(reports) > 1:
         print(table(reports))
     return 0
+
+
+def _unmatched_before(manifest: Manifest, registry: Registry, threshold: float) -> str | None:
+    """The first clip's ``before`` command that no plugin's command matches, named."""
+    for clip in manifest.clips:
+        for text in clip.before:
+            if registry.match(words(text), threshold, loose=False).best is None:
+                return f"{manifest.path}: {clip.path.name}: before: {text!r} matches no command"
+    return None
 
 
 def report_of(

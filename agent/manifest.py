@@ -12,6 +12,7 @@ The format (paths are relative to the manifest)::
         slots: {}                   # the slots that command should get (those given)
         text: hey computer what time is it   # reference transcript, for the WER
         tags: [en-us, snr20]        # optional: results are also broken down by tag
+        before: [set a pasta timer for ten minutes]  # optional: commands run first, as text
 
 A clip whose file is missing is made from its ``say`` (spoken by a synthesizer) or ``fetch``
 (a real recording) by ``agent.clips``. Loading checks every key and names the file and the
@@ -87,6 +88,9 @@ class Clip:
     tags: tuple[str, ...] = ()
     say: Say | None = None
     fetch: Fetch | None = None
+    before: tuple[str, ...] = ()
+    """Commands run (as text, each must match one) before the clip plays, in the same
+    agent: "set a pasta timer for ten minutes" before "cancel the pasta timer"."""
 
 
 @dataclass(frozen=True)
@@ -144,6 +148,9 @@ def _clip(manifest: Path, i: int, data: Any) -> Clip:
     tags = data.get("tags") or []
     if not isinstance(tags, list):
         raise ManifestError(f"{where}.tags: must be a list")
+    before = data.get("before") or []
+    if not isinstance(before, list) or not all(isinstance(b, str) and b for b in before):
+        raise ManifestError(f"{where}.before: must be a list of commands, as said")
     say = None
     if data.get("say") is not None:
         s = data["say"]
@@ -195,6 +202,7 @@ def _clip(manifest: Path, i: int, data: Any) -> Clip:
         tags=tuple(str(t) for t in tags),
         say=say,
         fetch=fetch,
+        before=tuple(before),
     )
 
 

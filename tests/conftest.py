@@ -12,7 +12,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -191,10 +191,13 @@ def tiny() -> Iterator[Any]:
     model.close()
 
 
-def heard_as(wav: Path, raw: str, model: Any, config: Any = None) -> list[dict[str, Any]]:
+def heard_as(
+    wav: Path, raw: str | None, model: Any, config: Any = None, before: Sequence[str] = ()
+) -> list[dict[str, Any]]:
     """The real pipeline, in process, on ``wav`` (paced as fast as it goes), with tiny.en
-    made to write ``raw`` (``HeardAs``) and the bundled plugins; returns its events as
-    ``run_file`` does. ``config`` is a ``Config`` (default: the defaults)."""
+    made to write ``raw`` (``HeardAs``; None: what it hears) and the bundled plugins;
+    returns its events as ``run_file`` does. ``config`` is a ``Config`` (default: the
+    defaults); ``before``: commands run first, as text (``bench.run_pipeline``)."""
 
     from agent.bench import run_pipeline
     from agent.capture import read_file
@@ -203,7 +206,8 @@ def heard_as(wav: Path, raw: str, model: Any, config: Any = None) -> list[dict[s
 
     audio = read_file(wav)
     registry = load_plugins(["@bundled"], entry_points=False)
-    r = run_pipeline(config or Config(), audio, HeardAs(model, raw), registry, fast=True)
+    heard = model if raw is None else HeardAs(model, raw)
+    r = run_pipeline(config or Config(), audio, heard, registry, fast=True, before=before)
     return [e.to_dict() for e in r.seen]
 
 

@@ -18,7 +18,7 @@ from agent.evaluate import ClipResult, human, summarize
 from agent.leftoff import Past
 from agent.manifest import Clip, ManifestError, Say, load_manifest
 from agent.text import words
-from tests.conftest import REPO, run_cli, speak
+from tests.conftest import REPO, heard_as, of, run_cli, speak
 
 
 def _manifest(tmp_path: Path, text: str) -> Path:
@@ -50,6 +50,8 @@ def _manifest(tmp_path: Path, text: str) -> Path:
         ("clips: [{path: a.wav, say: {text: hi, reverb_s: 0}}]\n", "clips[0].say.reverb_s: must"),
         ("clips: [{path: a.wav, say: {text: hi, reverb_s: long}}]\n", "say.reverb_s: must be"),
         ("clips: [{path: a.wav, say: {text: hi, reverb_s: 9}}]\n", "at most 3"),
+        ("clips: [{path: a.wav, before: set a timer}]\n", "clips[0].before: must be a list"),
+        ("clips: [{path: a.wav, before: ['']}]\n", "clips[0].before: must be a list"),
     ],
 )
 def test_bad_manifests_name_the_key(tmp_path: Path, text: str, message: str) -> None:
@@ -67,6 +69,24 @@ def test_cli_reports_a_bad_manifest_and_a_missing_clip(tmp_path: Path, isolated_
     overrides = _manifest(tmp_path, "clips: []\nconfig: {wake: {threshold: 500}}\n")
     proc = run_cli("eval", str(overrides), env=isolated_env)
     assert proc.returncode == 2 and "wake.threshold" in proc.stdout + proc.stderr
+    speak("hey computer, what time is it", tmp_path / "t.wav")
+    unmatched = _manifest(tmp_path, "clips: [{path: t.wav, before: [make me a sandwich]}]\n")
+    proc = run_cli("eval", str(unmatched), env=isolated_env)
+    assert proc.returncode == 2
+    assert "t.wav: before: 'make me a sandwich' matches no command" in proc.stdout
+
+
+def test_commands_before_a_clip_run_first_in_its_own_agent(tmp_path: Path, tiny: Any) -> None:
+    """A clip's ``before`` (manifest) runs in the plugins of that clip's pipeline only: "cancel
+    the pasta timer" finds the timer set before it, and the next clip starts afresh."""
+    wav = speak("hey computer, cancel the pasta timer", tmp_path / "cancel.wav")
+    set_first = ["set a pasta timer for ten minutes"]
+    evs = heard_as(wav, None, tiny, before=set_first)
+    assert [(e["command"], e["reply"]) for e in of(evs, "command")] == [
+        ("cancel_timer", "Cancelled the pasta timer")
+    ]
+    evs = heard_as(wav, None, tiny)
+    assert [e["reply"] for e in of(evs, "command")] == ["There is no pasta timer"]
 
 
 def test_scores_are_counted_as_defined(tmp_path: Path) -> None:
