@@ -68,6 +68,11 @@ The clips themselves are not committed: each entry carries a ``say`` recipe and
   with other_phrases.yaml's: none may wake. These clips are no synthesis but recordings
   that speech projects ship in their source archives; each carries a ``fetch`` recipe
   instead of ``say`` (agent/fetch.py; docs/ACCURACY.md, sixteenth run).
+- phrasings.yaml: the bundled commands as people say them to other assistants ("cancel
+  that timer", "remind me at five pm to ..."), ten voices of the four synthesizers, clean
+  and at 20 dB (twenty-eighth to thirtieth runs); since the thirty-first, the requests about
+  timers are said with a pasta timer running (``before``), and "cancel the egg timer" asks
+  for one that is not.
 - real_prompts.yaml: a real voice reading 369 telephone prompts, with their texts (Debian's
   Asterisk sounds; seventeenth run).
 - real_radio.yaml, real_radio_other_phrases.yaml: real voices from codec2's test recordings
@@ -148,6 +153,8 @@ PHRASINGS: list[tuple[str, str, dict[str, Any]]] = [
         "notify.remind_at",
         {"text": "pay the rent", "when": "17:00 on friday"},
     ),
+    # a timer not running, said while one is (thirty-first run)
+    ("hey computer, cancel the egg timer", "timer.cancel_timer", {"name": "egg"}),
 ]
 
 # Requests after the wake phrase that no bundled plugin serves: the agent should say it
@@ -684,6 +691,22 @@ def _voice(voice: str) -> str:
     return _tag(voice).replace("+", "_")
 
 
+# Timers are asked about while one is running (thirty-first run): a pasta timer is set
+# before each of these clips (``before``), as it would be when someone says them.
+RUNNING = ["set a pasta timer for ten minutes"]
+WITH_A_TIMER = {
+    "hey computer, cancel that timer",
+    "computer, stop this timer",
+    "hey computer, cancel that pasta timer",
+    "computer, how much time is left on my timer",
+    "hey computer, how long is left on the timer",
+    "hey computer, cancel this pasta timer",
+    "computer, turn off the timer",
+    "hey computer, are there any timers running",
+    "hey computer, cancel the egg timer",
+}
+
+
 def command_clip(
     text: str,
     command: str,
@@ -1068,13 +1091,15 @@ def main() -> None:
         {
             "clips": [
                 command_clip(t, c, s, v, 160, n)
+                | ({"before": RUNNING} if t in WITH_A_TIMER else {})
                 for v in [*VOICES, *FLITE_VOICES, FESTIVAL_HTS, *PIPER_VOICES]
                 for n in (None, 20.0)
                 for t, c, s in PHRASINGS
             ]
         },
         'The bundled commands as people say them to other assistants ("cancel that timer", '
-        '"set a five minute timer"), in ten voices of the four synthesizers, clean and at 20 dB.',
+        '"set a five minute timer"), in ten voices of the four synthesizers, clean and at 20 dB; '
+        "the requests about timers with a pasta timer running (before).",
     )
 
 
