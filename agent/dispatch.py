@@ -22,15 +22,18 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from agent import events
-from agent.loader import Match
+from agent.loader import Command, Match
 from agent.plugin import Context, Later, Timings
 from agent.ratelimit import RateLimiter
 from agent.speech import Speaker
+from agent.text import words
 
 SAY_BURST = 10
 """Things a plugin may say at once."""
 SAY_RATE = 2.0
 """Things a plugin may say per second after a burst."""
+KNOWN_MAX = 8
+"""Values of one slot a plugin may name as known (``Dispatcher.known``); the first are kept."""
 
 
 class Dispatcher:
@@ -103,6 +106,26 @@ class Dispatcher:
             _say=functools.partial(self._on_loop, self.say, plugin),
             _later=functools.partial(self._on_loop, self.later, plugin),
         )
+
+    def known(self, command: Command) -> dict[str, list[str]]:
+        """The values ``command``'s free-text slots may take now, by the plugin's own
+        account (``command(known=...)``, a function of its state), as words: at most
+        ``KNOWN_MAX`` a slot. On the loop. A function that raises is logged and names none."""
+        out: dict[str, list[str]] = {}
+        for slot, values in command.known:
+            try:
+                state = self._state.setdefault(command.plugin, {})
+                found = [" ".join(words(str(v))) for v in values(state)]
+            except Exception as exc:
+                self.log.error(
+                    f"plugin {command.plugin}.{command.name}: known {slot!r}: "
+                    f"{type(exc).__name__}: {exc}"
+                )
+                continue
+            kept = [v for v in dict.fromkeys(found) if v][:KNOWN_MAX]
+            if kept:
+                out[slot] = kept
+        return out
 
     def say(self, plugin: str, message: str) -> None:
         """Print, log and speak ``message``. Each plugin may say ``SAY_BURST`` things at once

@@ -28,7 +28,7 @@ from agent.matching import (
     loose_score,
     match_template,
 )
-from agent.plugin import ATTR, CommandSpec, ProvidedCommand
+from agent.plugin import ATTR, CommandSpec, Known, ProvidedCommand
 
 
 @dataclass(frozen=True)
@@ -42,6 +42,8 @@ class Command:
     is_async: bool
     where: str
     """``file:line`` of the handler."""
+    known: tuple[tuple[str, Known], ...] = ()
+    """Free-text slots whose present values the plugin knows (``command(known=...)``)."""
 
 
 @dataclass(frozen=True)
@@ -334,6 +336,7 @@ def _commands_of(plugin: str, module: ModuleType, path: Path) -> tuple[list[Comm
             line = 0
         where = f"{path}:{line}"
         compiled: list[CompiledTemplate] = []
+        known: list[tuple[str, Known]] = []
         for spec in specs:
             sources: list[tuple[str, Callable[[str], CompiledTemplate]]] = [
                 (t, compile_template) for t in spec.templates
@@ -348,9 +351,15 @@ def _commands_of(plugin: str, module: ModuleType, path: Path) -> tuple[list[Comm
                     errors.append(f"{where}: {attr}: template {source!r}: {exc}")
                     continue
                 compiled.append(t)
+            for slot, values in spec.known:
+                if any(t.slots.get(slot) == "str" for t in compiled):
+                    known.append((slot, values))
+                else:
+                    errors.append(f"{where}: {attr}: known: {slot!r} is no free-text slot")
         if compiled:
+            is_async = inspect.iscoroutinefunction(fn)
             commands.append(
-                Command(plugin, attr, fn, tuple(compiled), inspect.iscoroutinefunction(fn), where)
+                Command(plugin, attr, fn, tuple(compiled), is_async, where, tuple(known))
             )
     return commands, errors
 

@@ -12,7 +12,7 @@ functions in a plugin module, compiles their templates once, and the dispatcher 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -21,6 +21,10 @@ ATTR = "__voiceflow_commands__"
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+Known = Callable[[dict[str, Any]], Iterable[str]]
+"""What a free-text slot may be now, from the plugin's ``ctx.state``: the names of the
+timers running, say (``command(known=...)``)."""
+
 
 @dataclass(frozen=True)
 class CommandSpec:
@@ -28,19 +32,32 @@ class CommandSpec:
     """Phrase templates: words, ``{slot}``, ``{slot:int}``, ``[optional]``, ``(a|b)``."""
     regex: str | None = None
     """A regular expression over the normalised command text; named groups become slots."""
+    known: tuple[tuple[str, Known], ...] = ()
+    """(slot, function of the plugin's state giving the values the slot may take now)."""
 
 
-def command(*templates: str, regex: str | None = None) -> Callable[[F], F]:
-    """Mark a function as a command handler for the given phrase templates (or ``regex``)."""
+def command(
+    *templates: str, regex: str | None = None, known: Mapping[str, Known] | None = None
+) -> Callable[[F], F]:
+    """Mark a function as a command handler for the given phrase templates (or ``regex``).
+
+    ``known`` maps a free-text slot to a function of the plugin's ``ctx.state`` that gives
+    the values it may take at the moment (``{"name": lambda state: state["timers"]}``).
+    When the words heard give that slot another value, the audio is asked whether it said
+    one of these instead: "cancel this faster timer" with a pasta timer running."""
     if not templates and regex is None:
         raise TypeError("@command needs at least one template or regex=")
     for t in templates:
         if not isinstance(t, str):
             raise TypeError(f"@command templates must be strings, got {t!r}")
+    for slot, fn in (known or {}).items():
+        if not isinstance(slot, str) or not callable(fn):
+            raise TypeError(f"@command known= maps slot names to functions, got {slot!r}: {fn!r}")
 
     def attach(fn: F) -> F:
         specs = getattr(fn, ATTR, ())
-        setattr(fn, ATTR, (*specs, CommandSpec(tuple(templates), regex)))
+        spec = CommandSpec(tuple(templates), regex, tuple((known or {}).items()))
+        setattr(fn, ATTR, (*specs, spec))
         return fn
 
     return attach

@@ -32,6 +32,7 @@ from agent.loader import Match, Registry
 from agent.plugin import Timings
 from agent.ratelimit import RateLimiter
 from agent.rescore import (
+    KNOWN_GAP,
     MIN_LOGPROB,
     WAKE_CANDIDATES,
     WAKE_MAX_LOSS,
@@ -39,9 +40,11 @@ from agent.rescore import (
     WAKE_NEAR,
     WAKE_OPENING_EXTRA,
     Candidate,
+    Known,
     candidates,
     choose,
     closeness,
+    known_fills,
     plainer,
     repairs,
     sentence,
@@ -299,9 +302,15 @@ class Recognizer:
             return False
         if best.open_end:
             return False  # "repeat after me the weather is" ... "nice": the slot may go on
-        # a slot that took another command's word, or a word that may have lost its end:
-        # the audio must settle it first (_settle)
-        return not (self.config.plugins.rescore and to_settle(self.registry, wake.command, best)[0])
+        # a slot that took another command's word, a word that may have lost its end, or a
+        # name the plugin does not know: the audio must settle it first (_settle)
+        return not (
+            self.config.plugins.rescore
+            and (
+                to_settle(self.registry, wake.command, best)[0]
+                or known_fills(best, wake.command, self._known())
+            )
+        )
 
     async def transcribe(self, job: UtteranceJob) -> Transcript:
         self.transcriptions += 1
@@ -494,15 +503,18 @@ class Recognizer:
             return
         if tentative:
             self._wake(job, decision)
-        if t.alternatives and text_slots(match):
+        rescore = self.config.plugins.rescore
+        fills = known_fills(match, decision.command, self._known()) if rescore else []
+        if t.alternatives and text_slots(match) and not fills:
             plain = self._plainer(t, decision, match)
             if plain is not None:
                 self._dispatch(job, t, plain[0], plain[1], decision.follow_up)
                 return
-        if self.config.plugins.rescore:
+        if rescore:
             alternatives, gap = to_settle(self.registry, decision.command, match)
-            if alternatives:
-                self._background(self._settle(job, t, decision, match, alternatives, gap))
+            settle = [(c, gap) for c in alternatives] + [(c, KNOWN_GAP) for c in fills]
+            if settle:
+                self._background(self._settle(job, t, decision, match, settle))
                 return
         if ranking.ambiguous and ranking.runner_up is not None:
             other = ranking.runner_up.command
@@ -512,6 +524,16 @@ class Recognizer:
                 "running the first"
             )
         self._dispatch(job, t, match, text, decision.follow_up)
+
+    def _known(self) -> Known:
+        """The slot values each plugin knows now (``command(known=...)``; the timers
+        running), for the commands that have any."""
+        known = {}
+        for cmd in self.registry.commands:
+            values = self.dispatcher.known(cmd) if cmd.known else {}
+            if values:
+                known[(cmd.plugin, cmd.name)] = values
+        return known
 
     def _plainer(
         self, t: Transcript, decision: GateDecision, match: Match
@@ -577,7 +599,7 @@ class Recognizer:
         ``tentative``, the wake is reported only if a command is found; if none is, the
         utterance counts as talk (``straight_on``)."""
         found = [
-            *candidates(self.registry, decision.command),
+            *candidates(self.registry, decision.command, known=self._known()),
             *repairs(self.registry, decision.command),
         ]
         scores = await self._scores(job, t, decision, [c.text for c in found]) if found else None
@@ -656,19 +678,24 @@ class Recognizer:
         t: Transcript,
         decision: GateDecision,
         match: Match,
-        alternatives: Sequence[Candidate],
-        gap: float,
+        alternatives: Sequence[tuple[Candidate, float]],
     ) -> None:
         """A slot took the one word in which another command's phrase differs ("cancel
-        out timers": a timer named "out", or "cancel all timers"), or a word may have lost
-        its end ("what is the day" for "what is the date"; ``rescore.lost_ends``): ask the
-        model which the audio says, and run the other command only if the audio supports
-        its phrase nearly as well as the words heard, at most ``gap`` less
-        (``rescore.to_settle``)."""
-        scores = await self._scores(job, t, decision, [c.text for c in alternatives])
+        out timers": a timer named "out", or "cancel all timers"), a word may have lost its
+        end ("what is the day" for "what is the date"; ``rescore.lost_ends``), or a slot
+        took a value the plugin does not know where it knows others ("cancel this faster
+        timer", a pasta timer running; ``rescore.known_fills``): ask the model which the
+        audio says, and run the other reading only if the audio supports it nearly as well
+        as the words heard, at most its gap less (``rescore.to_settle``, ``KNOWN_GAP``)."""
+        scores = await self._scores(job, t, decision, [c.text for c, _ in alternatives])
         if scores is not None:
-            score, chosen = max(zip(scores[1:], alternatives, strict=True), key=lambda x: x[0])
-            if scores[0] - score <= gap and score >= MIN_LOGPROB:
+            near = [
+                (score, c)
+                for score, (c, gap) in zip(scores[1:], alternatives, strict=True)
+                if scores[0] - score <= gap and score >= MIN_LOGPROB
+            ]
+            if near:
+                score, chosen = max(near, key=lambda x: x[0])
                 self._run_heard_as(job, t, decision, chosen, score, scores[0])
                 return
         self._dispatch(job, t, match, " ".join(decision.command), decision.follow_up)

@@ -24,7 +24,11 @@ a name in them ("what time is it in London?"; both in ``agent.leftoff``), and on
 the phrase's "it" would stand for a thing named ("what time is the train"; ``named``).
 
 A command that did match but whose free text the beam's next reading holds in plainer words
-("the rain in Spain" for "Lorraine in Spain") takes those (``plainer``).
+("the rain in Spain" for "Lorraine in Spain") takes those (``plainer``). A free-text slot
+whose present values the plugin knows (the timers running, ``command(known=...)``) is
+offered with each of them: "cancel this faster timer" with a pasta timer running is asked
+about as "cancel this pasta timer" (``known_fills``, ``KNOWN_GAP``), and the phrases are
+among the candidates of a rescue too.
 
 The limits trade rescued commands against requests no command serves that end up running
 the nearest one ("how long is the film" -> "how long is left"). Measured on
@@ -41,7 +45,7 @@ the words after it are, or come near, a command).
 from __future__ import annotations
 
 import difflib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -154,6 +158,18 @@ plus this much times ``plainness`` of its free text (``plainer``): "repeat after
 in Spain" 0.05 below "... Lorraine in Spain" wins, since Whisper spells "Lorraine" in two
 pieces. Measured offline on the espeak-ng set's free-text commands: 17 of 38 right as the
 beam's best, 22 at 0.2, 23 at 0.5 (docs/ACCURACY.md, tenth run)."""
+KNOWN_GAP = 0.6
+"""How much less the audio may support a free-text slot filled with a value the plugin
+knows ("cancel this pasta timer") than the words heard ("cancel this faster timer") for it
+to run with that value (``known_fills``)."""
+KNOWN_PHRASINGS = 3
+"""Phrasings of a template asked about for each known value, those nearest the words heard
+(in spelling, and ``SOUND_WEIGHT`` in sound: "cancel net pasta timer" is "cancel the",
+"cancel that" and "cancel pasta timer")."""
+
+Known = Mapping[tuple[str, str], Mapping[str, Sequence[str]]]
+"""(plugin, command) -> its known slot values (``Dispatcher.known``), for those with any."""
+
 KEPT_WORDS = frozenset({"yesterday", "tomorrow"})
 """Words naming another day than the one a command asks about: a phrase that leaves out one
 the speaker was heard to say is no candidate. "what day was it yesterday", heard right in a
@@ -245,13 +261,64 @@ def _numeric_fills(
             yield score, v.spoken.replace(slot, str(n)), {name: n}
 
 
+def _known_fills(
+    t: CompiledTemplate, heard: Sequence[str], values: Mapping[str, Sequence[str]]
+) -> Iterator[tuple[float, str, dict[str, Any]]]:
+    """(similarity to the heard words, said, slots) for each variant of a template whose
+    one slot takes free text the plugin knows the values of now, filled with each value
+    ("cancel that {name} timer" -> "cancel that pasta timer"); ``KNOWN_PHRASINGS`` of a
+    value, nearest the heard words (as said, determiners and all) first."""
+    if t.is_regex or len(t.slots) != 1:
+        return
+    (name,) = t.slots
+    if t.slots[name] != "str" or not values.get(name):
+        return
+    slot, plain, heard_sound = f"{{{name}}}", " ".join(heard), " ".join(sounds(list(heard)))
+
+    def near(said: str) -> float:
+        sound = fuzz.ratio(heard_sound, " ".join(sounds(said.split())))
+        return (1 - SOUND_WEIGHT) * fuzz.ratio(plain, said) + SOUND_WEIGHT * sound
+
+    for value in values[name]:
+        filled = sorted(
+            ((near(said), said) for said in {v.spoken.replace(slot, value) for v in t.variants}),
+            key=lambda x: (-x[0], x[1]),
+        )
+        for score, said in filled[:KNOWN_PHRASINGS]:
+            yield score, said, {name: value}
+
+
+def known_fills(match: Match, heard: Sequence[str], known: Known) -> list[Candidate]:
+    """The matched template with its free-text slot filled with each value the plugin
+    knows ("cancel this faster timer" with a pasta timer running: "cancel this pasta
+    timer"), when the words heard gave it none of them; at most ``CANDIDATES``, nearest the
+    words first. The audio settles it (``KNOWN_GAP``)."""
+    values = known.get((match.command.plugin, match.command.name), {})
+    t = next((t for t in match.command.templates if t.source == match.template), None)
+    if t is None or len(t.slots) != 1:
+        return []
+    got = match.slots.get(next(iter(t.slots)))
+    if not isinstance(got, str) or " ".join(words(got)) in values.get(next(iter(t.slots)), ()):
+        return []
+    fills = sorted(_known_fills(t, heard, values), key=lambda x: -x[0])
+    return [_candidate(match.command, t, said, slots) for _, said, slots in fills[:CANDIDATES]]
+
+
 def _phrasings(
-    t: CompiledTemplate, heard: Sequence[str], plain: str, numbers: Sequence[int]
+    t: CompiledTemplate,
+    heard: Sequence[str],
+    plain: str,
+    numbers: Sequence[int],
+    values: Mapping[str, Sequence[str]],
 ) -> Iterator[tuple[float, str, dict[str, Any]]]:
     """(similarity to the heard words, phrase as said, slots) for each phrasing of a
-    template; ``plain`` is the heard words without articles (``matching.bare``)."""
+    template; ``plain`` is the heard words without articles (``matching.bare``), ``values``
+    the known values of its command's free-text slots (``_known_fills``)."""
     yield from ((score, text, {}) for score, text in loose_variants(t, heard))
     yield from _numeric_fills(t, plain, numbers)
+    if values:
+        for _, said, slots in _known_fills(t, heard, values):
+            yield fuzz.ratio(plain, bare(said.split())), said, slots
 
 
 def sentence(phrase: str) -> str:
@@ -261,27 +328,31 @@ def sentence(phrase: str) -> str:
 
 
 def _all_phrasings(
-    registry: Registry, heard: Sequence[str]
+    registry: Registry, heard: Sequence[str], known: Known | None = None
 ) -> Iterator[tuple[float, str, Command, CompiledTemplate, dict[str, Any]]]:
     """``_phrasings`` of every template of every command, with the command and template."""
     numbers = heard_numbers(heard)
     plain = bare(heard)
     for cmd in registry.commands:
+        values = (known or {}).get((cmd.plugin, cmd.name), {})
         for t in cmd.templates:
-            for score, said, slots in _phrasings(t, heard, plain, numbers):
+            for score, said, slots in _phrasings(t, heard, plain, numbers, values):
                 yield score, said, cmd, t, slots
 
 
-def candidates(registry: Registry, heard: Sequence[str], k: int = CANDIDATES) -> list[Candidate]:
+def candidates(
+    registry: Registry, heard: Sequence[str], k: int = CANDIDATES, known: Known | None = None
+) -> list[Candidate]:
     """The ``k`` command phrases closest to the heard words (in spelling, and
     ``SOUND_WEIGHT`` in sound), best first, at most
-    ``PER_COMMAND`` of one command: every phrasing of a slot-less command, and of a template
-    whose one slot is a number, filled with each number heard. None leaves out a word of
-    ``KEPT_WORDS`` that was heard."""
+    ``PER_COMMAND`` of one command: every phrasing of a slot-less command, of a template
+    whose one slot is a number, filled with each number heard, and of one whose one slot
+    is free text the plugin knows the values of (``known``), filled with each. None leaves
+    out a word of ``KEPT_WORDS`` that was heard."""
     kept = KEPT_WORDS.intersection(heard)
     heard_sound = " ".join(sounds(bare(heard).split()))
     found: dict[str, tuple[float, Candidate]] = {}
-    for spelt, said, cmd, t, slots in _all_phrasings(registry, heard):
+    for spelt, said, cmd, t, slots in _all_phrasings(registry, heard, known):
         if kept and not kept <= set(words(said)):
             continue
         sound = fuzz.ratio(heard_sound, " ".join(sounds(bare(words(said)).split())))

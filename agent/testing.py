@@ -94,6 +94,14 @@ class PluginTester:
             result.error = f"{type(exc).__name__}: {exc}"
         return result
 
+    def known(self, command: str) -> dict[str, list[str]]:
+        """What the plugin says the free-text slots of its ``command`` (the handler's name)
+        may be now (``command(known=...)``), as the agent would ask it."""
+        found = [c for c in self.registry.commands if c.name == command]
+        if not found:
+            raise KeyError(f"no command {command!r}")
+        return self.dispatcher.known(found[0])
+
     async def wait(self, seconds: float) -> None:
         """Let timers run for ``seconds`` of real time."""
         await asyncio.sleep(seconds)

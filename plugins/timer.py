@@ -8,6 +8,8 @@ time is left", "are there any timers running".
 
 from __future__ import annotations
 
+from typing import Any
+
 from agent.numbers import parse_duration
 from agent.plugin import Context, Later, command
 from agent.text import words
@@ -36,6 +38,19 @@ def _key(label: str) -> str | float:
     ws = words(label)
     seconds = parse_duration(ws)
     return seconds if seconds is not None else " ".join(ws)
+
+
+def _names(state: dict[str, Any]) -> list[str]:
+    """The running timers as they are said before "timer": "pasta", "5 minute" (the
+    ``known`` names of ``cancel_timer``, by which the audio may settle a misheard one)."""
+    names = []
+    for label, t in state.get("timers", {}).items():
+        if t.remaining <= 0 or t.cancelled or " and " in label:
+            continue
+        if isinstance(_key(label), float) and label.endswith("s"):
+            label = label[:-1]  # "cancel the 5 minute timer"
+        names.append(label)
+    return names
 
 
 def _start(ctx: Context, seconds: float, name: str | None) -> str:
@@ -74,7 +89,10 @@ async def set_named_timer(ctx: Context, name: str, duration: float) -> str:
     return _start(ctx, duration, name)
 
 
-@command("(cancel|stop|turn off|delete) [the|my|that|this] {name} timer")
+@command(
+    "(cancel|stop|turn off|delete) [the|my|that|this] {name} timer",
+    known={"name": _names},
+)
 async def cancel_timer(ctx: Context, name: str) -> str:
     timers = _timers(ctx)
     wanted = (_key(name), _key(f"{name} minutes"))  # "the 5 timer" too

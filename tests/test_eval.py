@@ -89,6 +89,34 @@ def test_commands_before_a_clip_run_first_in_its_own_agent(tmp_path: Path, tiny:
     assert [e["reply"] for e in of(evs, "command")] == ["There is no pasta timer"]
 
 
+def test_a_misheard_name_of_a_running_timer_is_settled_by_the_audio(
+    tmp_path: Path, tiny: Any
+) -> None:
+    """tiny.en writes espeak-ng's "cancel this pasta timer" as "cancel this faster timer"
+    (eval/phrasings.yaml). With a pasta timer running, the timer plugin names "pasta" as a
+    timer's name (``command(known=...)``), and the audio, asked, says "cancel this pasta
+    timer": that timer is cancelled. With none running the words are run as heard; and a
+    timer that is not running ("cancel the egg timer") is not taken for the one that is."""
+    running = ["set a pasta timer for ten minutes"]
+    pasta = speak("hey computer, cancel this pasta timer", tmp_path / "pasta.wav", speed=160)
+    heard = "Hey computer, cancel this faster timer."
+    evs = heard_as(pasta, heard, tiny, before=running)
+    assert [(e["heard"], e["text"]) for e in of(evs, "rescored")] == [
+        ("cancel this faster timer", "cancel this pasta timer")
+    ]
+    assert [(e["slots"], e["reply"]) for e in of(evs, "command")] == [
+        ({"name": "pasta"}, "Cancelled the pasta timer")
+    ]
+    evs = heard_as(pasta, heard, tiny)
+    assert [e["reply"] for e in of(evs, "command")] == ["There is no faster timer"]
+    assert of(evs, "rescored") == []
+    egg = speak("hey computer, cancel the egg timer", tmp_path / "egg.wav", speed=160)
+    evs = heard_as(egg, "Hey computer, cancel the egg timer.", tiny, before=running)
+    assert [(e["slots"], e["reply"]) for e in of(evs, "command")] == [
+        ({"name": "egg"}, "There is no egg timer")
+    ]
+
+
 def test_scores_are_counted_as_defined(tmp_path: Path) -> None:
     def clip(**kw: object) -> Clip:
         return Clip(path=tmp_path / "x.wav", **kw)  # type: ignore[arg-type]

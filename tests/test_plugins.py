@@ -470,6 +470,96 @@ def test_plugins_lists_templates_and_errors(tmp_path: Path, isolated_env: dict) 
     assert "broken.py: failed to import: SyntaxError" in proc.stdout
 
 
+# ------------------------------------------------------------------ known slot values
+KNOWN_PLUGIN = """
+from agent.plugin import command
+
+@command("play {song} [please]", "put on {song}", known={"song": lambda s: s.get("songs", [])})
+async def play(ctx, song):
+    return song
+
+@command("shout {word:int}", known={"word": lambda s: []})
+async def shout(ctx, word):
+    return word
+
+@command("whisper {word}", known={"nothing": lambda s: []})
+async def whisper(ctx, word):
+    return word
+"""
+
+
+async def test_a_plugin_names_what_a_free_text_slot_may_be_now(tmp_path: Path) -> None:
+    """``command(known=...)``: a function of the plugin's state gives the values a free-text
+    slot may take now; one for a slot that is no free text is rejected at load, naming it,
+    and one that raises is logged and names none (the command still runs)."""
+    (tmp_path / "music.py").write_text(KNOWN_PLUGIN)
+    reg = load_plugins([str(tmp_path)], entry_points=False)
+    assert sorted(e.split(": ", 1)[1] for e in reg.errors) == [
+        "shout: known: 'word' is no free-text slot",
+        "whisper: known: 'nothing' is no free-text slot",
+    ]
+    play = next(c for c in reg.commands if c.name == "play")
+    lines: list[str] = []
+
+    class Log:
+        def error(self, msg: str) -> None:
+            lines.append(msg)
+
+    d = Dispatcher({}, 5.0, lambda e: None, Log())
+    assert d.known(play) == {}
+    d.context(reg.match(words("play jazz")).best, "play jazz", "play jazz", None).state["songs"] = [
+        "Blue in Green",
+        "So What?",
+        "so what",
+        "",
+    ]
+    assert d.known(play) == {"song": ["blue in green", "so what"]}
+    d.context(reg.match(words("play jazz")).best, "", "", None).state["songs"] = 5
+    assert d.known(play) == {} and "known 'song': TypeError" in lines[0]
+    await d.drain(1.0)
+
+
+def test_the_timers_running_are_the_names_a_cancel_may_take() -> None:
+    """The timer plugin's known names, and the phrases the audio is asked about when the
+    words gave another ("cancel this faster timer", a pasta timer running): the template's
+    nearest phrasings filled with each running timer's name; none when the name heard is
+    one of them."""
+    from agent.rescore import candidates, known_fills
+
+    reg = load_plugins(["@bundled"], entry_points=False)
+    known = {("timer", "cancel_timer"): {"name": ["pasta", "5 minute"]}}
+    heard = words("cancel this faster timer")
+    m = reg.match(heard).best
+    assert m is not None and m.slots == {"name": "faster"}
+    fills = [(c.text, c.match.slots) for c in known_fills(m, heard, known)]
+    assert fills[0] == ("cancel this pasta timer", {"name": "pasta"})
+    assert ("cancel this 5 minute timer", {"name": "5 minute"}) in fills
+    assert len(fills) == 6  # three phrasings of each
+    heard = words("cancel net pasta timer")  # "net" for "that"
+    said = [c.text for c in known_fills(reg.match(heard).best, heard, known)]
+    assert "cancel that pasta timer" in said
+    heard = words("cancel the pasta timer")
+    assert known_fills(reg.match(heard).best, heard, known) == []
+    assert known_fills(reg.match(heard).best, heard, {}) == []
+    # a rescue's candidates: the words matched nothing ("console not faster timer")
+    heard = words("console not faster timer")
+    assert "cancel that pasta timer" in [c.text for c in candidates(reg, heard, known=known)]
+    assert "cancel that pasta timer" not in [c.text for c in candidates(reg, heard)]
+
+
+async def test_the_timer_plugin_knows_its_running_timers() -> None:
+    t = PluginTester(PLUGINS / "timer.py")
+    await t.say("set a pasta timer for ten minutes")
+    await t.say("set a timer for five minutes")
+    await t.say("set a timer for ninety seconds")  # "1 minute and 30 seconds": not said so
+    assert t.known("cancel_timer") == {"name": ["pasta", "5 minute"]}
+    await t.say("cancel the five minute timer")
+    assert t.known("cancel_timer") == {"name": ["pasta"]}
+    await t.say("cancel all timers")
+    assert t.known("cancel_timer") == {}
+    await t.close()
+
+
 # ------------------------------------------------------------------ reload
 GREET_V1 = "from agent.plugin import command\n@command('greet me')\nasync def greet(ctx): return 'hello v1'\n"
 GREET_V2 = "from agent.plugin import command\n@command('greet me')\nasync def greet(ctx): return 'hello v2'\n"
