@@ -71,8 +71,8 @@ The clips themselves are not committed: each entry carries a ``say`` recipe and
 - phrasings.yaml: the bundled commands as people say them to other assistants ("cancel
   that timer", "remind me at five pm to ..."), ten voices of the four synthesizers, clean
   and at 20 dB (twenty-eighth to thirtieth runs); since the thirty-first, the requests about
-  timers are said with a pasta timer running (``before``), and "cancel the egg timer" asks
-  for one that is not.
+  timers are said with a pasta timer running (``before``), and "cancel the egg timer" and
+  "cancel the pizza timer" ask for one that is not.
 - real_prompts.yaml: a real voice reading 369 telephone prompts, with their texts (Debian's
   Asterisk sounds; seventeenth run).
 - real_radio.yaml, real_radio_other_phrases.yaml: real voices from codec2's test recordings
@@ -153,8 +153,10 @@ PHRASINGS: list[tuple[str, str, dict[str, Any]]] = [
         "notify.remind_at",
         {"text": "pay the rent", "when": "17:00 on friday"},
     ),
-    # a timer not running, said while one is (thirty-first run)
+    # a timer not running, said while one is (thirty-first run); the pizza timer sounds
+    # near the pasta timer that is
     ("hey computer, cancel the egg timer", "timer.cancel_timer", {"name": "egg"}),
+    ("hey computer, cancel the pizza timer", "timer.cancel_timer", {"name": "pizza"}),
 ]
 
 # Requests after the wake phrase that no bundled plugin serves: the agent should say it
@@ -704,6 +706,7 @@ WITH_A_TIMER = {
     "computer, turn off the timer",
     "hey computer, are there any timers running",
     "hey computer, cancel the egg timer",
+    "hey computer, cancel the pizza timer",
 }
 
 
