@@ -298,7 +298,11 @@ def _plugins(config: Config, as_json: bool) -> int:
                     "name": name,
                     "source": registry.sources.get(name),
                     "commands": [
-                        {"command": c.name, "templates": [t.source for t in c.templates]}
+                        {
+                            "command": c.name,
+                            "templates": [t.source for t in c.templates],
+                            "known": [slot for slot, _ in c.known],
+                        }
                         for c in registry.commands
                         if c.plugin == name
                     ],
@@ -313,7 +317,10 @@ def _plugins(config: Config, as_json: bool) -> int:
         print(f"{name}  ({registry.sources.get(name)})")
         for c in registry.commands:
             if c.plugin == name:
-                print(f"  {c.name}:")
+                known = ", ".join(slot for slot, _ in c.known)
+                print(
+                    f"  {c.name}:" + (f"  (the plugin knows what {known} may be)" if known else "")
+                )
                 for t in c.templates:
                     print(f"    {t.source}")
     if registry.errors:

@@ -467,6 +467,7 @@ def test_plugins_lists_templates_and_errors(tmp_path: Path, isolated_env: dict) 
     proc = run_cli("--config", str(cfg), "plugins", env=isolated_env)
     assert proc.returncode == 0
     assert "set a timer for {minutes:int} minute[s]" in proc.stdout
+    assert "cancel_timer:  (the plugin knows what name may be)" in proc.stdout
     assert "broken.py: failed to import: SyntaxError" in proc.stdout
 
 
