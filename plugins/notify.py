@@ -1,5 +1,7 @@
 """Desktop notifications: "notify me {text}", "remind me to {text} in {duration}",
-"remind me at {time} to {text}", "remind me tomorrow at {time} to {text}".
+"remind me at {time} to {text}", "remind me tomorrow at {time} to {text}"; "what are my
+reminders", "cancel the reminder to {text}" (the text, if misheard, settled among the
+reminders set), "cancel all reminders".
 
 Settings (``plugins.settings.notify``): ``hour_format``: 24 (default) or 12, for the time
 a reminder is set for, as the clock plugin's.
@@ -12,10 +14,35 @@ from __future__ import annotations
 
 import asyncio
 import shutil
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
 
-from agent.plugin import Context, command
+from agent.plugin import Context, Later, command
+from agent.text import words
 from agent.timeofday import TimeOfDay, clock_text, day_from_text
+
+
+@dataclass
+class _Reminder:
+    """A reminder set and not yet come (kept in ``ctx.state["reminders"]``)."""
+
+    text: str
+    at: datetime
+    """When it is due, on the wall clock."""
+    later: Later | None = None
+    """The wait now pending (a reminder at a time of day renews it each minute)."""
+
+
+def _reminders(ctx: Context) -> list[_Reminder]:
+    kept: list[_Reminder] = ctx.state.setdefault("reminders", [])
+    return kept
+
+
+def _texts(state: dict[str, Any]) -> list[str]:
+    """What the reminders set are for: the ``known`` texts of ``cancel_reminder``, by which
+    the audio may settle a misheard one ("cancel the reminder to call an actor")."""
+    return [r.text for r in state.get("reminders", [])]
 
 
 async def _notify(ctx: Context, text: str) -> None:
@@ -50,8 +77,16 @@ async def notify_now(ctx: Context, text: str) -> str:
     "in {duration:duration} remind me to {text}",
 )
 async def remind(ctx: Context, text: str, duration: float) -> str:
-    ctx.later(duration, _notify, ctx, f"Reminder: {text}")
+    r = _Reminder(text, datetime.now().astimezone() + timedelta(seconds=duration))
+    r.later = ctx.later(duration, _come, ctx, r)
+    _reminders(ctx).append(r)
     return f"I will remind you to {text}"
+
+
+async def _come(ctx: Context, r: _Reminder) -> None:
+    if r in _reminders(ctx):
+        _reminders(ctx).remove(r)
+    await _notify(ctx, f"Reminder: {r.text}")
 
 
 CHECK_EVERY_S = 60.0
@@ -61,12 +96,12 @@ before a night's suspend would come that night late; checking the clock again ea
 brings it at the time on the clock (within a minute of waking)."""
 
 
-async def _remind_at(ctx: Context, at: datetime, text: str) -> None:
-    left = (at - datetime.now().astimezone()).total_seconds()
+async def _remind_at(ctx: Context, r: _Reminder) -> None:
+    left = (r.at - datetime.now().astimezone()).total_seconds()
     if left > 0:
-        ctx.later(min(left, CHECK_EVERY_S), _remind_at, ctx, at, text)
+        r.later = ctx.later(min(left, CHECK_EVERY_S), _remind_at, ctx, r)
     else:
-        await _notify(ctx, f"Reminder: {text}")
+        await _come(ctx, r)
 
 
 def _day(at: datetime, now: datetime) -> str:
@@ -91,6 +126,66 @@ async def remind_at(ctx: Context, text: str, when: TimeOfDay) -> str:
     at = when.next_after(now)
     if at is None:
         return f"{when} has gone already; no reminder set"
-    await _remind_at(ctx, at, text)
-    clock = clock_text(at, ctx.settings.get("hour_format"))
-    return f"I will remind you to {text} at {clock}{_day(at, now)}"
+    r = _Reminder(text, at)
+    _reminders(ctx).append(r)
+    await _remind_at(ctx, r)
+    return f"I will remind you to {text} at {_when(ctx, at, now)}"
+
+
+def _when(ctx: Context, at: datetime, now: datetime) -> str:
+    """ "17:00", "5:00 PM tomorrow", "9:00 on Friday" (``hour_format``)."""
+    return clock_text(at, ctx.settings.get("hour_format")) + _day(at, now)
+
+
+@command(
+    "(list|show) [me] [my|the|all] reminders",
+    "what reminders do i have",
+    "what are my reminders",
+    "[do i have] any reminders",
+)
+async def list_reminders(ctx: Context) -> str:
+    kept = sorted(_reminders(ctx), key=lambda r: r.at)
+    if not kept:
+        return "There are no reminders"
+    now = datetime.now().astimezone()
+    return "; ".join(f"{r.text} at {_when(ctx, r.at, now)}" for r in kept)
+
+
+def _cancel(ctx: Context, r: _Reminder) -> None:
+    if r.later is not None:
+        r.later.cancel()
+    _reminders(ctx).remove(r)
+
+
+@command("(cancel|delete|remove) [the|my] reminder (to|about) {text}", known={"text": _texts})
+async def cancel_reminder(ctx: Context, text: str) -> str:
+    for r in _reminders(ctx):
+        if words(r.text) == words(text):
+            _cancel(ctx, r)
+            return f"Cancelled the reminder to {r.text}"
+    return f"There is no reminder to {text}"
+
+
+@command("(cancel|delete|remove) [the|my|that] reminder")
+async def cancel_the_reminder(ctx: Context) -> str:
+    kept = _reminders(ctx)
+    if len(kept) == 1:
+        r = kept[0]
+        _cancel(ctx, r)
+        return f"Cancelled the reminder to {r.text}"
+    if not kept:
+        return "There are no reminders"
+    said = "; ".join(f"to {r.text}" for r in kept)
+    return f"Which one? There are {len(kept)} reminders: {said}"
+
+
+@command(
+    "(cancel|delete|remove|clear) all [the|my] reminders",
+    "(cancel|delete|remove|clear) [the|my] reminders",
+)
+async def cancel_all_reminders(ctx: Context) -> str:
+    kept = list(_reminders(ctx))
+    for r in kept:
+        _cancel(ctx, r)
+    n = len(kept)
+    return f"Cancelled {n} reminder{'s' if n != 1 else ''}" if n else "There are no reminders"

@@ -117,6 +117,32 @@ def test_a_misheard_name_of_a_running_timer_is_settled_by_the_audio(
     ]
 
 
+def test_a_misheard_reminder_is_cancelled_by_what_it_is_for(tmp_path: Path, tiny: Any) -> None:
+    """The notify plugin names the reminders set as the texts "cancel the reminder to
+    {text}" may take: "call an actor", tiny.en's way with espeak-ng's "call the doctor"
+    (eval/manifest.yaml), is asked about as "call the doctor" and that reminder goes; a
+    reminder never set is not taken for one that was."""
+    set_first = [
+        "remind me to call the doctor in twenty minutes",
+        "remind me to walk the dog in an hour",
+    ]
+    said = "hey computer, cancel the reminder to call the doctor"
+    wav = speak(said, tmp_path / "doctor.wav", speed=160)
+    evs = heard_as(
+        wav, "Hey computer, cancel the reminder to call an actor.", tiny, before=set_first
+    )
+    assert [(e["slots"], e["reply"]) for e in of(evs, "command")] == [
+        ({"text": "call the doctor"}, "Cancelled the reminder to call the doctor")
+    ]
+    wav = speak(
+        "hey computer, cancel the reminder to feed the cat", tmp_path / "cat.wav", speed=160
+    )
+    evs = heard_as(
+        wav, "Hey computer, cancel the reminder to feed the cat.", tiny, before=set_first
+    )
+    assert [e["reply"] for e in of(evs, "command")] == ["There is no reminder to feed the cat"]
+
+
 def test_scores_are_counted_as_defined(tmp_path: Path) -> None:
     def clip(**kw: object) -> Clip:
         return Clip(path=tmp_path / "x.wav", **kw)  # type: ignore[arg-type]

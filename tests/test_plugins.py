@@ -471,6 +471,37 @@ def test_plugins_lists_templates_and_errors(tmp_path: Path, isolated_env: dict) 
     assert "broken.py: failed to import: SyntaxError" in proc.stdout
 
 
+async def test_reminders_are_listed_and_cancelled() -> None:
+    """The reminders set, listed in the order they come; one cancelled by what it is for
+    (the plugin names them as known, so a misheard text is settled by the audio), the only
+    one by "cancel my reminder", all at once; and one that came is gone from the list."""
+    t = PluginTester(PLUGINS / "notify.py")
+    assert (await t.say("what are my reminders")).reply == "There are no reminders"
+    await t.say("remind me to call the doctor in twenty minutes")
+    await t.say("remind me tomorrow at nine to feed the cat")
+    listed = (await t.say("list my reminders")).reply
+    assert listed.startswith("call the doctor at ") and "; feed the cat at 09:00 tomorrow" in listed
+    assert t.known("cancel_reminder") == {"text": ["call the doctor", "feed the cat"]}
+    r = await t.say("cancel my reminder")
+    assert r.reply == "Which one? There are 2 reminders: to call the doctor; to feed the cat"
+    r = await t.say("cancel the reminder to walk the dog")
+    assert r.reply == "There is no reminder to walk the dog"
+    r = await t.say("cancel the reminder to call the doctor")
+    assert (r.command, r.reply) == (
+        "notify.cancel_reminder",
+        "Cancelled the reminder to call the doctor",
+    )
+    assert (await t.say("cancel the reminder")).reply == "Cancelled the reminder to feed the cat"
+    await t.say("remind me to stretch in 1 second")
+    await t.say("remind me to drink water in 1 minute")
+    await t.wait(1.3)
+    assert t.said == ["Reminder: stretch"]
+    assert (await t.say("any reminders")).reply.startswith("drink water at ")
+    assert (await t.say("cancel all reminders")).reply == "Cancelled 1 reminder"
+    assert t.known("cancel_reminder") == {}
+    await t.close()
+
+
 # ------------------------------------------------------------------ known slot values
 KNOWN_PLUGIN = """
 from agent.plugin import command
