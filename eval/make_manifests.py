@@ -72,7 +72,8 @@ The clips themselves are not committed: each entry carries a ``say`` recipe and
   that timer", "remind me at five pm to ..."), ten voices of the four synthesizers, clean
   and at 20 dB (twenty-eighth to thirtieth runs); since the thirty-first, the requests about
   timers are said with a pasta timer running (``before``), and "cancel the egg timer" and
-  "cancel the pizza timer" ask for one that is not.
+  "cancel the pizza timer" ask for one that is not; those about reminders with two set, and
+  "cancel the reminder to feed the cat" asks for one that is not.
 - real_prompts.yaml: a real voice reading 369 telephone prompts, with their texts (Debian's
   Asterisk sounds; seventeenth run).
 - real_radio.yaml, real_radio_other_phrases.yaml: real voices from codec2's test recordings
@@ -157,6 +158,18 @@ PHRASINGS: list[tuple[str, str, dict[str, Any]]] = [
     # near the pasta timer that is
     ("hey computer, cancel the egg timer", "timer.cancel_timer", {"name": "egg"}),
     ("hey computer, cancel the pizza timer", "timer.cancel_timer", {"name": "pizza"}),
+    # reminders listed and cancelled, two set (thirty-first run); the cat's is not one of them
+    (
+        "hey computer, cancel the reminder to call the doctor",
+        "notify.cancel_reminder",
+        {"text": "call the doctor"},
+    ),
+    ("computer, what are my reminders", "notify.list_reminders", {}),
+    (
+        "hey computer, cancel the reminder to feed the cat",
+        "notify.cancel_reminder",
+        {"text": "feed the cat"},
+    ),
 ]
 
 # Requests after the wake phrase that no bundled plugin serves: the agent should say it
@@ -693,9 +706,19 @@ def _voice(voice: str) -> str:
     return _tag(voice).replace("+", "_")
 
 
-# Timers are asked about while one is running (thirty-first run): a pasta timer is set
-# before each of these clips (``before``), as it would be when someone says them.
+# Timers and reminders are asked about while some are set (thirty-first run): a pasta timer,
+# or two reminders, are set before each of these clips (``before``), as they would be when
+# someone says them.
 RUNNING = ["set a pasta timer for ten minutes"]
+REMINDERS = [
+    "remind me to call the doctor in twenty minutes",
+    "remind me to water the plants at five pm",
+]
+WITH_REMINDERS = {
+    "hey computer, cancel the reminder to call the doctor",
+    "computer, what are my reminders",
+    "hey computer, cancel the reminder to feed the cat",
+}
 WITH_A_TIMER = {
     "hey computer, cancel that timer",
     "computer, stop this timer",
@@ -1095,6 +1118,7 @@ def main() -> None:
             "clips": [
                 command_clip(t, c, s, v, 160, n)
                 | ({"before": RUNNING} if t in WITH_A_TIMER else {})
+                | ({"before": REMINDERS} if t in WITH_REMINDERS else {})
                 for v in [*VOICES, *FLITE_VOICES, FESTIVAL_HTS, *PIPER_VOICES]
                 for n in (None, 20.0)
                 for t, c, s in PHRASINGS
