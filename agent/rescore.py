@@ -299,8 +299,9 @@ def known_fills(match: Match, heard: Sequence[str], known: Known) -> list[Candid
     t = next((t for t in match.command.templates if t.source == match.template), None)
     if t is None or len(t.slots) != 1:
         return []
-    got = match.slots.get(next(iter(t.slots)))
-    if not isinstance(got, str) or " ".join(words(got)) in values.get(next(iter(t.slots)), ()):
+    (name,) = t.slots
+    got = match.slots.get(name)
+    if not isinstance(got, str) or " ".join(words(got)) in values.get(name, ()):
         return []
     fills = sorted(_known_fills(t, heard, values), key=lambda x: -x[0])
     return [_candidate(match.command, t, said, slots) for _, said, slots in fills[:CANDIDATES]]
