@@ -44,7 +44,9 @@ def command(
     ``known`` maps a free-text slot to a function of the plugin's ``ctx.state`` that gives
     the values it may take at the moment (``{"name": lambda state: state["timers"]}``).
     When the words heard give that slot another value, the audio is asked whether it said
-    one of these instead: "cancel this faster timer" with a pasta timer running."""
+    one of these instead: "cancel this faster timer" with a pasta timer running. The
+    function runs on the agent's event loop for each command heard: keep it cheap (no I/O);
+    one that raises is logged and names nothing."""
     if not templates and regex is None:
         raise TypeError("@command needs at least one template or regex=")
     for t in templates:
