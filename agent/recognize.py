@@ -598,9 +598,10 @@ class Recognizer:
         (``agent.rescore``); run it, or fall back as for any unmatched command. With
         ``tentative``, the wake is reported only if a command is found; if none is, the
         utterance counts as talk (``straight_on``)."""
+        known = self._known()
         found = [
-            *candidates(self.registry, decision.command, known=self._known()),
-            *repairs(self.registry, decision.command),
+            *candidates(self.registry, decision.command, known=known),
+            *repairs(self.registry, decision.command, known=known),
         ]
         scores = await self._scores(job, t, decision, [c.text for c in found]) if found else None
         chosen = (

@@ -389,7 +389,9 @@ def _longest(
     return None
 
 
-def repairs(registry: Registry, heard: Sequence[str], k: int = REPAIRS) -> list[Candidate]:
+def repairs(
+    registry: Registry, heard: Sequence[str], k: int = REPAIRS, known: Known | None = None
+) -> list[Candidate]:
     """Phrases of commands whose slot takes any words, which ``candidates`` cannot offer
     (the words cannot be guessed, only kept as heard), made from the heard words in two ways:
 
@@ -400,6 +402,10 @@ def repairs(registry: Registry, heard: Sequence[str], k: int = REPAIRS) -> list[
       doctor in 20 minutes", "to repeat after me the rain in spain"). One-word openings
       ("say {text}") are not tried: they would make a command of any sentence.
 
+    A slot whose values the plugin knows (``command(known=...)``) is mended only into one
+    of them (``known``): "cancel my dentist appointment" is no "cancel my reminder to
+    appointment", with or without reminders set.
+
     The audio is asked about them as about any candidate. At most ``k``, nearest first."""
     best: dict[str, tuple[float, Candidate]] = {}
 
@@ -408,6 +414,10 @@ def repairs(registry: Registry, heard: Sequence[str], k: int = REPAIRS) -> list[
     ) -> None:
         ws, slots = found
         said = " ".join(ws)
+        values = (known or {}).get((cmd.plugin, cmd.name), {})
+        for slot, _ in cmd.known:
+            if slot in slots and " ".join(words(str(slots[slot]))) not in values.get(slot, ()):
+                return
         if ws != list(heard) and (said not in best or score > best[said][0]):
             best[said] = (score, _candidate(cmd, t, said, slots))
 

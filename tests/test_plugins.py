@@ -579,6 +579,28 @@ def test_the_timers_running_are_the_names_a_cancel_may_take() -> None:
     assert "cancel that pasta timer" not in [c.text for c in candidates(reg, heard)]
 
 
+def test_a_slot_the_plugin_knows_is_mended_only_into_what_it_knows() -> None:
+    """Rescoring mends free text by putting a command's opening words in place of words
+    heard near them (``rescore.repairs``). For a slot whose values the plugin knows, only
+    into one of them: "cancel my dentist appointment ..." (eval/held_out.yaml, a request no
+    plugin serves) became "cancel my reminder to appointment ..." and the audio let it run,
+    where no such reminder could be."""
+    from agent.rescore import repairs
+
+    reg = load_plugins(["@bundled"], entry_points=False)
+    doctor = {("notify", "cancel_reminder"): {"text": ["call the doctor"]}}
+    for known in (None, doctor):
+        heard = words("cancel my dentist appointment after three days on heavy rain")
+        assert not any(
+            c.match.command.name == "cancel_reminder" for c in repairs(reg, heard, known=known)
+        )
+    heard = words("cancel the ring mindeder to call the doctor")
+    assert "cancel the reminder to call the doctor" in [
+        c.text for c in repairs(reg, heard, known=doctor)
+    ]
+    assert repairs(reg, heard) == []
+
+
 async def test_the_timer_plugin_knows_its_running_timers() -> None:
     t = PluginTester(PLUGINS / "timer.py")
     await t.say("set a pasta timer for ten minutes")
