@@ -23,9 +23,10 @@ from agent.text import words
 from agent.timeofday import TimeOfDay, clock_text, day_from_text
 
 
-@dataclass
+@dataclass(eq=False)
 class _Reminder:
-    """A reminder set and not yet come (kept in ``ctx.state["reminders"]``)."""
+    """A reminder set and not yet come (kept in ``ctx.state["reminders"]``); two said alike
+    are still two."""
 
     text: str
     at: datetime

@@ -499,6 +499,11 @@ async def test_reminders_are_listed_and_cancelled() -> None:
     assert (await t.say("any reminders")).reply.startswith("drink water at ")
     assert (await t.say("cancel all reminders")).reply == "Cancelled 1 reminder"
     assert t.known("cancel_reminder") == {}
+    for _ in range(2):  # two said alike are two, and one of them goes
+        await t.say("remind me to stretch in 10 minutes")
+    await t.say("cancel the reminder to stretch")
+    assert (await t.say("list reminders")).reply.startswith("stretch at ")
+    assert (await t.say("cancel all reminders")).reply == "Cancelled 1 reminder"
     await t.close()
 
 
