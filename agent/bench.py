@@ -33,7 +33,7 @@ from agent import events
 from agent.buffer import BlockQueue, StreamHistory
 from agent.capture import RATE, ArraySource, drain_queue, read_file, write_wav
 from agent.config import Config
-from agent.loader import Registry, load_plugins
+from agent.loader import Match, Registry, load_plugins
 from agent.log import close_logger, make_logger
 from agent.sanitize import Sanitizer
 from agent.text import clean, words
@@ -139,6 +139,12 @@ class RunResult:
         return 100.0 * self.cpu_s / self.wall_s if self.wall_s else float("nan")
 
 
+def before_match(registry: Registry, text: str, threshold: float) -> Match | None:
+    """The command a ``before`` text runs (``run_pipeline``), matched as typed words are,
+    never loosely; None if it matches none."""
+    return registry.match(words(text), threshold, loose=False).best
+
+
 def run_pipeline(
     config: Config,
     audio: np.ndarray,
@@ -160,7 +166,7 @@ def run_pipeline(
         )
         p = Pipeline(config_, ArraySource(audio, fast=fast), transcriber, registry, sink, log)
         for text in before:
-            m = registry.match(words(text), config.plugins.match_threshold, loose=False).best
+            m = before_match(registry, text, config.plugins.match_threshold)
             if m is None:
                 raise ValueError(f"before: {text!r} matches no command")
             await p.dispatcher.call(m, p.dispatcher.context(m, text, text, None))

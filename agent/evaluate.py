@@ -307,9 +307,11 @@ def run(
 
 def _unmatched_before(manifest: Manifest, registry: Registry, threshold: float) -> str | None:
     """The first clip's ``before`` command that no plugin's command matches, named."""
+    from agent.bench import before_match  # the check run_pipeline makes, made up front
+
     for clip in manifest.clips:
         for text in clip.before:
-            if registry.match(words(text), threshold, loose=False).best is None:
+            if before_match(registry, text, threshold) is None:
                 return f"{manifest.path}: {clip.path.name}: before: {text!r} matches no command"
     return None
 

@@ -308,7 +308,7 @@ class Recognizer:
             self.config.plugins.rescore
             and (
                 to_settle(self.registry, wake.command, best)[0]
-                or known_fills(best, wake.command, self._known())
+                or known_fills(best, wake.command, self.dispatcher.known(best.command))
             )
         )
 
@@ -504,7 +504,8 @@ class Recognizer:
         if tentative:
             self._wake(job, decision)
         rescore = self.config.plugins.rescore
-        fills = known_fills(match, decision.command, self._known()) if rescore else []
+        known = self.dispatcher.known(match.command) if rescore else {}
+        fills = known_fills(match, decision.command, known)
         if t.alternatives and text_slots(match) and not fills:
             plain = self._plainer(t, decision, match)
             if plain is not None:
@@ -527,7 +528,8 @@ class Recognizer:
 
     def _known(self) -> Known:
         """The slot values each plugin knows now (``command(known=...)``; the timers
-        running), for the commands that have any."""
+        running), for the commands that have any: a rescue's candidates may be any
+        command's (a matched command asks the dispatcher for its own)."""
         known = {}
         for cmd in self.registry.commands:
             values = self.dispatcher.known(cmd) if cmd.known else {}

@@ -290,18 +290,26 @@ def _known_fills(
             yield score, said, {name: value}
 
 
-def known_fills(match: Match, heard: Sequence[str], known: Known) -> list[Candidate]:
+def is_known(value: Any, values: Sequence[str]) -> bool:
+    """Is a slot's value one of the values the plugin knows (``Dispatcher.known``, as
+    words: "Pasta" is "pasta")?"""
+    return " ".join(words(str(value))) in values
+
+
+def known_fills(
+    match: Match, heard: Sequence[str], values: Mapping[str, Sequence[str]]
+) -> list[Candidate]:
     """The matched template with its free-text slot filled with each value the plugin
-    knows ("cancel this faster timer" with a pasta timer running: "cancel this pasta
-    timer"), when the words heard gave it none of them; at most ``CANDIDATES``, nearest the
-    words first. The audio settles it (``KNOWN_GAP``)."""
-    values = known.get((match.command.plugin, match.command.name), {})
+    knows for it (``values``: its command's, ``Dispatcher.known``; "cancel this faster
+    timer" with a pasta timer running: "cancel this pasta timer"), when the words heard
+    gave it none of them; at most ``CANDIDATES``, nearest the words first. The audio
+    settles it (``KNOWN_GAP``)."""
     t = next((t for t in match.command.templates if t.source == match.template), None)
     if t is None or len(t.slots) != 1:
         return []
     (name,) = t.slots
     got = match.slots.get(name)
-    if not isinstance(got, str) or " ".join(words(got)) in values.get(name, ()):
+    if not isinstance(got, str) or is_known(got, values.get(name, ())):
         return []
     fills = sorted(_known_fills(t, heard, values), key=lambda x: -x[0])
     return [_candidate(match.command, t, said, slots) for _, said, slots in fills[:CANDIDATES]]
@@ -416,7 +424,7 @@ def repairs(
         said = " ".join(ws)
         values = (known or {}).get((cmd.plugin, cmd.name), {})
         for slot, _ in cmd.known:
-            if slot in slots and " ".join(words(str(slots[slot]))) not in values.get(slot, ()):
+            if slot in slots and not is_known(slots[slot], values.get(slot, ())):
                 return
         if ws != list(heard) and (said not in best or score > best[said][0]):
             best[said] = (score, _candidate(cmd, t, said, slots))

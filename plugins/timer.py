@@ -26,7 +26,12 @@ def _spoken(seconds: float) -> str:
 
 
 def _timers(ctx: Context) -> dict[str, Later]:
-    timers: dict[str, Later] = ctx.state.setdefault("timers", {})
+    return _running(ctx.state)
+
+
+def _running(state: dict[str, Any]) -> dict[str, Later]:
+    """The plugin's timers, those that came or were cancelled dropped."""
+    timers: dict[str, Later] = state.setdefault("timers", {})
     for name in [n for n, t in timers.items() if t.remaining <= 0 or t.cancelled]:
         del timers[name]
     return timers
@@ -44,8 +49,8 @@ def _names(state: dict[str, Any]) -> list[str]:
     """The running timers as they are said before "timer": "pasta", "5 minute" (the
     ``known`` names of ``cancel_timer``, by which the audio may settle a misheard one)."""
     names = []
-    for label, t in state.get("timers", {}).items():
-        if t.remaining <= 0 or t.cancelled or " and " in label:
+    for label in _running(state):
+        if " and " in label:
             continue
         if isinstance(_key(label), float) and label.endswith("s"):
             label = label[:-1]  # "cancel the 5 minute timer"

@@ -564,19 +564,20 @@ def test_the_timers_running_are_the_names_a_cancel_may_take() -> None:
     from agent.rescore import candidates, known_fills
 
     reg = load_plugins(["@bundled"], entry_points=False)
-    known = {("timer", "cancel_timer"): {"name": ["pasta", "5 minute"]}}
+    names = {"name": ["pasta", "5 minute"]}
+    known = {("timer", "cancel_timer"): names}
     heard = words("cancel this faster timer")
     m = reg.match(heard).best
     assert m is not None and m.slots == {"name": "faster"}
-    fills = [(c.text, c.match.slots) for c in known_fills(m, heard, known)]
+    fills = [(c.text, c.match.slots) for c in known_fills(m, heard, names)]
     assert fills[0] == ("cancel this pasta timer", {"name": "pasta"})
     assert ("cancel this 5 minute timer", {"name": "5 minute"}) in fills
     assert len(fills) == 6  # three phrasings of each
     heard = words("cancel net pasta timer")  # "net" for "that"
-    said = [c.text for c in known_fills(reg.match(heard).best, heard, known)]
+    said = [c.text for c in known_fills(reg.match(heard).best, heard, names)]
     assert "cancel that pasta timer" in said
     heard = words("cancel the pasta timer")
-    assert known_fills(reg.match(heard).best, heard, known) == []
+    assert known_fills(reg.match(heard).best, heard, names) == []
     assert known_fills(reg.match(heard).best, heard, {}) == []
     # a rescue's candidates: the words matched nothing ("console not faster timer")
     heard = words("console not faster timer")
