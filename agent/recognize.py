@@ -50,6 +50,7 @@ from agent.rescore import (
     sentence,
     split_words,
     text_slots,
+    time_fills,
     to_settle,
     with_phrase,
 )
@@ -604,6 +605,7 @@ class Recognizer:
         found = [
             *candidates(self.registry, decision.command, known=known),
             *repairs(self.registry, decision.command, known=known),
+            *time_fills(self.registry, decision.command),
         ]
         scores = await self._scores(job, t, decision, [c.text for c in found]) if found else None
         chosen = (

@@ -5,23 +5,25 @@ Whisper tiny.en mishears short commands in ways no text matching can undo ("what
 maid" for "what is the date", "what made it to me" for "what day is it today"). The audio
 still holds the answer: forced decoding gives each candidate sentence's mean token
 log-probability. The candidates are the command phrases closest to what was heard
-(``CANDIDATES`` of them, by string similarity), said as a person says them: articles kept,
-a question mark after a question, and number slots filled with the numbers that were heard
+(``CANDIDATES`` of them, by string similarity), said as a person says them: articles kept, a
+question mark after a question, and number slots filled with the numbers that were heard
 ("sense a timer for five minutes" -> "set a timer for 5 minutes"), or, when none was, with
 the numbers whose words sound nearest (``UNHEARD_NUMBERS``: "start at the end minute timer"
 -> "start a 10 minute timer"). None leaves out a heard "yesterday" (``KEPT_WORDS``). A
 command whose slot takes any words is offered as the words heard, mended (``repairs``: "3
-mind me to call the doctor ..." -> "remind me to call the doctor ..."). The model's own
-transcript is scored beside them as the yardstick. A candidate is taken only when the audio
-supports it well on its own (``MIN_LOGPROB``), nearly as well as the model's own reading
-(``MAX_GAP``; ``SHORTER_GAP`` for a phrase of fewer words than were heard, ``LONGER_GAP``
-for one of more tokens, ``FIXED_GAP`` for one with no slot), and clearly better than any
-candidate that would do something else (``MIN_MARGIN``), unless it alone holds every word
-heard (``covers``: "what day is today"). Two kinds of request say more than a command's
-phrase and are not taken for it: one whose words go on past the phrase where the audio
-makes them part of the same sentence ("what time is it in london") or where Whisper wrote
-a name in them ("what time is it in London?"; both in ``agent.leftoff``), and one where
-the phrase's "it" would stand for a thing named ("what time is the train"; ``named``).
+mind me to call the doctor ..." -> "remind me to call the doctor ..."); one whose time of
+day was heard as no time, with the times nearest the words (``time_fills``: "remind me to
+take the bins out at f pest 7" -> "... at half past 7"). The model's own transcript is
+scored beside them as the yardstick. A candidate is taken only when the audio supports it
+well on its own (``MIN_LOGPROB``), nearly as well as the model's own reading (``MAX_GAP``;
+``SHORTER_GAP`` for a phrase of fewer words than were heard, ``LONGER_GAP`` for one of more
+tokens, ``FIXED_GAP`` for one with no slot), and clearly better than any candidate that
+would do something else (``MIN_MARGIN``), unless it alone holds every word heard
+(``covers``: "what day is today"). Two kinds of request say more than a command's phrase and
+are not taken for it: one whose words go on past the phrase where the audio makes them part
+of the same sentence ("what time is it in london") or where Whisper wrote a name in them
+("what time is it in London?"; both in ``agent.leftoff``), and one where the phrase's "it"
+would stand for a thing named ("what time is the train"; ``named``).
 
 A command that did match but whose free text the beam's next reading holds in plainer words
 ("the rain in Spain" for "Lorraine in Spain") takes those (``plainer``). A free-text slot
@@ -45,6 +47,8 @@ the words after it are, or come near, a command).
 from __future__ import annotations
 
 import difflib
+import functools
+import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -57,12 +61,15 @@ from agent.matching import (
     ARTICLES,
     FUNCTION_WORDS,
     CompiledTemplate,
+    Variant,
     bare,
+    compile_template,
     loose_variants,
     match_template,
 )
 from agent.numbers import NUMBER_WORDS, parse_int, say_int
 from agent.text import words
+from agent.timeofday import clock_phrases, day_frame, parse_time_of_day
 from agent.wake import sounds
 
 CANDIDATES = 8
@@ -164,6 +171,11 @@ knows ("cancel this pasta timer") than the words heard ("cancel this faster time
 to run with that value (``known_fills``). In ``eval/phrasings.yaml`` (a pasta timer
 running) the misheard pasta timers came 0.07 to 0.58 under the words heard, and the egg
 and pizza timers, said as such, 1.32 or more: midway."""
+TIME_FILLS = 3
+"""Times asked about for a time slot whose words are no time ("remind me at f past 7 to
+...", ``time_fills``), those nearest the words heard."""
+TIME_WORDS_HEARD = 3
+"""At most this many words are taken for a time misheard ("f past 7"); more are no time."""
 KNOWN_PHRASINGS = 3
 """Phrasings of a template asked about for each known value, those nearest the words heard
 (in spelling, and ``SOUND_WEIGHT`` in sound: "cancel net pasta timer" is "cancel the",
@@ -188,6 +200,7 @@ set"), and "what time visit" is the one right rescue of the kind (docs/ACCURACY.
 twenty-first run)."""
 DETERMINERS = ARTICLES | {"my", "your", "this", "that"}
 """Words too slight to stand for a word that filled a slot (``swaps``)."""
+_TIME_SLOT = re.compile(r"\{\s*(\w+)\s*:\s*time\s*\}")
 QUESTION_WORDS = frozenset(
     {"what", "whats", "which", "how", "when", "where", "who", "can", "could", "do", "is", "are"}
 )
@@ -456,6 +469,91 @@ def repairs(
                     add(score, cmd, t, found)
     ranked = sorted(best.values(), key=lambda item: -item[0])
     return [c for _, c in ranked[:k]]
+
+
+@functools.cache
+def _loosened(source: str) -> tuple[CompiledTemplate, str] | None:
+    """A template with one time slot, that slot taking any words ("remind me at {when} to
+    {text}"), and the slot's name; None for a template without one."""
+    found = _TIME_SLOT.findall(source)
+    if len(found) != 1:
+        return None
+    return compile_template(_TIME_SLOT.sub(r"{\1}", source)), found[0]
+
+
+def _spelt(ws: Sequence[str]) -> str:
+    """Words with numbers written out as words: "half past 7" -> "half past seven"."""
+    out: list[str] = []
+    for w in ws:
+        parts = w.split(":")
+        if all(p.isdigit() and int(p) < 100 for p in parts):
+            out += [say_int(int(p)) for p in parts]
+        else:
+            out.append(w)
+    return " ".join(out)
+
+
+def _times_near(ws: Sequence[str], k: int) -> list[str]:
+    """The ``k`` times of day (``clock_phrases``) nearest words that are none (in spelling
+    with numbers as words, and ``SOUND_WEIGHT`` in sound), a day heard first or last kept
+    ("tomorrow at night" -> "tomorrow at 9"); only those with every number heard. None
+    where a time is heard with words after it ("5pm on for id": a day misheard, not a
+    time)."""
+    before, rest, after = day_frame(ws)
+    if not 0 < len(rest) <= TIME_WORDS_HEARD:
+        return []
+    if any(parse_time_of_day(rest[:j]) is not None for j in range(1, len(rest))):
+        return []
+    numbers = [w for w in rest if w.isdigit()]
+    heard, heard_sound = _spelt(rest), " ".join(sounds(_spelt(rest).split()))
+
+    def near(said: str) -> float:
+        spelt = _spelt(words(said))
+        sound = fuzz.ratio(heard_sound, " ".join(sounds(spelt.split())))
+        return (1 - SOUND_WEIGHT) * fuzz.ratio(heard, spelt) + SOUND_WEIGHT * sound
+
+    # "a.m." and "p.m." end in "m": a time heard without that sound was said without them
+    meridiem = rest[-1].endswith("m")
+    fits = [
+        p
+        for p in clock_phrases()
+        if all(n in words(p) for n in numbers) and (meridiem or not p.endswith(".m."))
+    ]
+    ranked = sorted(fits, key=lambda p: (-near(p), p))
+    return [" ".join([*before, p, *after]) for p in ranked[:k]]
+
+
+def _say(v: Variant, slots: Mapping[str, Any]) -> str:
+    """A variant said with its slots filled: "remind me at {when} to {text}" -> "remind me
+    at 5 p.m. to water the plants"."""
+    return " ".join(str(slots[w[1:-1]]) if w[:1] == "{" else w for w in v.spoken.split())
+
+
+def time_fills(registry: Registry, heard: Sequence[str], k: int = TIME_FILLS) -> list[Candidate]:
+    """Phrases of commands with a time slot, where the heard words fit the phrase but those
+    of the time are no time ("remind me tomorrow at night to feed the cat", "remind me to
+    take the bins out at f past 7"): the phrase, as its variant nearest the words says it,
+    with the text heard and each of the ``k`` times nearest the words (``_times_near``).
+    The audio is asked about them as about any candidate."""
+    found: dict[str, Candidate] = {}
+    plain = bare(heard)
+    for cmd in registry.commands:
+        for t in cmd.templates:
+            loose = None if t.is_regex else _loosened(t.source)
+            m = match_template(loose[0], heard) if loose is not None else None
+            if loose is None or m is None or not isinstance(m.slots.get(loose[1]), str):
+                continue
+            slot, time_words = loose[1], words(m.slots[loose[1]])
+            if parse_time_of_day(time_words) is not None or not t.variants:
+                continue
+            slots = m.slots
+            variant = max(t.variants, key=lambda v: fuzz.ratio(plain, bare(_say(v, slots).split())))
+            for when in _times_near(time_words, k):
+                said = _say(variant, {**slots, slot: when})
+                exact = match_template(t, words(said), fuzzy=False)
+                if exact is not None and said not in found:
+                    found[said] = _candidate(cmd, t, said, exact.slots)
+    return list(found.values())
 
 
 def closeness(registry: Registry, heard: Sequence[str]) -> float:

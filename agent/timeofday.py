@@ -272,3 +272,35 @@ def _time_only(tokens: Sequence[str]) -> TimeOfDay | None:
     if not 1 <= hour <= 12:
         return None
     return TimeOfDay(hour % 12 + (12 if pm else 0), minute)
+
+
+def clock_phrases() -> tuple[str, ...]:
+    """The times of day as Whisper writes them when it hears them said: "5", "5 p.m.",
+    "5 a.m.", "5:30", "half past 5", "quarter past 5", "quarter to 5", for each hour 1 to
+    12, and "noon", "midnight". The times a time slot may be asked about when its words
+    were heard as none (``rescore.time_fills``)."""
+    said: list[str] = ["noon", "midnight"]
+    for h in range(1, 13):
+        said += [f"{h}", f"{h} p.m.", f"{h} a.m.", f"{h}:30", f"{h}:15", f"{h}:45"]
+        said += [f"half past {h}", f"quarter past {h}", f"quarter to {h}"]
+    return tuple(said)
+
+
+def day_frame(ws: Sequence[str]) -> tuple[list[str], list[str], list[str]]:
+    """The words of a time slot split around an "at" and a day said first, or a day said
+    last: "tomorrow at night" -> (["tomorrow", "at"], ["night"], []), "at f past 7 on
+    friday" -> (["at"], ["f", "past", "7"], ["on", "friday"]). These are kept as heard; the
+    rest is what a time would stand in (nothing, for a day alone: "tomorrow")."""
+    toks = list(ws)
+    if toks[:1] == ["at"]:
+        before, rest, after = day_frame(toks[1:])
+        return ["at", *before], rest, after
+    start = 1 if toks[:1] == ["on"] else 0
+    if len(toks) > start and toks[start] in _DAYS:
+        end = start + 1 + (toks[start + 1 : start + 2] == ["at"])
+        return [*toks[: start + 1], "at"], toks[end:], []
+    if len(toks) > 1 and toks[-1] in _DAYS:
+        cut = len(toks) - 1 - (toks[-2] == "on")
+        day = toks[-1]
+        return [], toks[:cut], (["on", day] if day in _WEEKDAYS else [day])
+    return [], toks, []

@@ -143,6 +143,35 @@ def test_a_misheard_reminder_is_cancelled_by_what_it_is_for(tmp_path: Path, tiny
     assert [e["reply"] for e in of(evs, "command")] == ["There is no reminder to feed the cat"]
 
 
+def test_a_misheard_time_of_a_reminder_is_settled_by_the_audio(tmp_path: Path, tiny: Any) -> None:
+    """tiny.en writes espeak-ng's "remind me tomorrow at nine to feed the cat" as "remind me
+    tomorrow I need to feed the cat" (eval/phrasings.yaml): no command. The times nearest
+    "I need" are asked about (``rescore.time_fills``) and the audio says "at 9". A reminder
+    said without a time, heard as said, gets none."""
+    said = "hey computer, remind me tomorrow at nine to feed the cat"
+    wav = speak(said, tmp_path / "nine.wav", speed=160)
+    evs = heard_as(wav, "Hey computer, remind me tomorrow I need to feed the cat.", tiny)
+    assert [(e["heard"], e["text"]) for e in of(evs, "rescored")] == [
+        ("remind me tomorrow i need to feed the cat", "remind me tomorrow at 9 to feed the cat")
+    ]
+    assert [(e["command"], e["slots"]) for e in of(evs, "command")] == [
+        (
+            "remind_at",
+            {
+                "when": {"hour": 9, "minute": 0, "twelve_hour": True, "day": "tomorrow"},
+                "text": "feed the cat",
+            },
+        )
+    ]
+    said = "hey computer, remind me tomorrow that i need to feed the cat"
+    wav = speak(said, tmp_path / "no_time.wav", speed=160)
+    evs = heard_as(wav, "Hey computer, remind me tomorrow that I need to feed the cat.", tiny)
+    assert of(evs, "command") == [] and of(evs, "rescored") == []
+    assert [e["text"] for e in of(evs, "no_match")] == [
+        "remind me tomorrow that i need to feed the cat"
+    ]
+
+
 def test_scores_are_counted_as_defined(tmp_path: Path) -> None:
     def clip(**kw: object) -> Clip:
         return Clip(path=tmp_path / "x.wav", **kw)  # type: ignore[arg-type]
@@ -1189,6 +1218,50 @@ def test_phrases_with_free_text_are_mended_at_the_start_and_cut_at_the_end() -> 
     # requests stay requests; one-word openings ("say {text}") are never put in
     for request in ("tell me a joke", "play some music", "cancel my dentist appointment"):
         assert mended(request) == []
+
+
+def test_a_time_heard_as_no_time_is_offered_as_the_nearest_times() -> None:
+    """``time_fills``: "remind me ... at f pest 7 to ..." fits a reminder at a time but for
+    its time; the phrase is offered with the times nearest the words heard, the day and
+    the numbers heard kept, "a.m." and "p.m." only where an "m" was heard."""
+    from agent.loader import load_plugins
+    from agent.rescore import TIME_FILLS, _times_near, time_fills
+
+    reg = load_plugins(["@bundled"], entry_points=False)
+
+    def filled(heard: str) -> list[tuple[str, str, str]]:
+        return [
+            (c.text, str(c.match.slots["when"]), c.match.slots["text"])
+            for c in time_fills(reg, words(heard))
+        ]
+
+    bins = filled("remind me to take the bins out at f pest 7")
+    assert bins[0] == (
+        "remind me to take the bins out at half past 7",
+        "7:30 am or pm",
+        "take the bins out",
+    )
+    assert len(bins) == TIME_FILLS and all(" 7" in said for said, _, _ in bins)
+    cat = filled("remind me tomorrow i need to feed the cat")
+    assert cat[0] == (
+        "remind me tomorrow at 9 to feed the cat",
+        "9:00 am or pm tomorrow",
+        "feed the cat",
+    )
+    assert all(when.endswith("tomorrow") for _, when, _ in cat)
+    assert not any(p.endswith(".m.") for p in _times_near(["i", "need"], 20))
+    assert any(p.endswith(".m.") for p in _times_near(["ibm"], TIME_FILLS))
+    # a time heard, then words that are none: a day misheard, not a time
+    assert filled("remind me to pay the rent at 5pm on for id") == []
+    # no time said, or words too many to be one; and commands without a time slot
+    for heard in (
+        "remind me to call tom tomorrow",
+        "remind me tomorrow to feed the cat",
+        "remind me to take them in ill have to have past 7",
+        "set a timer for five minutes",
+        "remind me at 5 pm to water the plants",
+    ):
+        assert filled(heard) == [], heard
 
 
 def test_number_slots_are_filled_with_the_numbers_heard() -> None:

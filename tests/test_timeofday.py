@@ -12,7 +12,13 @@ from hypothesis import strategies as st
 
 from agent.numbers import say_int
 from agent.text import words
-from agent.timeofday import TimeOfDay, day_from_text, parse_time_of_day
+from agent.timeofday import (
+    TimeOfDay,
+    clock_phrases,
+    day_frame,
+    day_from_text,
+    parse_time_of_day,
+)
 
 
 @pytest.mark.parametrize(
@@ -204,3 +210,29 @@ def test_next_after_keeps_the_clock_across_a_change_of_offset() -> None:
     at = TimeOfDay(9, 0).next_after(now)
     assert (at.hour, at.minute, at.date()) == (9, 0, now.date() + timedelta(days=1))
     assert at.tzinfo is not None and at > now
+
+
+def test_the_clock_phrases_are_times() -> None:
+    """Every time a misheard time slot may be asked about is one (``clock_phrases``)."""
+    said = clock_phrases()
+    assert len(set(said)) == len(said) == 110
+    assert all(parse_time_of_day(words(p)) is not None for p in said)
+    assert parse_time_of_day(words("half past 7")) == TimeOfDay(7, 30, twelve_hour=True)
+
+
+@pytest.mark.parametrize(
+    ("heard", "frame"),
+    [
+        ("tomorrow at night", (["tomorrow", "at"], ["night"], [])),
+        ("tomorrow i need", (["tomorrow", "at"], ["i", "need"], [])),
+        ("on friday at ibm", (["on", "friday", "at"], ["ibm"], [])),
+        ("at f past 7 on friday", (["at"], ["f", "past", "7"], ["on", "friday"])),
+        ("f past 7 tomorrow", ([], ["f", "past", "7"], ["tomorrow"])),
+        ("ibm", ([], ["ibm"], [])),
+        ("tomorrow", (["tomorrow", "at"], [], [])),  # a day alone: no time stands in it
+    ],
+)
+def test_a_day_is_kept_around_a_misheard_time(
+    heard: str, frame: tuple[list[str], list[str], list[str]]
+) -> None:
+    assert day_frame(heard.split()) == frame
