@@ -1,7 +1,8 @@
 """Desktop notifications: "notify me {text}", "remind me to {text} in {duration}",
 "remind me at {time} to {text}", "remind me tomorrow at {time} to {text}"; "what are my
 reminders", "cancel the reminder to {text}" (the text, if misheard, settled among the
-reminders set), "cancel all reminders".
+reminders set), "cancel my dentist reminder" (the one whose text has the words), "cancel all
+reminders".
 
 Settings (``plugins.settings.notify``): ``hour_format``: 24 (default) or 12, for the time
 a reminder is set for, as the clock plugin's.
@@ -158,6 +159,11 @@ def _cancel(ctx: Context, r: _Reminder) -> None:
     _reminders(ctx).remove(r)
 
 
+def _which(ctx: Context, kept: list[_Reminder]) -> str:
+    said = "; ".join(f"to {r.text}" for r in kept)
+    return f"Which one? There are {len(kept)} reminders: {said}"
+
+
 @command("(cancel|delete|remove) [the|my] reminder (to|about) {text}", known={"text": _texts})
 async def cancel_reminder(ctx: Context, text: str) -> str:
     for r in _reminders(ctx):
@@ -165,6 +171,20 @@ async def cancel_reminder(ctx: Context, text: str) -> str:
             _cancel(ctx, r)
             return f"Cancelled the reminder to {r.text}"
     return f"There is no reminder to {text}"
+
+
+@command("(cancel|delete|remove) [the|my] {what} reminder")
+async def cancel_reminder_of(ctx: Context, what: str) -> str:
+    """ "cancel my dentist reminder": the one reminder whose text has every word said
+    ("go to the dentist"); with several, it asks which."""
+    said = set(words(what))
+    kept = [r for r in _reminders(ctx) if said <= set(words(r.text))]
+    if len(kept) == 1:
+        _cancel(ctx, kept[0])
+        return f"Cancelled the reminder to {kept[0].text}"
+    if not kept:
+        return f"There is no {what} reminder"
+    return _which(ctx, kept)
 
 
 @command("(cancel|delete|remove) [the|my|that] reminder")
@@ -176,8 +196,7 @@ async def cancel_the_reminder(ctx: Context) -> str:
         return f"Cancelled the reminder to {r.text}"
     if not kept:
         return "There are no reminders"
-    said = "; ".join(f"to {r.text}" for r in kept)
-    return f"Which one? There are {len(kept)} reminders: {said}"
+    return _which(ctx, kept)
 
 
 @command(

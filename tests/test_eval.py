@@ -143,6 +143,18 @@ def test_a_misheard_reminder_is_cancelled_by_what_it_is_for(tmp_path: Path, tiny
     assert [e["reply"] for e in of(evs, "command")] == ["There is no reminder to feed the cat"]
 
 
+def test_a_reminder_cancelled_by_a_word_of_it_through_the_pipeline(
+    tmp_path: Path, tiny: Any
+) -> None:
+    """ "Cancel my dentist reminder", said, with a reminder to go to the dentist set: that
+    reminder goes."""
+    wav = speak("hey computer, cancel my dentist reminder", tmp_path / "dentist.wav", speed=160)
+    evs = heard_as(wav, None, tiny, before=["remind me to go to the dentist in an hour"])
+    assert [(e["command"], e["reply"]) for e in of(evs, "command")] == [
+        ("cancel_reminder_of", "Cancelled the reminder to go to the dentist")
+    ]
+
+
 def test_a_misheard_time_of_a_reminder_is_settled_by_the_audio(tmp_path: Path, tiny: Any) -> None:
     """tiny.en writes espeak-ng's "remind me tomorrow at nine to feed the cat" as "remind me
     tomorrow I need to feed the cat" (eval/phrasings.yaml): no command. The times nearest

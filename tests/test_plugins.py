@@ -507,6 +507,29 @@ async def test_reminders_are_listed_and_cancelled() -> None:
     await t.close()
 
 
+async def test_a_reminder_is_cancelled_by_a_word_of_it() -> None:
+    """ "cancel my dentist reminder": the one reminder whose text has every word said; with
+    two it asks which, with none it says so, and the others stay."""
+    t = PluginTester(PLUGINS / "notify.py")
+    await t.say("remind me to go to the dentist in an hour")
+    await t.say("remind me to call the doctor in twenty minutes")
+    await t.say("remind me at five pm to call mum")
+    r = await t.say("cancel my dentist reminder")
+    assert (r.command, r.reply) == (
+        "notify.cancel_reminder_of",
+        "Cancelled the reminder to go to the dentist",
+    )
+    assert (await t.say("cancel the dentist reminder")).reply == "There is no dentist reminder"
+    r = await t.say("delete the call reminder")
+    assert r.reply == "Which one? There are 2 reminders: to call the doctor; to call mum"
+    r = await t.say("remove the call mum reminder")
+    assert r.reply == "Cancelled the reminder to call mum"
+    assert (await t.say("list my reminders")).reply.startswith("call the doctor at ")
+    # "the" and "that" name no reminder: those are "cancel the reminder"
+    assert (await t.say("cancel that reminder")).command == "notify.cancel_the_reminder"
+    await t.close()
+
+
 # ------------------------------------------------------------------ known slot values
 KNOWN_PLUGIN = """
 from agent.plugin import command
