@@ -73,7 +73,8 @@ The clips themselves are not committed: each entry carries a ``say`` recipe and
   and at 20 dB (twenty-eighth to thirtieth runs); since the thirty-first, the requests about
   timers are said with a pasta timer running (``before``), and "cancel the egg timer" and
   "cancel the pizza timer" ask for one that is not; those about reminders with two set, and
-  "cancel the reminder to feed the cat" asks for one that is not.
+  "cancel the reminder to feed the cat" asks for one that is not; since the thirty-second,
+  "cancel my doctor reminder" names one by a word of it.
 - real_prompts.yaml: a real voice reading 369 telephone prompts, with their texts (Debian's
   Asterisk sounds; seventeenth run).
 - real_radio.yaml, real_radio_other_phrases.yaml: real voices from codec2's test recordings
@@ -170,6 +171,8 @@ PHRASINGS: list[tuple[str, str, dict[str, Any]]] = [
         "notify.cancel_reminder",
         {"text": "feed the cat"},
     ),
+    # a reminder named by a word of it, the same two set (thirty-second run)
+    ("computer, cancel my doctor reminder", "notify.cancel_reminder_of", {"what": "doctor"}),
 ]
 
 # Requests after the wake phrase that no bundled plugin serves: the agent should say it
@@ -718,6 +721,7 @@ WITH_REMINDERS = {
     "hey computer, cancel the reminder to call the doctor",
     "computer, what are my reminders",
     "hey computer, cancel the reminder to feed the cat",
+    "computer, cancel my doctor reminder",
 }
 WITH_A_TIMER = {
     "hey computer, cancel that timer",
