@@ -34,6 +34,7 @@ from agent.ratelimit import RateLimiter
 from agent.rescore import (
     KNOWN_GAP,
     MIN_LOGPROB,
+    MIN_MARGIN,
     WAKE_CANDIDATES,
     WAKE_MAX_LOSS,
     WAKE_MAX_LOSS_BEFORE_COMMAND,
@@ -44,6 +45,7 @@ from agent.rescore import (
     candidates,
     choose,
     closeness,
+    hours_to_ask,
     known_fills,
     plainer,
     repairs,
@@ -605,7 +607,7 @@ class Recognizer:
         found = [
             *candidates(self.registry, decision.command, known=known),
             *repairs(self.registry, decision.command, known=known),
-            *time_fills(self.registry, decision.command),
+            *time_fills(self.registry, decision.command, hour=await self._hour(job, t, decision)),
         ]
         scores = await self._scores(job, t, decision, [c.text for c in found]) if found else None
         chosen = (
@@ -629,6 +631,22 @@ class Recognizer:
         if tentative:
             self._wake(job, decision)
         self._run_heard_as(job, t, decision, chosen, scores[1 + found.index(chosen)], scores[0])
+
+    async def _hour(self, job: UtteranceJob, t: Transcript, decision: GateDecision) -> int | None:
+        """The hour the audio says, where a time slot's words are no time and hold no
+        number (``rescore.hours_to_ask``: "remind me at IBM to ..."); None where there is
+        none to ask about, or scoring failed."""
+        asked = hours_to_ask(self.registry, decision.command)
+        if not asked:
+            return None
+        scores = await self._scores(job, t, decision, [said for _, said in asked])
+        if scores is None:
+            return None
+        ranked = sorted(zip(scores[1:], (h for h, _ in asked), strict=True), reverse=True)
+        best, hour = ranked[0]
+        others = [score for score, h in ranked if h != hour]
+        # each hour is another action: one the audio cannot tell from another is none
+        return hour if not others or best - others[0] >= MIN_MARGIN else None
 
     async def _may_leave_off(
         self, job: UtteranceJob, t: Transcript, decision: GateDecision, chosen: Candidate

@@ -13,17 +13,18 @@ the numbers whose words sound nearest (``UNHEARD_NUMBERS``: "start at the end mi
 command whose slot takes any words is offered as the words heard, mended (``repairs``: "3
 mind me to call the doctor ..." -> "remind me to call the doctor ..."); one whose time of
 day was heard as no time, with the times nearest the words (``time_fills``: "remind me to
-take the bins out at f pest 7" -> "... at half past 7"). The model's own transcript is
-scored beside them as the yardstick. A candidate is taken only when the audio supports it
-well on its own (``MIN_LOGPROB``), nearly as well as the model's own reading (``MAX_GAP``;
-``SHORTER_GAP`` for a phrase of fewer words than were heard, ``LONGER_GAP`` for one of more
-tokens, ``FIXED_GAP`` for one with no slot), and clearly better than any candidate that
-would do something else (``MIN_MARGIN``), unless it alone holds every word heard
-(``covers``: "what day is today"). Two kinds of request say more than a command's phrase and
-are not taken for it: one whose words go on past the phrase where the audio makes them part
-of the same sentence ("what time is it in london") or where Whisper wrote a name in them
-("what time is it in London?"; both in ``agent.leftoff``), and one where the phrase's "it"
-would stand for a thing named ("what time is the train"; ``named``).
+take the bins out at f pest 7" -> "... at half past 7"), of the hour the audio names where
+no number was heard (``hours_to_ask``). The model's own transcript is scored beside them as
+the yardstick. A candidate is taken only when the audio supports it well on its own
+(``MIN_LOGPROB``), nearly as well as the model's own reading (``MAX_GAP``; ``SHORTER_GAP``
+for a phrase of fewer words than were heard, ``LONGER_GAP`` for one of more tokens,
+``FIXED_GAP`` for one with no slot), and clearly better than any candidate that would do
+something else (``MIN_MARGIN``), unless it alone holds every word heard (``covers``: "what
+day is today"). Two kinds of request say more than a command's phrase and are not taken for
+it: one whose words go on past the phrase where the audio makes them part of the same
+sentence ("what time is it in london") or where Whisper wrote a name in them ("what time is
+it in London?"; both in ``agent.leftoff``), and one where the phrase's "it" would stand for
+a thing named ("what time is the train"; ``named``).
 
 A command that did match but whose free text the beam's next reading holds in plainer words
 ("the rain in Spain" for "Lorraine in Spain") takes those (``plainer``). A free-text slot
@@ -493,18 +494,30 @@ def _spelt(ws: Sequence[str]) -> str:
     return " ".join(out)
 
 
-def _times_near(ws: Sequence[str], k: int) -> list[str]:
-    """The ``k`` times of day (``clock_phrases``) nearest words that are none (in spelling
-    with numbers as words, and ``SOUND_WEIGHT`` in sound), a day heard first or last kept
-    ("tomorrow at night" -> "tomorrow at 9"); only those with every number heard. None
-    where a time is heard with words after it ("5pm on for id": a day misheard, not a
-    time)."""
+def _misheard_time(ws: Sequence[str]) -> tuple[list[str], list[str], list[str]] | None:
+    """A time slot's words as ``day_frame`` splits them, if what a time would stand in is
+    one to ``TIME_WORDS_HEARD`` words that are none; None where a time is heard with words
+    after it ("5pm on for id": a day misheard, not a time)."""
     before, rest, after = day_frame(ws)
     if not 0 < len(rest) <= TIME_WORDS_HEARD:
+        return None
+    if any(parse_time_of_day(rest[:j]) is not None for j in range(1, len(rest) + 1)):
+        return None
+    return before, rest, after
+
+
+def _times_near(ws: Sequence[str], k: int, hour: int | None = None) -> list[str]:
+    """The ``k`` times of day (``clock_phrases``; of ``hour`` when given) nearest words that
+    are none (``_misheard_time``; in spelling with numbers as words, and ``SOUND_WEIGHT`` in
+    sound), the day heard first or last kept ("tomorrow at night" -> "tomorrow at 9"); only
+    those with every number heard, and "a.m." and "p.m." only where an "m" ends the words."""
+    frame = _misheard_time(ws)
+    if frame is None:
         return []
-    if any(parse_time_of_day(rest[:j]) is not None for j in range(1, len(rest))):
-        return []
+    before, rest, after = frame
     numbers = [w for w in rest if w.isdigit()]
+    if hour is not None:
+        numbers.append(str(hour))
     heard, heard_sound = _spelt(rest), " ".join(sounds(_spelt(rest).split()))
 
     def near(said: str) -> float:
@@ -529,13 +542,14 @@ def _say(v: Variant, slots: Mapping[str, Any]) -> str:
     return " ".join(str(slots[w[1:-1]]) if w[:1] == "{" else w for w in v.spoken.split())
 
 
-def time_fills(registry: Registry, heard: Sequence[str], k: int = TIME_FILLS) -> list[Candidate]:
-    """Phrases of commands with a time slot, where the heard words fit the phrase but those
-    of the time are no time ("remind me tomorrow at night to feed the cat", "remind me to
-    take the bins out at f past 7"): the phrase, as its variant nearest the words says it,
-    with the text heard and each of the ``k`` times nearest the words (``_times_near``).
-    The audio is asked about them as about any candidate."""
-    found: dict[str, Candidate] = {}
+_TimeSlot = tuple[Command, CompiledTemplate, Variant, dict[str, Any], str, list[str]]
+"""A command's template the heard words fit but for its time slot: the command, the
+template, its variant nearest the words, the slots heard, the time slot's name and words."""
+
+
+def _time_slots(registry: Registry, heard: Sequence[str]) -> Iterator[_TimeSlot]:
+    """The templates with one time slot that the heard words fit with that slot taking any
+    words, where those words are no time ("remind me tomorrow at night to feed the cat")."""
     plain = bare(heard)
     for cmd in registry.commands:
         for t in cmd.templates:
@@ -548,11 +562,43 @@ def time_fills(registry: Registry, heard: Sequence[str], k: int = TIME_FILLS) ->
                 continue
             slots = m.slots
             variant = max(t.variants, key=lambda v: fuzz.ratio(plain, bare(_say(v, slots).split())))
-            for when in _times_near(time_words, k):
-                said = _say(variant, {**slots, slot: when})
-                exact = match_template(t, words(said), fuzzy=False)
-                if exact is not None and said not in found:
-                    found[said] = _candidate(cmd, t, said, exact.slots)
+            yield cmd, t, variant, slots, slot, time_words
+
+
+def hours_to_ask(registry: Registry, heard: Sequence[str]) -> list[tuple[int, str]]:
+    """Where a time slot's words are no time and hold no number ("remind me at IBM to
+    ..."): (hour, phrase) for each hour 1 to 12, the phrase as ``time_fills`` would say it
+    with that hour's time nearest the words ("remind me at 5 p.m. to ..."). The audio,
+    asked about these, names the hour (``time_fills(hour=...)``): spelling and sound cannot
+    ("IBM" is nearer "6 a.m." than "5 p.m."). [] where a number was heard: that is the
+    hour."""
+    asked: dict[str, int] = {}
+    for _cmd, _t, variant, slots, slot, time_words in _time_slots(registry, heard):
+        frame = _misheard_time(time_words)
+        if frame is None or any(w.isdigit() for w in frame[1]):
+            continue
+        for h in range(1, 13):
+            for when in _times_near(time_words, 1, h):
+                asked.setdefault(_say(variant, {**slots, slot: when}), h)
+    return [(h, said) for said, h in asked.items()]
+
+
+def time_fills(
+    registry: Registry, heard: Sequence[str], k: int = TIME_FILLS, hour: int | None = None
+) -> list[Candidate]:
+    """Phrases of commands with a time slot, where the heard words fit the phrase but those
+    of the time are no time ("remind me tomorrow at night to feed the cat", "remind me to
+    take the bins out at f past 7"): the phrase, as its variant nearest the words says it,
+    with the text heard and each of the ``k`` times nearest the words (``_times_near``), of
+    ``hour`` if given (``hours_to_ask``). The audio is asked about them as about any
+    candidate."""
+    found: dict[str, Candidate] = {}
+    for cmd, t, variant, slots, slot, time_words in _time_slots(registry, heard):
+        for when in _times_near(time_words, k, hour):
+            said = _say(variant, {**slots, slot: when})
+            exact = match_template(t, words(said), fuzzy=False)
+            if exact is not None and said not in found:
+                found[said] = _candidate(cmd, t, said, exact.slots)
     return list(found.values())
 
 

@@ -175,6 +175,18 @@ def test_a_misheard_time_of_a_reminder_is_settled_by_the_audio(tmp_path: Path, t
             },
         )
     ]
+    # "night" is nearer 8, midnight and 9:30 than 9 in spelling and sound. Asked about each
+    # hour, the audio of flite's kal16 names 9 (eval/phrasings.yaml); espeak-ng's puts 9
+    # only 0.15 above 10, too close to call, and nothing runs
+    from agent.clips import synthesize
+
+    night = "A computer remind me tomorrow at night to feed the cat."
+    kal = tmp_path / "kal16.wav"
+    synthesize(Clip(path=kal, say=Say(said, "kal16", 160, engine="flite")))
+    evs = heard_as(kal, night, tiny)
+    assert [e["text"] for e in of(evs, "rescored")] == ["remind me tomorrow at 9 to feed the cat"]
+    evs = heard_as(wav, night, tiny)
+    assert of(evs, "command") == [] and of(evs, "rescored") == []
     said = "hey computer, remind me tomorrow that i need to feed the cat"
     wav = speak(said, tmp_path / "no_time.wav", speed=160)
     evs = heard_as(wav, "Hey computer, remind me tomorrow that I need to feed the cat.", tiny)
@@ -1237,7 +1249,7 @@ def test_a_time_heard_as_no_time_is_offered_as_the_nearest_times() -> None:
     its time; the phrase is offered with the times nearest the words heard, the day and
     the numbers heard kept, "a.m." and "p.m." only where an "m" was heard."""
     from agent.loader import load_plugins
-    from agent.rescore import TIME_FILLS, _times_near, time_fills
+    from agent.rescore import TIME_FILLS, _times_near, hours_to_ask, time_fills
 
     reg = load_plugins(["@bundled"], entry_points=False)
 
@@ -1263,6 +1275,16 @@ def test_a_time_heard_as_no_time_is_offered_as_the_nearest_times() -> None:
     assert all(when.endswith("tomorrow") for _, when, _ in cat)
     assert not any(p.endswith(".m.") for p in _times_near(["i", "need"], 20))
     assert any(p.endswith(".m.") for p in _times_near(["ibm"], TIME_FILLS))
+    # the hour the audio names (``hours_to_ask``): its times only
+    night = "remind me tomorrow at night to feed the cat"
+    asked = hours_to_ask(reg, words(night))
+    assert [h for h, _ in asked] == list(range(1, 13))
+    assert (9, "remind me tomorrow at 9 to feed the cat") in asked
+    assert "tomorrow at 9" not in [w for _, w, _ in filled(night)]  # "night" is nearer 8
+    nine = [c.text for c in time_fills(reg, words(night), hour=9)]
+    assert nine[0] == "remind me tomorrow at 9 to feed the cat"
+    assert len(nine) == TIME_FILLS and all(" 9 " in said for said in nine)
+    assert hours_to_ask(reg, words("remind me to take the bins out at f pest 7")) == []
     # a time heard, then words that are none: a day misheard, not a time
     assert filled("remind me to pay the rent at 5pm on for id") == []
     # no time said, or words too many to be one; and commands without a time slot
