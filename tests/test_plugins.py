@@ -327,7 +327,10 @@ async def test_a_reminder_on_a_day_is_set_for_that_day() -> None:
     day = now + timedelta(days=3)
     r = await tester.say(f"remind me to pay the rent at 9 a.m. on {day:%A}")
     assert r.reply == f"I will remind you to pay the rent at 09:00 on {day:%A}"
-    r = await tester.say(f"remind me to water the plants on {now:%A} at {now:%H:%M}")
+    # the time now, with its half of the day: "at 01:57" alone is 1:57 or 13:57, and before
+    # one in the afternoon the second is still to come today
+    said = f"{now:%I:%M} {'p.m.' if now.hour >= 12 else 'a.m.'}"
+    r = await tester.say(f"remind me to water the plants on {now:%A} at {said}")
     assert r.reply.endswith(f"at {now:%H:%M} on {now:%A} next week")  # the same day: gone
     r = await tester.say("remind me at midnight today to lock up")
     assert r.reply == "00:00 today has gone already; no reminder set"
