@@ -225,6 +225,12 @@ def compile_template(template: str) -> CompiledTemplate:
     )
 
 
+def with_text_slot(template: str, name: str) -> str:
+    """The template with its slot ``name`` taking any words, whatever its type: "remind me
+    at {when:time} to {text}" -> "remind me at {when} to {text}"."""
+    return _SLOT.sub(lambda m: f"{{{name}}}" if m.group(1) == name else m.group(0), template)
+
+
 def _open_end(elements: list[Element]) -> bool:
     """A slot can be the last thing said: the template ends in one, or in words that may
     be left out after one ("remind me to {text} [please]")."""

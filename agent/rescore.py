@@ -49,7 +49,6 @@ from __future__ import annotations
 
 import difflib
 import functools
-import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -67,6 +66,7 @@ from agent.matching import (
     compile_template,
     loose_variants,
     match_template,
+    with_text_slot,
 )
 from agent.numbers import NUMBER_WORDS, parse_int, say_int
 from agent.text import words
@@ -201,7 +201,6 @@ set"), and "what time visit" is the one right rescue of the kind (docs/ACCURACY.
 twenty-first run)."""
 DETERMINERS = ARTICLES | {"my", "your", "this", "that"}
 """Words too slight to stand for a word that filled a slot (``swaps``)."""
-_TIME_SLOT = re.compile(r"\{\s*(\w+)\s*:\s*time\s*\}")
 QUESTION_WORDS = frozenset(
     {"what", "whats", "which", "how", "when", "where", "who", "can", "could", "do", "is", "are"}
 )
@@ -472,14 +471,18 @@ def repairs(
     return [c for _, c in ranked[:k]]
 
 
-@functools.cache
-def _loosened(source: str) -> tuple[CompiledTemplate, str] | None:
+def _loosened(t: CompiledTemplate) -> tuple[CompiledTemplate, str] | None:
     """A template with one time slot, that slot taking any words ("remind me at {when} to
     {text}"), and the slot's name; None for a template without one."""
-    found = _TIME_SLOT.findall(source)
-    if len(found) != 1:
+    times = [name for name, kind in t.slots.items() if kind == "time"]
+    if t.is_regex or len(times) != 1:
         return None
-    return compile_template(_TIME_SLOT.sub(r"{\1}", source)), found[0]
+    return _compiled_with_text(t.source, times[0]), times[0]
+
+
+@functools.cache
+def _compiled_with_text(source: str, name: str) -> CompiledTemplate:
+    return compile_template(with_text_slot(source, name))
 
 
 def _spelt(ws: Sequence[str]) -> str:
@@ -553,7 +556,7 @@ def _time_slots(registry: Registry, heard: Sequence[str]) -> Iterator[_TimeSlot]
     plain = bare(heard)
     for cmd in registry.commands:
         for t in cmd.templates:
-            loose = None if t.is_regex else _loosened(t.source)
+            loose = _loosened(t)
             m = match_template(loose[0], heard) if loose is not None else None
             if loose is None or m is None or not isinstance(m.slots.get(loose[1]), str):
                 continue
@@ -574,8 +577,7 @@ def hours_to_ask(registry: Registry, heard: Sequence[str]) -> list[tuple[int, st
     hour."""
     asked: dict[str, int] = {}
     for _cmd, _t, variant, slots, slot, time_words in _time_slots(registry, heard):
-        frame = _misheard_time(time_words)
-        if frame is None or any(w.isdigit() for w in frame[1]):
+        if any(w.isdigit() for w in time_words):  # a day said around it holds none
             continue
         for h in range(1, 13):
             for when in _times_near(time_words, 1, h):

@@ -11,6 +11,7 @@ comes first, as a person means "remind me at five" said at noon. On a day after 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, time, timedelta
@@ -274,6 +275,7 @@ def _time_only(tokens: Sequence[str]) -> TimeOfDay | None:
     return TimeOfDay(hour % 12 + (12 if pm else 0), minute)
 
 
+@functools.cache
 def clock_phrases() -> tuple[str, ...]:
     """The times of day as Whisper writes them when it hears them said: "5", "5 p.m.",
     "5 a.m.", "5:30", "half past 5", "quarter past 5", "quarter to 5", for each hour 1 to

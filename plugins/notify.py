@@ -159,7 +159,7 @@ def _cancel(ctx: Context, r: _Reminder) -> None:
     _reminders(ctx).remove(r)
 
 
-def _which(ctx: Context, kept: list[_Reminder]) -> str:
+def _which(kept: list[_Reminder]) -> str:
     said = "; ".join(f"to {r.text}" for r in kept)
     return f"Which one? There are {len(kept)} reminders: {said}"
 
@@ -184,7 +184,7 @@ async def cancel_reminder_of(ctx: Context, what: str) -> str:
         return f"Cancelled the reminder to {kept[0].text}"
     if not kept:
         return f"There is no {what} reminder"
-    return _which(ctx, kept)
+    return _which(kept)
 
 
 @command("(cancel|delete|remove) [the|my|that] reminder")
@@ -196,7 +196,7 @@ async def cancel_the_reminder(ctx: Context) -> str:
         return f"Cancelled the reminder to {r.text}"
     if not kept:
         return "There are no reminders"
-    return _which(ctx, kept)
+    return _which(kept)
 
 
 @command(
