@@ -17,7 +17,9 @@ of a package's source archive on the package index or out of a Debian package
 
 from __future__ import annotations
 
+import functools
 import importlib.util
+import os
 import shutil
 import subprocess
 import sys
@@ -126,6 +128,31 @@ def _speak_command(say: Say, binary: str, out: Path, text: Path) -> list[str]:
     return [binary, "-v", say.voice, "-s", str(say.speed), "-w", str(out), say.text]
 
 
+def _engine_env(engine: str, binary: str) -> dict[str, str] | None:
+    """The environment a synthesizer runs in (None: this process's). espeak-ng's breathy
+    variants ("+f2", "+f3", "+f5") breathe differently for each environment it is run in:
+    each value of ``HOME`` or ``XDG_CONFIG_HOME`` made another file, so a test's temporary
+    ``XDG_CONFIG_HOME`` replayed a new clip every run. It runs with nothing in its
+    environment but where its data is (``ESPEAK_DATA_PATH``: the directory that holds
+    ``espeak-ng-data``, as it says), and makes one file from one recipe."""
+    if engine != "espeak-ng":
+        return None
+    data = os.environ.get("ESPEAK_DATA_PATH") or _espeak_data(binary)
+    return {"ESPEAK_DATA_PATH": data} if data else {}
+
+
+@functools.cache
+def _espeak_data(binary: str) -> str | None:
+    """The directory that holds espeak-ng's ``espeak-ng-data`` (from ``--version``: "Data
+    at: /usr/lib/x86_64-linux-gnu/espeak-ng-data"), or None if it does not say."""
+    try:
+        said = subprocess.run([binary, "--version"], capture_output=True, text=True).stdout
+    except OSError:
+        return None
+    data = said.partition("Data at:")[2].strip()
+    return str(Path(data).parent) if data else None
+
+
 def _seed(say: Say) -> int:
     """The noise's seed, from the recipe (for espeak-ng as before ``engine`` existed, so
     those clips stay the same files)."""
@@ -170,7 +197,9 @@ def _speak(say: Say, where: Path) -> np.ndarray:
     with tempfile.TemporaryDirectory() as tmp:
         raw, text = Path(tmp) / "say.wav", Path(tmp) / "say.txt"
         text.write_text(say.text + "\n")
-        done = subprocess.run(_speak_command(say, binary, raw, text), capture_output=True)
+        command = _speak_command(say, binary, raw, text)
+        env = _engine_env(say.engine, binary)
+        done = subprocess.run(command, capture_output=True, env=env)
         if done.returncode != 0 or not raw.is_file() or raw.stat().st_size <= 44:
             why = done.stderr.decode(errors="replace").strip() or "no audio written"
             raise ManifestError(f"{where}: {say.engine} voice {say.voice!r} failed: {why}")

@@ -458,6 +458,24 @@ def test_held_out_clips_over_a_television_through_the_real_pipeline(
     assert all(len(d["rescored"]) <= len(d["got"]) for d in r["details"])
 
 
+def test_a_breathy_espeak_voice_makes_the_same_clip_in_any_home(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """espeak-ng's "+f5" breathes, and where it looks for its data itself it breathed
+    differently for each ``HOME`` and ``XDG_CONFIG_HOME``: every test run (a temporary
+    ``XDG_CONFIG_HOME``) replayed another clip. Told where its data is, it makes one file."""
+    from agent.clips import synthesize
+
+    say = Say("hey computer, remind me to call the doctor", "en-us+f5", 160)
+    made = []
+    for i, home in enumerate(["a", "another-place"]):
+        monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / home))
+        monkeypatch.setenv("HOME", str(tmp_path / home))
+        synthesize(Clip(path=tmp_path / f"{i}.wav", say=say))
+        made.append((tmp_path / f"{i}.wav").read_bytes())
+    assert made[0] == made[1]
+
+
 def test_an_espeak_clip_keeps_its_noise_when_flite_is_added() -> None:
     """The noise seed of an espeak-ng recipe is what it was before ``engine`` existed (the
     recipe's repr then), so clips made before and after are the same files; flite's differs."""
