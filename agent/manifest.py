@@ -123,6 +123,14 @@ def load_manifest(path: str | Path) -> Manifest:
     if not isinstance(config, dict):
         raise ManifestError(f"{path}: config: must be a mapping, as in config.yaml")
     clips = tuple(_clip(path, i, c) for i, c in enumerate(data["clips"]))
+    first: dict[Path, int] = {}
+    for i, clip in enumerate(clips):  # a clip is made once: the other would be its audio
+        j = first.setdefault(clip.path, i)
+        if (clips[j].say, clips[j].fetch) != (clip.say, clip.fetch):
+            raise ManifestError(
+                f"{path}: clips[{i}].path: clips[{j}] makes the same file another way "
+                "(say, fetch): give each its own path"
+            )
     return Manifest(path, clips, tuple(phrases) if phrases else None, config)
 
 

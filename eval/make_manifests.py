@@ -87,6 +87,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import io
+import json
 import re
 import tarfile
 import unicodedata
@@ -824,11 +825,32 @@ def spoken(
     return [make(t, v, n) for v in voices for n in (None, 10.0) for t in texts]
 
 
-def write(name: str, data: dict[str, Any], header: str) -> None:
-    text = yaml.dump(data, Dumper=_Dumper, sort_keys=False, width=120, default_flow_style=None)
-    (HERE / name).write_text(
-        f"# {header}\n# Made by eval/make_manifests.py; run: voiceflow eval eval/{name}\n{text}"
-    )
+class Writer:
+    """Writes the manifests so that a clip's path names one recipe in all of them. A file
+    name holds the text's first 40 characters (``_slug``): "how much time is left on the
+    parking meter" and "... on the oven" were one file, spoken for whichever manifest made
+    it first and replayed for both. A recipe whose path another recipe took first gets its
+    own file name (the path with the recipe's checksum)."""
+
+    def __init__(self) -> None:
+        self.recipes: dict[str, str] = {}
+        """Each path written, with the recipe it names (``say`` or ``fetch``, as JSON)."""
+
+    def write(self, name: str, data: dict[str, Any], header: str) -> None:
+        data = {**data, "clips": [self._distinct(c) for c in data["clips"]]}
+        text = yaml.dump(data, Dumper=_Dumper, sort_keys=False, width=120, default_flow_style=None)
+        (HERE / name).write_text(
+            f"# {header}\n# Made by eval/make_manifests.py; run: voiceflow eval eval/{name}\n{text}"
+        )
+
+    def _distinct(self, clip: dict[str, Any]) -> dict[str, Any]:
+        recipe = json.dumps(clip.get("say") or clip.get("fetch"), sort_keys=True)
+        if self.recipes.setdefault(clip["path"], recipe) == recipe:
+            return clip
+        stem, dot, ext = clip["path"].rpartition(".")
+        path = f"{stem}-{zlib.crc32(recipe.encode()):08x}{dot}{ext}"
+        assert self.recipes.setdefault(path, recipe) == recipe
+        return {**clip, "path": path}
 
 
 def full_set(voices: list[str], talk_voices: list[str]) -> list[dict[str, Any]]:
@@ -857,19 +879,20 @@ def asked(voices: list[str], noises: list[tuple[str, float | None]]) -> list[dic
 
 
 def main() -> None:
+    out = Writer()
     full = full_set(VOICES, ["en-us", "en-gb", "en-us+f3"])
-    write(
+    out.write(
         "manifest.yaml",
         {"clips": full},
         "The bundled commands in 4 voices, 2 speeds, 3 noise levels; requests no command "
         "serves; ~15 min of talk.",
     )
-    write(
+    out.write(
         "flite.yaml",
         {"clips": full_set(FLITE_VOICES, ["awb", "rms", "slt"])},
         "manifest.yaml spoken by flite (voices awb, rms, slt, kal16) instead of espeak-ng.",
     )
-    write(
+    out.write(
         "festival.yaml",
         {
             "clips": full_set(FESTIVAL_VOICES, FESTIVAL_VOICES)
@@ -885,7 +908,7 @@ def main() -> None:
     )
     talk = [c for c in full if "talk" in c["tags"]]
     tiny = [command_clip(t, c, s, "en-us", 160, n) for n in (None, 15.0) for t, c, s in COMMANDS]
-    write("tiny.yaml", {"clips": tiny + talk[:5]}, "A CI-sized subset of manifest.yaml.")
+    out.write("tiny.yaml", {"clips": tiny + talk[:5]}, "A CI-sized subset of manifest.yaml.")
     phrases = ["hey mycroft", "hey rhasspy", "okay nabu", "hey jarvis"]
     other = []
     for p in phrases:
@@ -895,7 +918,7 @@ def main() -> None:
                 clip["wake"] = p
                 clip["tags"] = [_slug(p), v, _noise(n)]
                 other.append(clip)
-    write(
+    out.write(
         "other_phrases.yaml",
         {"wake_phrases": phrases, "clips": other + talk},
         "Wake phrases Whisper misspells, and the same talk for false wakes.",
@@ -904,7 +927,7 @@ def main() -> None:
     unaddressed = [
         unaddressed_clip(t, v, n) for v in VOICES + FLITE_VOICES for n in NOISE for t in UNADDRESSED
     ] + spoken(unaddressed_clip, ABOUT_COMPUTERS, VOICES + FLITE_VOICES)
-    write(
+    out.write(
         "no_wake.yaml",
         {"clips": unaddressed},
         "The commands said without the wake phrase, or to someone else, and talk about a "
@@ -912,7 +935,7 @@ def main() -> None:
     )
 
     held = HELD_OUT_VOICES
-    write(
+    out.write(
         "held_out.yaml",
         {
             "clips": asked(held, HELD_OUT_NOISE)
@@ -926,14 +949,14 @@ def main() -> None:
         },
         "Held out: voices, accents and noise no limit was tuned on (a fan, a television).",
     )
-    write(
+    out.write(
         "fresh_voices.yaml",
         {"clips": asked(FRESH_VOICES, FRESH_NOISE)},
         "Fresh voices and noise, to check a change made on the other sets against.",
     )
 
     talkers = VOICES + FLITE_VOICES + FESTIVAL_VOICES
-    write(
+    out.write(
         "computer_talk.yaml",
         {
             "clips": spoken(unaddressed_clip, COMPUTER_SENTENCES, talkers)
@@ -976,12 +999,12 @@ def main() -> None:
             "command.",
         ),
     ):
-        write(name, {"clips": spoken(request_clip, texts, talkers)}, header)
+        out.write(name, {"clips": spoken(request_clip, texts, talkers)}, header)
 
     greetings = [
         unaddressed_clip(t, v, None) for t in GREETINGS for v in VOICES[:3] + FLITE_VOICES[:3]
     ]
-    write(
+    out.write(
         "greetings.yaml",
         {"wake_phrases": phrases, "clips": greetings},
         'Greetings said to a person ("hey man", "okay, what is the date"), with '
@@ -991,7 +1014,7 @@ def main() -> None:
     real = [real_clip(*r) for r in REAL_TALK]
     news = [c for c in real if c["path"] == NEWS]
     tv = [("recording", 15.0), ("recording", 10.0), ("talk", 15.0)]
-    write(
+    out.write(
         "real_tv.yaml",
         {
             "clips": news
@@ -1007,7 +1030,7 @@ def main() -> None:
         "and over espeak-ng's stand-in for one; the requests over the real one; the report alone.",
     )
     voices = VOICES + FLITE_VOICES
-    write(
+    out.write(
         "rooms.yaml",
         {
             "clips": [
@@ -1028,7 +1051,7 @@ def main() -> None:
         "of flite's.",
     )
     joe = PIPER_VOICES
-    write(
+    out.write(
         "piper.yaml",
         {
             "clips": news  # the television the commands are said over, fetched here too
@@ -1080,7 +1103,7 @@ def main() -> None:
                 clip["wake"] = p
                 clip["tags"] = [_slug(p), "piper-joe", f"speed{sp}", _noise(n)]
                 joe_phrases.append(clip)
-    write(
+    out.write(
         "piper_other_phrases.yaml",
         {
             "wake_phrases": phrases,
@@ -1088,35 +1111,35 @@ def main() -> None:
         },
         "Wake phrases Whisper misspells, said by Piper's joe, and its talk for false wakes.",
     )
-    write(
+    out.write(
         "real_talk.yaml",
         {"clips": real},
         "Real people talking (a meeting, a phone call, a lecture, the news): none may wake.",
     )
-    write(
+    out.write(
         "real_talk_other_phrases.yaml",
         {"wake_phrases": phrases, "clips": real},
         "real_talk.yaml with other_phrases.yaml's wake phrases: none may wake.",
     )
-    write(
+    out.write(
         "real_prompts.yaml",
         {"clips": prompt_clips()},
         "A real voice reading Asterisk's telephone prompts (from Debian's package), with "
         "their texts: none may wake.",
     )
     radio = radio_clips()
-    write(
+    out.write(
         "real_radio.yaml",
         {"clips": radio},
         "Real voices from codec2's test recordings (from Debian's package): radio amateurs "
         "calling and talking, spoken test sentences: none may wake.",
     )
-    write(
+    out.write(
         "real_radio_other_phrases.yaml",
         {"wake_phrases": phrases, "clips": radio},
         "real_radio.yaml with other_phrases.yaml's wake phrases: none may wake.",
     )
-    write(
+    out.write(
         "phrasings.yaml",
         {
             "clips": [

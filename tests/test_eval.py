@@ -52,6 +52,10 @@ def _manifest(tmp_path: Path, text: str) -> Path:
         ("clips: [{path: a.wav, say: {text: hi, reverb_s: 9}}]\n", "at most 3"),
         ("clips: [{path: a.wav, before: set a timer}]\n", "clips[0].before: must be a list"),
         ("clips: [{path: a.wav, before: ['']}]\n", "clips[0].before: must be a list"),
+        (
+            "clips: [{path: a.wav, say: {text: hi}}, {path: b.wav}, {path: a.wav, say: {text: ho}}]",
+            "clips[2].path: clips[0] makes the same file another way",
+        ),
     ],
 )
 def test_bad_manifests_name_the_key(tmp_path: Path, text: str, message: str) -> None:
@@ -572,10 +576,13 @@ def test_every_shipped_manifest_loads() -> None:
     does, and says how to make every clip it names (they are not in the repository)."""
     shipped = sorted((REPO / "eval").glob("*.yaml"))
     assert len(shipped) >= 20
+    recipes: dict[Path, tuple[object, object]] = {}
     for path in shipped:
         m = load_manifest(path)
         assert m.clips, path.name
         assert all(c.say is not None or c.fetch is not None for c in m.clips), path.name
+        for c in m.clips:  # across manifests too, a file is made one way (Writer)
+            assert recipes.setdefault(c.path, (c.say, c.fetch)) == (c.say, c.fetch), c.path
         made = {c.path for c in m.clips}
         for c in m.clips:  # a recording said over is made by the manifest itself
             if c.say is not None and c.say.noise == "recording":
