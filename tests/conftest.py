@@ -22,6 +22,14 @@ REPO = Path(__file__).resolve().parent.parent
 IN_CI = bool(os.environ.get("CI"))
 
 
+def pytest_report_header() -> str:
+    """What computes the model here (the CPU, MKL or oneDNN): tiny.en's words on a clip near
+    its limits can differ between machines, so a failure's log says which one it ran on."""
+    from agent.transcribe import arithmetic
+
+    return "arithmetic: " + ", ".join(f"{k} {v}" for k, v in arithmetic().items())
+
+
 def need(tool: str) -> str:
     """The path of a command-line tool; in CI a missing tool fails the test, locally it skips."""
     path = shutil.which(tool)
