@@ -58,6 +58,11 @@ class AudioConfig:
     denoise_level: int = field(default=3, metadata=_bounds(1, 4))
     """How hard WebRTC's suppressor works: 1 (mild) to 4 (strongest)."""
 
+    dereverb: str = "auto"
+    """Take a room's echo out of an utterance before it is read (``agent.dereverb``, WPE):
+    ``auto`` where a quick pass finds one (a few milliseconds an utterance, then about 0.2 s
+    more for one said across a room), ``always``, or ``never``."""
+
 
 @dataclass(frozen=True)
 class VadConfig:
@@ -251,6 +256,7 @@ class Config:
 
 _CHOICES: dict[str, tuple[str, ...]] = {
     "audio.denoise": ("auto", "always", "never"),
+    "audio.dereverb": ("auto", "always", "never"),
     "model.bias": ("auto", "wake", "commands", "none"),
     "wake.rescore": ("auto", "all", "none"),
     "plugins.fallback": ("sorry", "silent"),

@@ -69,6 +69,8 @@ class ClipResult:
     """Each utterance's speech above the noise floor."""
     denoised: int = 0
     """Utterances whose steady noise was taken out (``audio.denoise``)."""
+    dereverbed: int = 0
+    """Readings of audio whose room's echo was taken out (``audio.dereverb``)."""
     checks: list[float] = field(default_factory=list)
     """Each wake check's margin: the nearest reading's loss less its allowance (at most 0:
     the phrase counted as said; ``events.WakeChecked``)."""
@@ -134,6 +136,7 @@ def run_clip(clip: Clip, config: Config, transcriber: Any, registry: Registry) -
         latencies_ms=[c.latency_ms for c in r.of(events.Command)],
         snr_db=[u.snr_db for u in r.of(events.Utterance)],
         denoised=sum(u.denoised for u in r.of(events.Utterance)),
+        dereverbed=sum(t.dereverbed for t in r.of(events.Transcript)),
         checks=[round(c.loss - c.allowed, 2) for c in r.of(events.WakeChecked)],
         rescued=[
             (x.heard, x.text, round(x.heard_logprob - x.logprob, 2), x.heard_logprob)
@@ -174,6 +177,7 @@ def summarize(results: Sequence[ClipResult], config: Config) -> dict[str, Any]:
         "request_clips": len(requests),
         "false_commands": sum(1 for r in requests if r.commands),
         "denoised_clips": sum(1 for r in results if r.denoised),
+        "dereverbed_clips": sum(1 for r in results if r.dereverbed),
         "wake_checks": sum(len(r.checks) for r in results),
         "nearest_false_wake_margin": min(near) if near else None,
         "rejected_with_phrase": dict(Counter(why for r in wake for why in r.rejected)),
@@ -348,6 +352,7 @@ def report_of(
                 "transcripts": r.transcripts,
                 "snr_db": r.snr_db,
                 "denoised": r.denoised,
+                "dereverbed": r.dereverbed,
                 "wake_checks": r.checks,
                 "rescored": r.rescued,
                 "rejected": r.rejected,
@@ -412,6 +417,7 @@ def human(report: dict[str, Any]) -> str:
         f"  false commands     {report['false_commands']} of {report['request_clips']} "
         "requests no command serves",
         f"  noise taken out    in {report['denoised_clips']} clips",
+        f"  echo taken out     in {report['dereverbed_clips']} clips",
         f"  word error rate    {pct(report['wer'])}",
         f"  latency (fast)     p50 {report['latency_ms_p50']} ms, "
         f"p95 {report['latency_ms_p95']} ms",

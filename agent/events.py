@@ -57,6 +57,8 @@ class Transcript(Event):
     end_s: float
     denoised: bool = False
     """Read from the audio with its steady noise taken out (``audio.denoise``)."""
+    dereverbed: bool = False
+    """Read from the audio with the room's echo taken out (``audio.dereverb``)."""
 
 
 @dataclass(frozen=True)
@@ -207,6 +209,8 @@ class Stopped(Event):
     """Times the event loop was blocked for longer than a second."""
     denoised: int = 0
     """Utterances whose steady noise was taken out before transcription (``audio.denoise``)."""
+    dereverbed: int = 0
+    """Utterances whose room's echo was taken out before transcription (``audio.dereverb``)."""
 
 
 class EventSink:

@@ -68,7 +68,7 @@ class Speculation:
     job: UtteranceJob
     end: int
     """Stream position where speech paused; valid while no voiced audio follows it."""
-    task: asyncio.Task[Transcript] | None = None
+    task: asyncio.Task[tuple[UtteranceJob, Transcript]] | None = None
     claimed: bool = False
     """Its command was dispatched early; the utterance is finished."""
 
@@ -252,6 +252,7 @@ class Pipeline:
             {k: n for k, n in self.sanitizer.counts.items() if n},
             self.loop_blocked,
             self.denoised,
+            self.recognizer.dereverbed,
         )
         self.emit(stopped)
         return stopped
@@ -457,10 +458,12 @@ class Pipeline:
         job = self._job(history, tr, history.end, speech_end_at)
         spec = Speculation(job, tr.end)
         self._spec = spec
-        spec.task = asyncio.get_running_loop().create_task(self.recognizer.transcribe(job))
+        spec.task = asyncio.get_running_loop().create_task(self.recognizer.read(job))
         spec.task.add_done_callback(lambda task: self._maybe_dispatch_early(spec, task))
 
-    def _maybe_dispatch_early(self, spec: Speculation, task: asyncio.Task[Transcript]) -> None:
+    def _maybe_dispatch_early(
+        self, spec: Speculation, task: asyncio.Task[tuple[UtteranceJob, Transcript]]
+    ) -> None:
         """The speculative text is back while speech is still paused: if it is the wake
         phrase and a command matched with a high score, act now instead of waiting."""
         ep = self._ep
@@ -472,15 +475,15 @@ class Pipeline:
             or ep.last_voiced_end != spec.end
         ):
             return
-        t = task.result()
-        if not self.recognizer.acts_early(spec.job, t):
+        job, t = task.result()
+        if not self.recognizer.acts_early(job, t):
             return
         spec.claimed = True
         self._spec = None
         ep.cut()
         self.early += 1
-        self._count(spec.job, "early")
-        self.recognizer.act(spec.job, t)
+        self._count(job, "early")
+        self.recognizer.act(job, t)
 
     # ------------------------------------------------------------------ recognizer
     async def _recognize(self, queue: asyncio.Queue[UtteranceJob | None]) -> None:

@@ -25,6 +25,7 @@ import numpy as np
 from agent import events
 from agent.capture import RATE
 from agent.config import Config
+from agent.dereverb import Dereverb
 from agent.dispatch import Dispatcher
 from agent.feedback import Feedback, OutputLog
 from agent.leftoff import BREAK_COST, break_readings, leaves_off
@@ -89,8 +90,9 @@ class UtteranceJob:
     start_s: float
     end_s: float
     speech_end_at: float
-    transcript: asyncio.Task[Transcript] | None = None
-    """A speculative transcription of exactly this audio, started at the pause, to reuse."""
+    transcript: asyncio.Task[tuple[UtteranceJob, Transcript]] | None = None
+    """A speculative reading of exactly this audio (``Recognizer.read``), started at the
+    pause, to reuse."""
     speech_ratio: float = 1.0
     """Share of the utterance (start to end of speech) the VAD called speech."""
     snr_db: float = 0.0
@@ -100,6 +102,8 @@ class UtteranceJob:
     noisy: np.ndarray | None = None
     """When ``denoised``: the audio as heard, to read again if the cleaned audio's reading
     has no wake phrase (``Recognizer._reread``)."""
+    dereverbed: bool = False
+    """Its room's echo was taken out (``audio.dereverb``, ``Recognizer.handle``)."""
 
 
 _SLOTS = re.compile(r"\{[^}]*\}")
@@ -256,6 +260,8 @@ class Recognizer:
         """Samples of audio kept before the start of speech (the pipeline's framing)."""
         self.gate: WakeGate | None = None
         self.transcriptions = 0
+        self.dereverbed = 0
+        """Utterances whose room's echo was taken out (``audio.dereverb``)."""
         self.busy = False
         """True while an utterance is being transcribed."""
         self._rescues: set[asyncio.Task[None]] = set()
@@ -277,13 +283,15 @@ class Recognizer:
         hotwords = bias_words(config, registry, self.transcriber.is_rare)
         if hotwords != getattr(self.transcriber, "hotwords", hotwords):
             self.transcriber.set_hotwords(hotwords)
+        self.dereverb = Dereverb(config.audio.dereverb)
         self.config = config
         self.registry = registry
 
     async def handle(self, job: UtteranceJob) -> None:
-        """An utterance is over: its transcript (the one started at a pause, if it covers
-        the same audio), then act on it."""
-        t = await (job.transcript if job.transcript is not None else self.transcribe(job))
+        """An utterance is over: its room's echo taken out where there is one, its
+        transcript (the one started at a pause, if it covers the same audio), then act on
+        it."""
+        job, t = await (job.transcript if job.transcript is not None else self.read(job))
         job, t = await self._reread(job, t)
         # A wake phrase still being checked against the audio may open the follow-up window
         # this utterance falls in ("Okay habu." ... "What time is it?"): in order, as said.
@@ -314,6 +322,17 @@ class Recognizer:
                 or known_fills(best, wake.command, self.dispatcher.known(best.command))
             )
         )
+
+    async def read(self, job: UtteranceJob) -> tuple[UtteranceJob, Transcript]:
+        """The utterance's transcript, and the job it was read from: with the room's echo
+        taken out of its audio where there is one (``audio.dereverb``, off the event loop),
+        which is the audio rescoring then asks about."""
+        if self.dereverb.mode != "never":
+            clear = await asyncio.to_thread(self.dereverb, job.audio)
+            if clear is not None:
+                self.dereverbed += 1
+                job = dataclasses.replace(job, audio=clear, dereverbed=True)
+        return job, await self.transcribe(job)
 
     async def transcribe(self, job: UtteranceJob) -> Transcript:
         self.transcriptions += 1
@@ -361,6 +380,7 @@ class Recognizer:
                 round(job.start_s, 3),
                 round(job.end_s, 3),
                 job.denoised,
+                job.dereverbed,
             )
         )
         why = trusted(t, job.speech_ratio)

@@ -72,6 +72,7 @@ def test_empty_file_gives_defaults() -> None:
         ("wake:\n  rescore: sometimes\n", "config.yaml: wake.rescore: must be one of auto"),
         ("audio:\n  denoise: yes\n", "config.yaml: audio.denoise: must be"),
         ("audio:\n  denoise_level: 5\n", "config.yaml: audio.denoise_level: must be"),
+        ("audio:\n  dereverb: on\n", "config.yaml: audio.dereverb: must be"),
         (
             "audio:\n  device: [1]\n",
             "config.yaml: audio.device: must be a device index, a name, or null",
