@@ -14,6 +14,7 @@ the background and is awaited in order (``settled``) so commands run as they wer
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import re
 from collections.abc import Callable, Coroutine, Sequence
@@ -326,12 +327,23 @@ class Recognizer:
     async def read(self, job: UtteranceJob) -> tuple[UtteranceJob, Transcript]:
         """The utterance's transcript, and the job it was read from: with the room's echo
         taken out of its audio where there is one (``audio.dereverb``, off the event loop),
-        which is the audio rescoring then asks about."""
-        if self.dereverb.mode != "never":
-            clear = await asyncio.to_thread(self.dereverb, job.audio)
-            if clear is not None:
-                self.dereverbed += 1
-                job = dataclasses.replace(job, audio=clear, dereverbed=True)
+        which is the audio rescoring then asks about. With ``auto`` the audio is read as
+        heard while the quick pass looks for an echo, so close speech waits for nothing
+        (a few milliseconds before a pause's reading decide whether a command runs at the
+        pause); that reading is dropped where an echo is found."""
+        d = self.dereverb
+        if not d.applies(job.audio):
+            return job, await self.transcribe(job)
+        heard = None if d.mode == "always" else asyncio.ensure_future(self.transcribe(job))
+        if not await asyncio.to_thread(d.echoes, job.audio):
+            assert heard is not None  # "always" echoes
+            return job, await heard
+        clear = await asyncio.to_thread(d.clear, job.audio)
+        if heard is not None:  # dropped; the model reads one utterance at a time
+            with contextlib.suppress(Exception):
+                await heard
+        self.dereverbed += 1
+        job = dataclasses.replace(job, audio=clear, dereverbed=True)
         return job, await self.transcribe(job)
 
     async def transcribe(self, job: UtteranceJob) -> Transcript:
