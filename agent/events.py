@@ -210,7 +210,8 @@ class Stopped(Event):
     denoised: int = 0
     """Utterances whose steady noise was taken out before transcription (``audio.denoise``)."""
     dereverbed: int = 0
-    """Utterances whose room's echo was taken out before transcription (``audio.dereverb``)."""
+    """Readings whose room's echo was taken out before transcription (``audio.dereverb``; a
+    pause's reading not reused at the utterance's end counts as well)."""
 
 
 class EventSink:

@@ -104,7 +104,7 @@ class UtteranceJob:
     """When ``denoised``: the audio as heard, to read again if the cleaned audio's reading
     has no wake phrase (``Recognizer._reread``)."""
     dereverbed: bool = False
-    """Its room's echo was taken out (``audio.dereverb``, ``Recognizer.handle``)."""
+    """Its room's echo was taken out (``audio.dereverb``, ``Recognizer.read``)."""
 
 
 _SLOTS = re.compile(r"\{[^}]*\}")
@@ -262,7 +262,8 @@ class Recognizer:
         self.gate: WakeGate | None = None
         self.transcriptions = 0
         self.dereverbed = 0
-        """Utterances whose room's echo was taken out (``audio.dereverb``)."""
+        """Readings of audio whose room's echo was taken out (``audio.dereverb``): an
+        utterance read at a pause and again at its end counts twice."""
         self.busy = False
         """True while an utterance is being transcribed."""
         self._rescues: set[asyncio.Task[None]] = set()
