@@ -37,6 +37,7 @@ from agent.rescore import (
     KNOWN_GAP,
     MIN_LOGPROB,
     MIN_MARGIN,
+    UNHEARD_NUMBERS,
     WAKE_CANDIDATES,
     WAKE_MAX_LOSS,
     WAKE_MAX_LOSS_BEFORE_COMMAND,
@@ -49,6 +50,8 @@ from agent.rescore import (
     closeness,
     hours_to_ask,
     known_fills,
+    named_number,
+    number_prefix,
     plainer,
     repairs,
     sentence,
@@ -637,8 +640,9 @@ class Recognizer:
         ``tentative``, the wake is reported only if a command is found; if none is, the
         utterance counts as talk (``straight_on``)."""
         known = self._known()
+        number = await self._number(job, t, decision, known)
         found = [
-            *candidates(self.registry, decision.command, known=known),
+            *candidates(self.registry, decision.command, known=known, number=number),
             *repairs(self.registry, decision.command, known=known),
             *time_fills(self.registry, decision.command, hour=await self._hour(job, t, decision)),
         ]
@@ -664,6 +668,31 @@ class Recognizer:
         if tentative:
             self._wake(job, decision)
         self._run_heard_as(job, t, decision, chosen, scores[1 + found.index(chosen)], scores[0])
+
+    async def _number(
+        self, job: UtteranceJob, t: Transcript, decision: GateDecision, known: Known
+    ) -> int | None:
+        """The number the audio says, where a phrase with a number slot is among the
+        candidates and no number was heard (``rescore.number_prefix``: "set up a minute
+        timer" -> 5, asked after "set a"); None where there is none to ask about, the audio
+        does not tell (``rescore.named_number``), or asking failed (logged)."""
+        ask = number_prefix(self.registry, decision.command, known=known)
+        if ask is None:
+            return None
+        prefix = _wake_part(t.once, t, decision) + ask
+        try:
+            logprobs = await self.transcriber.number_logprobs(job.audio, prefix, UNHEARD_NUMBERS)
+        except Exception as exc:
+            self.log.error(f"asking the number after {prefix!r} failed: {exc}")
+            return None
+        number = named_number(logprobs)
+        ranked = sorted(logprobs.items(), key=lambda x: -x[1])[:3]
+        self.log.debug(
+            f"the number after {prefix!r}: "
+            + ", ".join(f"{n} {x:.2f}" for n, x in ranked)
+            + ("" if number is None else f"; {number} taken")
+        )
+        return number
 
     async def _hour(self, job: UtteranceJob, t: Transcript, decision: GateDecision) -> int | None:
         """The hour the audio says, where a time slot's words are no time and hold no

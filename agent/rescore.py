@@ -9,7 +9,9 @@ log-probability. The candidates are the command phrases closest to what was hear
 question mark after a question, and number slots filled with the numbers that were heard
 ("sense a timer for five minutes" -> "set a timer for 5 minutes"), or, when none was, with
 the numbers whose words sound nearest (``UNHEARD_NUMBERS``: "start at the end minute timer"
--> "start a 10 minute timer"). None leaves out a heard "yesterday" (``KEPT_WORDS``). A
+-> "start a 10 minute timer"), unless the audio, asked which number comes after the phrase's
+words before the slot, names one clearly (``named_number``: "set up a minute timer" -> "set
+a 5 minute timer"). None leaves out a heard "yesterday" (``KEPT_WORDS``). A
 command whose slot takes any words is offered as the words heard, mended (``repairs``: "3
 mind me to call the doctor ..." -> "remind me to call the doctor ..."); one whose time of
 day was heard as no time, with the times nearest the words (``time_fills``: "remind me to
@@ -114,7 +116,20 @@ UNHEARD_NUMBERS = range(1, 61)
 """When no number was heard, a number slot is filled with the numbers from here whose words
 bring the phrase closest to the words heard ("start at the end minute timer": "ten") ..."""
 UNHEARD_FILLS = 2
-"""... this many of them for each phrasing, and the audio is asked as for any candidate."""
+"""... this many of them for each phrasing, and the audio is asked as for any candidate ..."""
+NUMBER_MARGIN = 2.0
+"""... unless the audio names one: asked which number comes after the phrase's words before
+the slot ("set up a minute timer": after "set a"; ``number_prefix``), the one whose token it
+makes this much likelier (log-probability) than any other number's fills the slot as if it
+had been heard (``named_number``). Asked so about the utterance the pipeline cut from each
+of the 334 timer commands of the shipped sets, after the words said before the number, the
+audio's likeliest number was the one said in 331; the other 3 led by at most 1.37, and 325
+of the 331 by 2.0 or more (docs/ACCURACY.md, thirty-fourth run) ..."""
+NUMBER_MIN_LOGPROB = -4.0
+"""... and whose own log-probability there reaches this. Asked after "set a", "start a" and
+"set a timer for" where no number was said (15 clips: "set a timer", "start the timer",
+"set a pasta timer", "set a timer for an hour", "set an alarm", ...), the likeliest number
+led by up to 2.56 but came at -4.75 or lower; where a number was said, above -3.7 but once."""
 SWAP_GAP = 0.6
 """A command matched with a slot gives way to another command's phrase that differs from
 the heard words only in the slot's one word (``swaps``) if the audio supports that phrase
@@ -328,6 +343,43 @@ def known_fills(
     return [_candidate(match.command, t, said, slots) for _, said, slots in fills[:CANDIDATES]]
 
 
+def _number_slot(c: Candidate) -> str | None:
+    """The name of a candidate's one slot if it is a number, else None."""
+    t = next((t for t in c.match.command.templates if t.source == c.match.template), None)
+    if t is None or t.is_regex or list(t.slots.values()) != ["int"]:
+        return None
+    return next(iter(t.slots))
+
+
+def number_prefix(
+    registry: Registry, heard: Sequence[str], known: Known | None = None
+) -> str | None:
+    """Where no number was heard and a phrase with a number slot is among the
+    ``candidates`` (its number one of those nearest the words, ``UNHEARD_FILLS``), the
+    nearest such phrase's words before the number ("set up a minute timer": "set a"), to
+    ask the audio which number comes next (``named_number``); None otherwise."""
+    if heard_numbers(heard):
+        return None
+    for c in candidates(registry, heard, known=known):
+        name = _number_slot(c)
+        said = c.text.split()
+        if name is not None and str(c.match.slots.get(name)) in said:
+            return " ".join(said[: said.index(str(c.match.slots[name]))])
+    return None
+
+
+def named_number(logprobs: Mapping[int, float]) -> int | None:
+    """The number the audio names (``Transcriber.number_logprobs``): the likeliest, if it
+    is at least ``NUMBER_MIN_LOGPROB`` likely and ``NUMBER_MARGIN`` likelier than any
+    other; None where the audio does not tell."""
+    ranked = sorted(logprobs.items(), key=lambda x: -x[1])
+    if not ranked or ranked[0][1] < NUMBER_MIN_LOGPROB:
+        return None
+    if len(ranked) > 1 and ranked[0][1] - ranked[1][1] < NUMBER_MARGIN:
+        return None
+    return ranked[0][0]
+
+
 def _phrasings(
     t: CompiledTemplate,
     heard: Sequence[str],
@@ -352,10 +404,14 @@ def sentence(phrase: str) -> str:
 
 
 def _all_phrasings(
-    registry: Registry, heard: Sequence[str], known: Known | None = None
+    registry: Registry,
+    heard: Sequence[str],
+    known: Known | None = None,
+    number: int | None = None,
 ) -> Iterator[tuple[float, str, Command, CompiledTemplate, dict[str, Any]]]:
-    """``_phrasings`` of every template of every command, with the command and template."""
-    numbers = heard_numbers(heard)
+    """``_phrasings`` of every template of every command, with the command and template;
+    a number slot filled with the numbers heard, or else with ``number`` if given."""
+    numbers = heard_numbers(heard) or ([] if number is None else [number])
     plain = bare(heard)
     for cmd in registry.commands:
         values = (known or {}).get((cmd.plugin, cmd.name), {})
@@ -365,18 +421,23 @@ def _all_phrasings(
 
 
 def candidates(
-    registry: Registry, heard: Sequence[str], k: int = CANDIDATES, known: Known | None = None
+    registry: Registry,
+    heard: Sequence[str],
+    k: int = CANDIDATES,
+    known: Known | None = None,
+    number: int | None = None,
 ) -> list[Candidate]:
     """The ``k`` command phrases closest to the heard words (in spelling, and
     ``SOUND_WEIGHT`` in sound), best first, at most
     ``PER_COMMAND`` of one command: every phrasing of a slot-less command, of a template
-    whose one slot is a number, filled with each number heard, and of one whose one slot
-    is free text the plugin knows the values of (``known``), filled with each. None leaves
-    out a word of ``KEPT_WORDS`` that was heard."""
+    whose one slot is a number, filled with each number heard (or, where none was, the
+    ``number`` the audio names, ``named_number``), and of one whose one slot is free text
+    the plugin knows the values of (``known``), filled with each. None leaves out a word of
+    ``KEPT_WORDS`` that was heard."""
     kept = KEPT_WORDS.intersection(heard)
     heard_sound = " ".join(sounds(bare(heard).split()))
     found: dict[str, tuple[float, Candidate]] = {}
-    for spelt, said, cmd, t, slots in _all_phrasings(registry, heard, known):
+    for spelt, said, cmd, t, slots in _all_phrasings(registry, heard, known, number):
         if kept and not kept <= set(words(said)):
             continue
         sound = fuzz.ratio(heard_sound, " ".join(sounds(bare(words(said)).split())))

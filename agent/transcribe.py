@@ -11,7 +11,7 @@ import math
 import os
 import platform
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cached_property
@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from agent.config import ModelConfig
+from agent.numbers import say_int
 from agent.text import clean, collapse_repeats
 
 SAMPLE_RATE = 16000
@@ -310,6 +311,53 @@ class Transcriber:
             [frames] * len(tokens),
         )
         return [np.log(np.maximum(np.asarray(r.text_token_probs), 1e-9)) for r in results]
+
+    def number_logprobs_sync(
+        self, audio: np.ndarray, prefix: str, numbers: Iterable[int]
+    ) -> dict[int, float]:
+        """How likely the audio makes each of ``numbers`` as the next word after ``prefix``
+        ("Hey computer, set a" -> 5): the log-probability of the token of its digits
+        (" 5") and, where one token holds it, of its word (" five"), summed. One decoder
+        pass with the prefix forced (CTranslate2's ``generate`` with
+        ``return_logits_vocab``), on the encoder output kept from the transcription: one
+        sequence, where asking ``align`` about every number costs a sequence each (about
+        1 s for sixty on two cores). A number that no one token holds is left out; {} where
+        the model gave no distribution there."""
+        encoded, _frames, _n = self._encode(audio)
+        tok = self._tokenizer
+        forced = tok.encode(" " + prefix.strip())
+        prompt = [*self._prompt, *forced]
+        result = self.model.model.generate(
+            encoded,
+            [prompt],
+            beam_size=1,
+            max_length=2 * (len(prompt) + 1),  # counts the prompt; the text stops at its end
+            return_logits_vocab=True,
+        )[0]
+        steps = np.asarray(result.logits[0], dtype=np.float32) if result.logits else None
+        if steps is None or steps.ndim != 2 or steps.shape[0] <= len(forced):
+            return {}
+        logits = steps[len(forced)]  # row i is the distribution of the text's token i
+        top = float(logits.max())
+        logprobs = logits - (top + math.log(float(np.exp(logits - top).sum())))
+        found: dict[int, float] = {}
+        for n in numbers:
+            ids = {
+                ids[0]
+                for ids in (tok.encode(f" {n}"), tok.encode(" " + say_int(n)))
+                if len(ids) == 1
+            }
+            if ids:
+                found[n] = float(np.logaddexp.reduce(logprobs[sorted(ids)]))
+        return found
+
+    async def number_logprobs(
+        self, audio: np.ndarray, prefix: str, numbers: Iterable[int]
+    ) -> dict[int, float]:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(
+            self._executor, self.number_logprobs_sync, audio, prefix, list(numbers)
+        )
 
     def rescore_sync(self, audio: np.ndarray, texts: Sequence[str]) -> list[float]:
         """How well the audio supports each text: the mean of its token log-probabilities

@@ -1348,6 +1348,74 @@ def test_number_slots_are_filled_with_the_numbers_heard() -> None:
     assert sentence("cancel all timers") == "cancel all timers."
 
 
+def test_the_number_the_audio_names_is_asked_after_the_words_before_it() -> None:
+    """``number_prefix``: where no number was heard and a phrase with a number slot is a
+    candidate, the words before its number; ``named_number``: the likeliest number only if
+    it is likely enough and clearly likelier than the next."""
+    from agent.loader import load_plugins
+    from agent.rescore import (
+        NUMBER_MARGIN,
+        NUMBER_MIN_LOGPROB,
+        candidates,
+        named_number,
+        number_prefix,
+    )
+
+    reg = load_plugins(["@bundled"], entry_points=False)
+    assert number_prefix(reg, words("set up a minute timer")) == "set a"
+    assert number_prefix(reg, words("start of animated timer")) == "start a"
+    assert number_prefix(reg, words("set up a 5 minute timer")) is None  # a number heard
+    assert number_prefix(reg, words("what made it to me")) is None  # no number phrase near
+    found = candidates(reg, words("set up a minute timer"), number=5)
+    assert [(c.text, c.match.slots) for c in found[:1]] == [
+        ("set a 5 minute timer", {"minutes": 5})
+    ]
+    assert not any(c.match.slots.get("minutes") not in (None, 5) for c in found)
+    # a heard number is kept: the audio is not asked then
+    heard = candidates(reg, words("sense a timer for five minutes"), number=7)
+    assert heard[0].match.slots == {"minutes": 5}
+    sure = NUMBER_MIN_LOGPROB + 1
+    assert named_number({5: sure, 9: sure - NUMBER_MARGIN - 0.1, 10: -9.0}) == 5
+    assert named_number({5: sure, 9: sure - NUMBER_MARGIN + 0.1}) is None  # too close
+    assert named_number({5: NUMBER_MIN_LOGPROB - 0.1, 9: -20.0}) is None  # unlikely
+    assert named_number({}) is None
+
+
+def test_a_number_heard_as_none_is_the_one_the_audio_names(
+    tmp_path: Path, isolated_env: dict, tiny: object
+) -> None:
+    """espeak-ng's en-gb "hey computer, set a five minute timer": tiny.en writes "set up
+    i-minute timer" (clean) or "set up a minute timer" (20 dB), with no number. Asked which
+    number comes after "set a", the audio names 5: a five-minute timer is set, through the
+    agent as a subprocess too, whatever tiny.en writes. "Set a timer" and "start the timer",
+    where no number was said, set no timer."""
+    from agent.clips import synthesize
+    from agent.manifest import Say
+    from tests.conftest import heard_as, of, run_file
+
+    five = tmp_path / "five.wav"
+    synthesize(Clip(path=five, say=Say("hey computer, set a five minute timer", "en-gb", 160)))
+    evs = heard_as(five, "Hey computer, set up a minute timer.", tiny)
+    assert [(r["text"], r["command"]) for r in of(evs, "rescored")] == [
+        ("set a 5 minute timer", "set_timer")
+    ]
+    assert [(c["command"], c["slots"]) for c in of(evs, "command")] == [
+        ("set_timer", {"minutes": 5})
+    ]
+    evs = run_file(five, "plugins:\n  fallback: silent\n", isolated_env)
+    assert [(c["command"], c["slots"]) for c in of(evs, "command")] == [
+        ("set_timer", {"minutes": 5})
+    ]
+    for text, raw in (
+        ("hey computer, set a timer", "Hey computer, set up a timer."),
+        ("hey computer, start the timer", "Hey computer, start the timer."),
+    ):
+        wav = tmp_path / "none.wav"
+        synthesize(Clip(path=wav, say=Say(text, "en-gb", 160)))
+        evs = heard_as(wav, raw, tiny)
+        assert not any(c["command"] == "set_timer" for c in of(evs, "command")), text
+
+
 @pytest.mark.parametrize("rescore", [True, False])
 def test_a_misheard_command_is_rescued_by_the_audio(
     tmp_path: Path, isolated_env: dict, tiny: object, rescore: bool
