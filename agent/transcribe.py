@@ -325,7 +325,7 @@ class Transcriber:
         the model gave no distribution there."""
         encoded, _frames, _n = self._encode(audio)
         tok = self._tokenizer
-        forced = tok.encode(" " + prefix.strip())
+        forced = tok.encode(" " + prefix.strip()) if prefix.strip() else []
         prompt = [*self._prompt, *forced]
         result = self.model.model.generate(
             encoded,

@@ -1402,6 +1402,13 @@ def test_a_number_heard_as_none_is_the_one_the_audio_names(
     assert [(c["command"], c["slots"]) for c in of(evs, "command")] == [
         ("set_timer", {"minutes": 5})
     ]
+    from agent.capture import read_file
+    from agent.rescore import named_number
+
+    audio = read_file(five)
+    asked = tiny.number_logprobs_sync(audio, "Hey computer, set a", range(1, 61))  # type: ignore[attr-defined]
+    assert sorted(asked) == list(range(1, 61)) and named_number(asked) == 5
+    assert len(tiny.number_logprobs_sync(audio, "", range(1, 13))) == 12  # type: ignore[attr-defined]
     evs = run_file(five, "plugins:\n  fallback: silent\n", isolated_env)
     assert [(c["command"], c["slots"]) for c in of(evs, "command")] == [
         ("set_timer", {"minutes": 5})
