@@ -653,6 +653,7 @@ class Recognizer:
                 list(zip(scores[1:], found, strict=True)),
                 decision.command,
                 self.transcriber.pieces,
+                self.registry,
             )
             if scores
             else None

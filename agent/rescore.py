@@ -775,6 +775,34 @@ def named(heard: Sequence[str], said: Sequence[str]) -> bool:
     )
 
 
+def drops_a_name(registry: Registry, heard: Sequence[str], said: Sequence[str]) -> bool:
+    """Does the phrase ``said`` leave out heard words that another phrase would take as a
+    name ("console the end timer": "cancel the timer" leaves out "end", which "cancel the
+    {name} timer" takes)? The heard words, with the words the phrase puts in place of
+    others as it says them and the words it leaves out kept ("cancel the end timer"), match
+    a template exactly with a free-text slot holding just the words left out."""
+    mended: list[str] = []
+    left: list[list[str]] = []
+    ops = difflib.SequenceMatcher(a=heard, b=said, autojunk=False).get_opcodes()
+    for op, i1, i2, j1, j2 in ops:
+        if op == "delete":
+            mended += heard[i1:i2]
+            left.append(list(heard[i1:i2]))
+        else:
+            mended += said[j1:j2]
+    if len(left) != 1:
+        return False
+    for cmd in registry.commands:
+        for t in cmd.templates:
+            m = None if t.is_regex else match_template(t, mended, fuzzy=False)
+            if m is not None and any(
+                kind == "str" and words(str(m.slots.get(name, ""))) == left[0]
+                for name, kind in t.slots.items()
+            ):
+                return True
+    return False
+
+
 def tokens(ws: Sequence[str], pieces: Callable[[str], int]) -> int:
     """How many of Whisper's tokens the words take, given ``pieces`` (each word's tokens
     beyond one, ``Transcriber.pieces``)."""
@@ -786,6 +814,7 @@ def choose(
     scored: Sequence[tuple[float, Candidate]],
     heard: Sequence[str],
     pieces: Callable[[str], int] | None = None,
+    registry: Registry | None = None,
 ) -> Candidate | None:
     """The candidate the audio supports, or None. ``own`` is the model's own transcript's
     score; ``scored`` pairs each candidate with its score; ``heard`` is the command part of
@@ -795,8 +824,11 @@ def choose(
     slots. Where the audio cannot tell such candidates apart, the words may: if those of one
     action alone hold every heard word (``covers``), that action is taken ("what day is
     today": the day of the week, not the date of "what is today"). None is taken whose "it"
-    stands for a thing the words heard name (``named``: "what time is the train"). When one
-    action is left, each of its close phrasings is tried, best first, against its own limit.
+    stands for a thing the words heard name (``named``: "what time is the train"), nor,
+    given the ``registry``, one shorter than the words that leaves out what another phrase
+    takes as a name (``drops_a_name``: "console the end timer" is not "cancel the timer").
+    When one action is left, each of its close phrasings is tried, best first, against its
+    own limit.
     """
     if not scored:
         return None
@@ -814,6 +846,8 @@ def choose(
         if named(heard, said):
             return None
         if len(said) < len(heard):
+            if registry is not None and drops_a_name(registry, heard, said):
+                return None
             gap = SHORTER_GAP
         elif pieces is not None and tokens(said, pieces) > tokens(heard, pieces):
             gap = LONGER_GAP

@@ -946,6 +946,33 @@ def test_rescoring_takes_only_what_the_audio_clearly_supports() -> None:
     assert choose(-0.83, [(-1.3, two), (-1.4, also_two), (-2.06, forty)], heard) is two
 
 
+def test_a_shorter_phrase_does_not_leave_out_a_name() -> None:
+    """ "console the end timer" (espeak-ng's en-gb "cancel the egg timer", a pasta timer
+    running): the audio supported "cancel the timer" 0.7 below the words, within
+    ``SHORTER_GAP``, and every timer was cancelled. Left out, "end" is what "cancel the
+    {name} timer" takes as a name: the phrase is not taken (``drops_a_name``). A shorter
+    phrase that leaves out no such words still is."""
+    from agent.loader import load_plugins
+    from agent.rescore import choose, drops_a_name
+
+    reg = load_plugins(["@bundled"], entry_points=False)
+    cancel_all = _cand("timer", "cancel_all", "cancel the timer")
+    heard = words("console the end timer")
+    assert choose(-0.7, [(-1.4, cancel_all)], heard) is cancel_all  # as before
+    assert choose(-0.7, [(-1.4, cancel_all)], heard, registry=reg) is None
+    assert drops_a_name(reg, heard, words("cancel the timer"))
+    assert drops_a_name(reg, words("console the pizza timer"), words("cancel the timer"))
+    for said, phrase in (
+        ("cancel all time in", "cancel all timers"),  # "in" is no name
+        ("what is the news today", "what is today"),
+        ("how long is the film", "how long is left"),  # nothing left out: a word replaced
+        ("stop the egg timer now", "stop the timer"),  # two places left out
+    ):
+        assert not drops_a_name(reg, words(said), words(phrase)), said
+    all_ = _cand("timer", "cancel_all", "cancel all timers")
+    assert choose(-0.5, [(-1.2, all_)], words("cancel all time in"), registry=reg) is all_
+
+
 def test_a_phrase_of_more_tokens_than_heard_needs_closer_support() -> None:
     """Measured (eval/computer_talk.yaml, 10 dB SNR, denoised): "can you tell me a story"
     came 1.21 to 1.28 from "can you tell me what time it is", within ``FIXED_GAP``; the
