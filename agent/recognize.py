@@ -640,9 +640,12 @@ class Recognizer:
         ``tentative``, the wake is reported only if a command is found; if none is, the
         utterance counts as talk (``straight_on``)."""
         known = self._known()
-        number = await self._number(job, t, decision, known)
+        near = candidates(self.registry, decision.command, known=known)
+        number = await self._number(job, t, decision, near)
+        if number is not None:
+            near = candidates(self.registry, decision.command, known=known, number=number)
         found = [
-            *candidates(self.registry, decision.command, known=known, number=number),
+            *near,
             *repairs(self.registry, decision.command, known=known),
             *time_fills(self.registry, decision.command, hour=await self._hour(job, t, decision)),
         ]
@@ -671,13 +674,13 @@ class Recognizer:
         self._run_heard_as(job, t, decision, chosen, scores[1 + found.index(chosen)], scores[0])
 
     async def _number(
-        self, job: UtteranceJob, t: Transcript, decision: GateDecision, known: Known
+        self, job: UtteranceJob, t: Transcript, decision: GateDecision, near: list[Candidate]
     ) -> int | None:
         """The number the audio says, where a phrase with a number slot is among the
-        candidates and no number was heard (``rescore.number_prefix``: "set up a minute
-        timer" -> 5, asked after "set a"); None where there is none to ask about, the audio
-        does not tell (``rescore.named_number``), or asking failed (logged)."""
-        ask = number_prefix(self.registry, decision.command, known=known)
+        candidates ``near`` and no number was heard (``rescore.number_prefix``: "set up a
+        minute timer" -> 5, asked after "set a"); None where there is none to ask about, the
+        audio does not tell (``rescore.named_number``), or asking failed (logged)."""
+        ask = number_prefix(near, decision.command)
         if ask is None:
             return None
         prefix = _wake_part(t.once, t, decision) + ask

@@ -233,6 +233,11 @@ def _candidate(cmd: Command, t: CompiledTemplate, said: str, slots: dict[str, An
     return Candidate(Match(cmd, slots, t.source, 0.0, (0, 0)), said)
 
 
+def _template(m: Match) -> CompiledTemplate | None:
+    """The compiled template a match was made from (``Match.template`` is its source)."""
+    return next((t for t in m.command.templates if t.source == m.template), None)
+
+
 def _command(c: Candidate) -> tuple[str, str]:
     """(plugin, command) of a candidate: phrasings of one command share it."""
     return (c.match.command.plugin, c.match.command.name)
@@ -332,7 +337,7 @@ def known_fills(
     timer" with a pasta timer running: "cancel this pasta timer"), when the words heard
     gave it none of them; at most ``CANDIDATES``, nearest the words first. The audio
     settles it (``KNOWN_GAP``)."""
-    t = next((t for t in match.command.templates if t.source == match.template), None)
+    t = _template(match)
     if t is None or len(t.slots) != 1:
         return []
     (name,) = t.slots
@@ -345,22 +350,21 @@ def known_fills(
 
 def _number_slot(c: Candidate) -> str | None:
     """The name of a candidate's one slot if it is a number, else None."""
-    t = next((t for t in c.match.command.templates if t.source == c.match.template), None)
+    t = _template(c.match)
     if t is None or t.is_regex or list(t.slots.values()) != ["int"]:
         return None
     return next(iter(t.slots))
 
 
-def number_prefix(
-    registry: Registry, heard: Sequence[str], known: Known | None = None
-) -> str | None:
-    """Where no number was heard and a phrase with a number slot is among the
-    ``candidates`` (its number one of those nearest the words, ``UNHEARD_FILLS``), the
-    nearest such phrase's words before the number ("set up a minute timer": "set a"), to
-    ask the audio which number comes next (``named_number``); None otherwise."""
+def number_prefix(found: Sequence[Candidate], heard: Sequence[str]) -> str | None:
+    """Where no number was heard and a phrase with a number slot is among the candidates
+    ``found`` for the words (``candidates``; its number one of those nearest the words,
+    ``UNHEARD_FILLS``), the nearest such phrase's words before the number ("set up a minute
+    timer": "set a"), to ask the audio which number comes next (``named_number``); None
+    otherwise."""
     if heard_numbers(heard):
         return None
-    for c in candidates(registry, heard, known=known):
+    for c in found:
         name = _number_slot(c)
         said = c.text.split()
         if name is not None and str(c.match.slots.get(name)) in said:
@@ -860,7 +864,7 @@ def choose(
 
 def text_slots(m: Match) -> list[str]:
     """The slots of a match that took any words (``{text}``)."""
-    t = next((t for t in m.command.templates if t.source == m.template), None)
+    t = _template(m)
     return [] if t is None else [n for n, kind in t.slots.items() if kind == "str"]
 
 
