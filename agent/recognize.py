@@ -551,7 +551,7 @@ class Recognizer:
                 self._dispatch(job, t, plain[0], plain[1], decision.follow_up)
                 return
         if rescore:
-            alternatives, gap = to_settle(self.registry, decision.command, match)
+            alternatives, gap = to_settle(self.registry, decision.command, match, known)
             settle = [(c, gap) for c in alternatives] + [(c, KNOWN_GAP) for c in fills]
             if settle:
                 self._background(self._settle(job, t, decision, match, settle))

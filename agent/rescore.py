@@ -757,14 +757,31 @@ def lost_ends(registry: Registry, heard: Sequence[str], match: Match) -> list[Ca
     return _one_word_apart(registry, heard, match, _lost_end)
 
 
+def names_unknown(match: Match, values: Mapping[str, Sequence[str]]) -> bool:
+    """Does a slot whose values the plugin knows (``command(known=...)``; ``values``, its
+    command's, ``Dispatcher.known``) hold one it does not know ("cancel out timers": a timer
+    named "out", with none of that name running)?"""
+    return any(
+        name in match.slots and not is_known(match.slots[name], values.get(name, ()))
+        for name, _ in match.command.known
+    )
+
+
 def to_settle(
-    registry: Registry, heard: Sequence[str], match: Match
+    registry: Registry,
+    heard: Sequence[str],
+    match: Match,
+    values: Mapping[str, Sequence[str]] | None = None,
 ) -> tuple[list[Candidate], float]:
     """The phrases the audio must settle before ``match`` runs, and how much less it may
     support one of them for that one to run instead: ``swaps`` (``SWAP_GAP``) for a match
-    with slots, ``lost_ends`` (``LOST_END_GAP``) for one without."""
+    with slots, ``lost_ends`` (``LOST_END_GAP``) for one without. Given the ``values`` the
+    plugin knows for the match's slots, a swap away from a value it does not know
+    (``names_unknown``) may come ``KNOWN_GAP`` below, as a value it knows may in its place
+    (``known_fills``): the words heard name nothing the plugin can act on."""
     if match.slots:
-        return swaps(registry, heard, match), SWAP_GAP
+        unknown = values is not None and names_unknown(match, values)
+        return swaps(registry, heard, match), KNOWN_GAP if unknown else SWAP_GAP
     return lost_ends(registry, heard, match), LOST_END_GAP
 
 

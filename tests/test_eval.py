@@ -2268,6 +2268,50 @@ def test_a_slot_that_took_a_command_word_is_settled_by_the_audio(
     assert [c["command"] for c in of(evs, "command")] == ["cancel_timer"]
 
 
+def test_a_swap_away_from_a_name_the_plugin_does_not_know_may_come_further() -> None:
+    """A timer named by a word no timer running has ("cancel out timers", none named "out")
+    gives way to a phrase one word apart within ``KNOWN_GAP``, as a name it knows may take
+    that word's place (``known_fills``); a name it knows keeps ``SWAP_GAP``, and so does a
+    command whose slots the plugin keeps no account of."""
+    from agent.loader import load_plugins
+    from agent.rescore import KNOWN_GAP, SWAP_GAP, names_unknown, to_settle
+
+    reg = load_plugins(["@bundled"], entry_points=False)
+    heard = words("cancel out timers")
+    out = reg.match(heard, 80.0).best
+    assert out is not None and out.slots == {"name": "out"}
+    assert names_unknown(out, {}) and names_unknown(out, {"name": ["pasta"]})
+    assert not names_unknown(out, {"name": ["pasta", "out"]})
+    offered, gap = to_settle(reg, heard, out, {})
+    assert [c.text for c in offered] == ["cancel all timer", "cancel all timers"]
+    assert gap == KNOWN_GAP > SWAP_GAP
+    assert to_settle(reg, heard, out, {"name": ["out"]})[1] == SWAP_GAP
+    assert to_settle(reg, heard, out)[1] == SWAP_GAP  # not asked what the plugin knows
+    five = reg.match(words("set a timer for 5 minutes"), 80.0).best
+    assert five is not None and not names_unknown(five, {})
+
+
+def test_cancel_out_timers_across_a_room_cancels_them_all(
+    tmp_path: Path, isolated_env: dict, tiny: object
+) -> None:
+    """eval/rooms.yaml: espeak-ng's "hey computer, cancel all timers" heard across a room
+    (0.3 s of reverberation) is written "cancel out timers", a timer named "out"; "cancel
+    all timers" came 0.64 below it, outside ``SWAP_GAP``, and the agent answered that no
+    such timer runs. No timer is named "out": the swap may come ``KNOWN_GAP`` below, and all
+    timers are cancelled. Through the real pipeline, and with that reading made on any
+    CPU."""
+    from tests.conftest import of
+
+    say = Say("hey computer, cancel all timers", "en-us", 160, reverb_s=0.3)
+    heard_as_then = "Hey computer cancel out timers"
+    as_heard, as_then = _as_heard_and_as_then(tmp_path, isolated_env, tiny, say, heard_as_then)
+    assert [c["command"] for c in of(as_heard, "command")] == ["cancel_all"], as_heard
+    assert [(r["heard"], r["text"]) for r in of(as_then, "rescored")] == [
+        ("cancel out timers", "cancel all timers")
+    ]
+    assert [c["command"] for c in of(as_then, "command")] == ["cancel_all"], as_then
+
+
 def test_lost_ends_are_phrases_with_a_word_said_longer() -> None:
     """tiny.en drops the last consonant of a short word ("what is the date" as "what is the
     day"): another command's phrase with one word that sounds like the heard one with more
