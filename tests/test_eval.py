@@ -2295,14 +2295,14 @@ def test_cancel_out_timers_across_a_room_cancels_them_all(
     tmp_path: Path, isolated_env: dict, tiny: object
 ) -> None:
     """eval/rooms.yaml: espeak-ng's "hey computer, cancel all timers" heard across a room
-    (0.3 s of reverberation) is written "cancel out timers", a timer named "out"; "cancel
-    all timers" came 0.64 below it, outside ``SWAP_GAP``, and the agent answered that no
-    such timer runs. No timer is named "out": the swap may come ``KNOWN_GAP`` below, and all
+    (0.6 s of reverberation, the echo taken out) is written "cancel out timers", a timer
+    named "out"; "cancel all timers" came 0.64 below it, outside ``SWAP_GAP``, and the agent
+    answered that no such timer runs. No timer is named "out": the swap may come ``KNOWN_GAP`` below, and all
     timers are cancelled. Through the real pipeline, and with that reading made on any
     CPU."""
     from tests.conftest import of
 
-    say = Say("hey computer, cancel all timers", "en-us", 160, reverb_s=0.3)
+    say = Say("hey computer, cancel all timers", "en-us", 160, reverb_s=0.6)
     heard_as_then = "Hey computer cancel out timers"
     as_heard, as_then = _as_heard_and_as_then(tmp_path, isolated_env, tiny, say, heard_as_then)
     assert [c["command"] for c in of(as_heard, "command")] == ["cancel_all"], as_heard
