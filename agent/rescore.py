@@ -135,7 +135,10 @@ led by up to 2.56 but came at -4.75 or lower; where a number was said, above -3.
 SWAP_GAP = 0.6
 """A command matched with a slot gives way to another command's phrase that differs from
 the heard words only in the slot's one word (``swaps``) if the audio supports that phrase
-at most this much less than the words heard (mean token log-probability)."""
+at most this much less than the words heard (mean token log-probability); ``KNOWN_GAP``
+less where the slot holds a value the plugin knows it does not have (``names_unknown``:
+"cancel out timers" across a room, 0.64 and 0.79 below, with no timer named "out";
+docs/ACCURACY.md, thirty-fifth run)."""
 LOST_END_GAP = 0.3
 """A command matched with no slot gives way to another command's phrase that is the heard
 words with one word said with more at its end (``lost_ends``: "what is the day" ->
