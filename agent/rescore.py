@@ -136,7 +136,7 @@ SWAP_GAP = 0.6
 """A command matched with a slot gives way to another command's phrase that differs from
 the heard words only in the slot's one word (``swaps``) if the audio supports that phrase
 at most this much less than the words heard (mean token log-probability); ``KNOWN_GAP``
-less where the slot holds a value the plugin knows it does not have (``names_unknown``:
+less where the slot holds none of the values the plugin knows for it (``names_unknown``:
 "cancel out timers" across a room, 0.64 and 0.79 below, with no timer named "out";
 docs/ACCURACY.md, thirty-fifth run)."""
 LOST_END_GAP = 0.3
@@ -762,8 +762,9 @@ def lost_ends(registry: Registry, heard: Sequence[str], match: Match) -> list[Ca
 
 def names_unknown(match: Match, values: Mapping[str, Sequence[str]]) -> bool:
     """Does a slot whose values the plugin knows (``command(known=...)``; ``values``, its
-    command's, ``Dispatcher.known``) hold one it does not know ("cancel out timers": a timer
-    named "out", with none of that name running)?"""
+    command's, ``Dispatcher.known``) hold none of them ("cancel out timers": a timer named
+    "out", with none of that name running)? A slot the plugin named no values for (none
+    running, or its ``known`` function failed) holds none."""
     return any(
         name in match.slots and not is_known(match.slots[name], values.get(name, ()))
         for name, _ in match.command.known
