@@ -65,6 +65,7 @@ from agent.matching import (
     ARTICLES,
     FUNCTION_WORDS,
     CompiledTemplate,
+    TemplateMatch,
     Variant,
     bare,
     compile_template,
@@ -828,15 +829,22 @@ def drops_a_name(registry: Registry, heard: Sequence[str], said: Sequence[str]) 
             mended += said[j1:j2]
     if len(left) != 1:
         return False
+    return any(
+        kind == "str" and words(str(m.slots.get(name, ""))) == left[0]
+        for t, m in _exact(registry, mended)
+        for name, kind in t.slots.items()
+    )
+
+
+def _exact(
+    registry: Registry, ws: Sequence[str]
+) -> Iterator[tuple[CompiledTemplate, TemplateMatch]]:
+    """Each template (not a pattern) that the words match exactly, with its match."""
     for cmd in registry.commands:
         for t in cmd.templates:
-            m = None if t.is_regex else match_template(t, mended, fuzzy=False)
-            if m is not None and any(
-                kind == "str" and words(str(m.slots.get(name, ""))) == left[0]
-                for name, kind in t.slots.items()
-            ):
-                return True
-    return False
+            m = None if t.is_regex else match_template(t, ws, fuzzy=False)
+            if m is not None:
+                yield t, m
 
 
 def exact_start(registry: Registry, heard: Sequence[str]) -> int:
@@ -846,12 +854,8 @@ def exact_start(registry: Registry, heard: Sequence[str]) -> int:
     is left"). A free-text slot takes any words, so its phrase says nothing of where the
     words heard stop being the command's."""
     for k in range(len(heard) - 1, EXACT_START_MIN - 1, -1):
-        for cmd in registry.commands:
-            for t in cmd.templates:
-                if t.is_regex or "str" in t.slots.values():
-                    continue
-                if match_template(t, heard[:k], fuzzy=False) is not None:
-                    return k
+        if any("str" not in t.slots.values() for t, _ in _exact(registry, heard[:k])):
+            return k
     return 0
 
 
