@@ -32,15 +32,24 @@ def clean(raw: str) -> str:
 _TOKEN = re.compile(r"\d+(?:[.,:]\d+)*|[^\W\d_]+(?:['\u2019][^\W\d_]+)*")
 
 
+SPOKEN = {"dr": "doctor", "mr": "mister", "mrs": "missus"}
+"""Titles Whisper writes short ("call Dr. Patel"), as they are said: a reminder set as
+"call the doctor" and cancelled as "my Dr. reminder" (or the other way round) has the same
+words."""
+
+
 def words(text: str) -> list[str]:
     """Lower-case words: punctuation dropped, hyphens split ("5-minute" -> 5 minute),
-    apostrophes removed ("what's" -> whats), thousands separators removed (1,000 -> 1000)."""
+    apostrophes removed ("what's" -> whats), thousands separators removed (1,000 -> 1000),
+    titles written short said in full (``SPOKEN``: "Dr." -> doctor)."""
     out = _TOKEN.findall(text.lower())
     for i, w in enumerate(out):
         if "'" in w or "\u2019" in w:
             out[i] = w.replace("'", "").replace("\u2019", "")
         elif "," in w:
             out[i] = w.replace(",", "")
+        elif w in SPOKEN:
+            out[i] = SPOKEN[w]
     return out
 
 

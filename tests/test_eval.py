@@ -159,6 +159,24 @@ def test_a_reminder_cancelled_by_a_word_of_it_through_the_pipeline(
     ]
 
 
+def test_a_title_written_short_is_the_word_said(tmp_path: Path, tiny: Any) -> None:
+    """flite's "computer, cancel my doctor reminder" (eval/phrasings.yaml) is written
+    "Computer, cancel my Dr. Reminder.": the reminder to call the doctor goes, as "Dr." is
+    the word said (``text.SPOKEN``). Before, no reminder had the word "dr". The other way
+    round too: a reminder set as "call Dr. Patel" is "my doctor reminder"."""
+    clip = REPO / "eval" / "clips" / "computer-cancel-my-doctor-reminder-flite-kal16-160-clean.wav"
+    set_first = ["remind me to call the doctor in twenty minutes"]
+    evs = heard_as(clip, "Computer, cancel my Dr. Reminder.", tiny, before=set_first)
+    assert [(e["slots"], e["reply"]) for e in of(evs, "command")] == [
+        ({"what": "doctor"}, "Cancelled the reminder to call the doctor")
+    ]
+    wav = speak("hey computer, cancel my doctor reminder", tmp_path / "doctor.wav", speed=160)
+    evs = heard_as(wav, None, tiny, before=["remind me to call Dr. Patel in an hour"])
+    assert [e["reply"] for e in of(evs, "command")] == [
+        "Cancelled the reminder to call doctor patel"
+    ]
+
+
 def test_a_misheard_time_of_a_reminder_is_settled_by_the_audio(tmp_path: Path, tiny: Any) -> None:
     """tiny.en writes espeak-ng's "remind me tomorrow at nine to feed the cat" as "remind me
     tomorrow I need to feed the cat" (eval/phrasings.yaml): no command. The times nearest

@@ -253,6 +253,16 @@ def test_words_normalise_for_matching() -> None:
     assert words("Set a 5-minute timer, please!") == ["set", "a", "5", "minute", "timer", "please"]
     assert words("What's the time?") == ["whats", "the", "time"]
     assert words("1,000 times 2.5") == ["1000", "times", "2.5"]
+    assert words("Call Dr. Patel, Mr. Li and Mrs. Cole") == [
+        "call",
+        "doctor",
+        "patel",
+        "mister",
+        "li",
+        "and",
+        "missus",
+        "cole",
+    ]
 
 
 # ------------------------------------------------------------------ phonetic matching
