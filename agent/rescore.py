@@ -21,8 +21,9 @@ the yardstick. A candidate is taken only when the audio supports it well on its 
 (``MIN_LOGPROB``), nearly as well as the model's own reading (``MAX_GAP``; ``SHORTER_GAP``
 for a phrase of fewer words than were heard, ``LONGER_GAP`` for one of more tokens,
 ``FIXED_GAP`` for one with no slot), and clearly better than any candidate that would do
-something else (``MIN_MARGIN``), unless it alone holds every word heard (``covers``: "what
-day is today"). Two kinds of request say more than a command's phrase and are not taken for
+something else (``MIN_MARGIN``; ``LOST_END_MARGIN`` where the two phrases are a word's end
+apart, "day" and "date"), unless it alone holds every word heard (``covers``: "what day is
+today"). Two kinds of request say more than a command's phrase and are not taken for
 it: one whose words go on past the phrase where the audio makes them part of the same
 sentence ("what time is it in london") or where Whisper wrote a name in them ("what time is
 it in London?"; both in ``agent.leftoff``), and one where the phrase's "it" would stand for
@@ -114,7 +115,13 @@ the time" (eval/held_out.yaml), and "santa alarm for 7" 1.29 from a timer's phra
 number filled in (eval/fresh_voices.yaml; docs/ACCURACY.md, tenth run)."""
 MIN_MARGIN = 0.5
 """... and this far above the best candidate that would do something else (another command,
-or the same command with other slots)."""
+or the same command with other slots) ..."""
+LOST_END_MARGIN = 0.3
+"""... or this far above one that is the same phrase but for one word said with more, or
+less, at its end ("what day is it today", "what date is it today"; ``ends_apart``). That
+is the question ``LOST_END_GAP`` asks, and its measure: where "date" was said, the phrase
+with "day" came at most 0.23 above the one with "date"; where "day" was said, the one with
+"date" came 0.37 below or lower."""
 UNHEARD_NUMBERS = range(1, 61)
 """When no number was heard, a number slot is filled with the numbers from here whose words
 bring the phrase closest to the words heard ("start at the end minute timer": "ten") ..."""
@@ -790,6 +797,29 @@ def to_settle(
     return lost_ends(registry, heard, match), LOST_END_GAP
 
 
+def ends_apart(one: str, other: str) -> bool:
+    """Are the two phrases the same but for one word, said with more at its end in one of
+    them (``_lost_end``: "what day is it today", "what date is it today")? A plural is not
+    that ("reminder", "reminders")."""
+    a, b = words(one), words(other)
+    if len(a) != len(b):
+        return False
+    diff = [(x, y) for x, y in zip(a, b, strict=True) if x != y]
+    if len(diff) != 1:
+        return False
+    x, y = diff[0]
+    return _stem(x) != _stem(y) and (_lost_end(x, y) or _lost_end(y, x))
+
+
+def margin(best: Candidate, other: Candidate) -> float:
+    """How far the best candidate must come above ``other`` for ``other`` not to count as
+    close: ``LOST_END_MARGIN`` where ``other`` would do something else and the two phrases
+    are a word's end apart (``ends_apart``), ``MIN_MARGIN`` otherwise."""
+    if _action(other) != _action(best) and ends_apart(best.text, other.text):
+        return LOST_END_MARGIN
+    return MIN_MARGIN
+
+
 def covers(phrase: str, heard: Sequence[str]) -> bool:
     """Every heard word is in the phrase, in order: "what day is today" is in "what day is
     it today", not in "what is today"."""
@@ -893,22 +923,23 @@ def choose(
     the transcript; ``pieces`` counts a word's extra tokens (without it, a phrase's tokens
     are not compared, and ``LONGER_GAP`` is not applied). ``MIN_MARGIN`` is kept against
     any candidate that would do something else: another command, or the same with other
-    slots. Where the audio cannot tell such candidates apart, the words may: if those of one
-    action alone hold every heard word (``covers``), that action is taken ("what day is
-    today": the day of the week, not the date of "what is today"). None is taken whose "it"
-    stands for a thing the words heard name (``named``: "what time is the train"), nor,
-    given the ``registry``, one shorter than the words that leaves out what another phrase
-    takes as a name (``drops_a_name``: "console the end timer" is not "cancel the timer"),
-    nor one with no free-text slot that keeps a whole phrase heard at the start and changes
-    the words after it (``replaces_past``: "how much time is left on the oven" is not "...
-    on the timer").
+    slots (``LOST_END_MARGIN`` against one a word's end apart: "what date is it today"
+    against "what day is it today"). Where the audio cannot tell such candidates apart,
+    the words may: if those of one action alone hold every heard word (``covers``), that
+    action is taken ("what day is today": the day of the week, not the date of "what is
+    today"). None is taken whose "it" stands for a thing the words heard name (``named``:
+    "what time is the train"), nor, given the ``registry``, one shorter than the words
+    that leaves out what another phrase takes as a name (``drops_a_name``: "console the
+    end timer" is not "cancel the timer"), nor one with no free-text slot that keeps a
+    whole phrase heard at the start and changes the words after it (``replaces_past``:
+    "how much time is left on the oven" is not "... on the timer").
     When one action is left, each of its close phrasings is tried, best first, against its
     own limit.
     """
     if not scored:
         return None
     ranked = sorted(scored, key=lambda item: -item[0])
-    close = [(s, c) for s, c in ranked if ranked[0][0] - s < MIN_MARGIN]
+    close = [(s, c) for s, c in ranked if ranked[0][0] - s < margin(ranked[0][1], c)]
     if len({_action(c) for _, c in close}) > 1:
         close = [(s, c) for s, c in close if covers(c.text, heard)]
         if len({_action(c) for _, c in close}) != 1:
