@@ -164,7 +164,11 @@ def test_a_title_written_short_is_the_word_said(tmp_path: Path, tiny: Any) -> No
     "Computer, cancel my Dr. Reminder.": the reminder to call the doctor goes, as "Dr." is
     the word said (``text.SPOKEN``). Before, no reminder had the word "dr". The other way
     round too: a reminder set as "call Dr. Patel" is "my doctor reminder"."""
-    clip = REPO / "eval" / "clips" / "computer-cancel-my-doctor-reminder-flite-kal16-160-clean.wav"
+    from agent.clips import synthesize
+
+    clip = tmp_path / "kal16.wav"
+    said = "computer, cancel my doctor reminder"
+    synthesize(Clip(path=clip, say=Say(said, "kal16", 160, engine="flite")))
     set_first = ["remind me to call the doctor in twenty minutes"]
     evs = heard_as(clip, "Computer, cancel my Dr. Reminder.", tiny, before=set_first)
     assert [(e["slots"], e["reply"]) for e in of(evs, "command")] == [
@@ -1272,12 +1276,16 @@ def test_a_words_end_apart_is_told_by_a_smaller_margin() -> None:
     assert choose(-0.3, [(-1.26, day), (-1.61, today)], heard) is None  # not a word's end
 
 
-def test_a_words_end_apart_through_the_pipeline(tiny: Any) -> None:
+def test_a_words_end_apart_through_the_pipeline(tmp_path: Path, tiny: Any) -> None:
     """eval/rooms.yaml: en-gb "hey computer, what day is it today" with 0.3 s of
     reverberation is written "what made it to me"; the audio puts "what day is it today"
     0.35 above "what date is it today", and nothing else near. It used to run nothing
     (``MIN_MARGIN``); now the day is told."""
-    clip = REPO / "eval" / "clips" / "hey-computer-what-day-is-it-today-en-gb-160-clean-room0.3.wav"
+    from agent.clips import synthesize
+
+    clip = tmp_path / "room.wav"
+    said = "hey computer, what day is it today"
+    synthesize(Clip(path=clip, say=Say(said, "en-gb", 160, reverb_s=0.3)))
     for raw in (None, "Hey computer, what made it to me?"):
         evs = heard_as(clip, raw, tiny)
         assert [e["command"] for e in of(evs, "command")] == ["day_of_week"], raw
