@@ -1276,19 +1276,17 @@ def test_a_words_end_apart_is_told_by_a_smaller_margin() -> None:
     assert choose(-0.3, [(-1.26, day), (-1.61, today)], heard) is None  # not a word's end
 
 
-def test_a_words_end_apart_through_the_pipeline(tmp_path: Path, tiny: Any) -> None:
+def test_a_words_end_apart_through_the_pipeline(
+    tmp_path: Path, isolated_env: dict, tiny: Any
+) -> None:
     """eval/rooms.yaml: en-gb "hey computer, what day is it today" with 0.3 s of
     reverberation is written "what made it to me"; the audio puts "what day is it today"
     0.35 above "what date is it today", and nothing else near. It used to run nothing
-    (``MIN_MARGIN``); now the day is told."""
-    from agent.clips import synthesize
-
-    clip = tmp_path / "room.wav"
-    said = "hey computer, what day is it today"
-    synthesize(Clip(path=clip, say=Say(said, "en-gb", 160, reverb_s=0.3)))
-    for raw in (None, "Hey computer, what made it to me?"):
-        evs = heard_as(clip, raw, tiny)
-        assert [e["command"] for e in of(evs, "command")] == ["day_of_week"], raw
+    (``MIN_MARGIN``); now the day is told, as heard and with that reading made on any CPU."""
+    say = Say("hey computer, what day is it today", "en-gb", 160, reverb_s=0.3)
+    heard_then = "Hey computer, what made it to me?"
+    for evs in _as_heard_and_as_then(tmp_path, isolated_env, tiny, say, heard_then):
+        assert [e["command"] for e in of(evs, "command")] == ["day_of_week"], evs
 
 
 def test_a_phrase_shorter_than_the_words_heard_needs_closer_support() -> None:
@@ -2361,9 +2359,9 @@ def test_cancel_out_timers_across_a_room_cancels_them_all(
     """eval/rooms.yaml: espeak-ng's "hey computer, cancel all timers" heard across a room
     (0.6 s of reverberation, the echo taken out) is written "cancel out timers", a timer
     named "out"; "cancel all timers" came 0.64 below it, outside ``SWAP_GAP``, and the agent
-    answered that no such timer runs. No timer is named "out": the swap may come ``KNOWN_GAP`` below, and all
-    timers are cancelled. Through the real pipeline, and with that reading made on any
-    CPU."""
+    answered that no such timer runs. No timer is named "out": the swap may come
+    ``KNOWN_GAP`` below, and all timers are cancelled. Through the real pipeline, and with
+    that reading made on any CPU."""
     from tests.conftest import of
 
     say = Say("hey computer, cancel all timers", "en-us", 160, reverb_s=0.6)
