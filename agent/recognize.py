@@ -17,7 +17,7 @@ import asyncio
 import contextlib
 import dataclasses
 import re
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,9 +34,9 @@ from agent.loader import Match, Registry
 from agent.plugin import Timings
 from agent.ratelimit import RateLimiter
 from agent.rescore import (
+    HOURS,
     KNOWN_GAP,
     MIN_LOGPROB,
-    MIN_MARGIN,
     UNHEARD_NUMBERS,
     WAKE_CANDIDATES,
     WAKE_MAX_LOSS,
@@ -48,7 +48,7 @@ from agent.rescore import (
     candidates,
     choose,
     closeness,
-    hours_to_ask,
+    hour_prefix,
     known_fills,
     named_number,
     number_prefix,
@@ -678,41 +678,45 @@ class Recognizer:
     ) -> int | None:
         """The number the audio says, where a phrase with a number slot is among the
         candidates ``near`` and no number was heard (``rescore.number_prefix``: "set up a
-        minute timer" -> 5, asked after "set a"); None where there is none to ask about, the
-        audio does not tell (``rescore.named_number``), or asking failed (logged)."""
+        minute timer" -> 5, asked after "set a")."""
         ask = number_prefix(near, decision.command)
+        return await self._named(job, t, decision, ask, UNHEARD_NUMBERS, "number")
+
+    async def _hour(self, job: UtteranceJob, t: Transcript, decision: GateDecision) -> int | None:
+        """The hour the audio says, where a time slot's words are no time and hold no
+        number ("remind me at IBM to ...", asked after "remind me at";
+        ``rescore.hour_prefix``)."""
+        ask = hour_prefix(self.registry, decision.command)
+        return await self._named(job, t, decision, ask, HOURS, "hour")
+
+    async def _named(
+        self,
+        job: UtteranceJob,
+        t: Transcript,
+        decision: GateDecision,
+        ask: str | None,
+        numbers: Iterable[int],
+        what: str,
+    ) -> int | None:
+        """Which of ``numbers`` the audio says after the words ``ask`` (said after the wake
+        phrase as heard), if it names one (``rescore.named_number``); None where there is
+        nothing to ask, the audio does not tell, or asking failed (logged)."""
         if ask is None:
             return None
         prefix = _wake_part(t.once, t, decision) + ask
         try:
-            logprobs = await self.transcriber.number_logprobs(job.audio, prefix, UNHEARD_NUMBERS)
+            logprobs = await self.transcriber.number_logprobs(job.audio, prefix, numbers)
         except Exception as exc:
-            self.log.error(f"asking the number after {prefix!r} failed: {exc}")
+            self.log.error(f"asking the {what} after {prefix!r} failed: {exc}")
             return None
         number = named_number(logprobs)
         ranked = sorted(logprobs.items(), key=lambda x: -x[1])[:3]
         self.log.debug(
-            f"the number after {prefix!r}: "
+            f"the {what} after {prefix!r}: "
             + ", ".join(f"{n} {x:.2f}" for n, x in ranked)
             + ("" if number is None else f"; {number} taken")
         )
         return number
-
-    async def _hour(self, job: UtteranceJob, t: Transcript, decision: GateDecision) -> int | None:
-        """The hour the audio says, where a time slot's words are no time and hold no
-        number (``rescore.hours_to_ask``: "remind me at IBM to ..."); None where there is
-        none to ask about, or scoring failed."""
-        asked = hours_to_ask(self.registry, decision.command)
-        if not asked:
-            return None
-        scores = await self._scores(job, t, decision, [said for _, said in asked])
-        if scores is None:
-            return None
-        ranked = sorted(zip(scores[1:], (h for h, _ in asked), strict=True), reverse=True)
-        best, hour = ranked[0]
-        others = [score for score, h in ranked if h != hour]
-        # each hour is another action: one the audio cannot tell from another is none
-        return hour if not others or best - others[0] >= MIN_MARGIN else None
 
     async def _may_leave_off(
         self, job: UtteranceJob, t: Transcript, decision: GateDecision, chosen: Candidate

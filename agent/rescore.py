@@ -16,7 +16,7 @@ command whose slot takes any words is offered as the words heard, mended (``repa
 mind me to call the doctor ..." -> "remind me to call the doctor ..."); one whose time of
 day was heard as no time, with the times nearest the words (``time_fills``: "remind me to
 take the bins out at f pest 7" -> "... at half past 7"), of the hour the audio names where
-no number was heard (``hours_to_ask``). The model's own transcript is scored beside them as
+no number was heard (``hour_prefix``). The model's own transcript is scored beside them as
 the yardstick. A candidate is taken only when the audio supports it well on its own
 (``MIN_LOGPROB``), nearly as well as the model's own reading (``MAX_GAP``; ``SHORTER_GAP``
 for a phrase of fewer words than were heard, ``LONGER_GAP`` for one of more tokens,
@@ -630,7 +630,11 @@ def _times_near(ws: Sequence[str], k: int, hour: int | None = None) -> list[str]
 def _say(v: Variant, slots: Mapping[str, Any]) -> str:
     """A variant said with its slots filled: "remind me at {when} to {text}" -> "remind me
     at 5 p.m. to water the plants"."""
-    return " ".join(str(slots[w[1:-1]]) if w[:1] == "{" else w for w in v.spoken.split())
+    return " ".join(_say_words(v.spoken.split(), slots))
+
+
+def _say_words(spoken: Sequence[str], slots: Mapping[str, Any]) -> list[str]:
+    return [str(slots[w[1:-1]]) if w[:1] == "{" else w for w in spoken]
 
 
 _TimeSlot = tuple[Command, CompiledTemplate, Variant, dict[str, Any], str, list[str]]
@@ -656,21 +660,35 @@ def _time_slots(registry: Registry, heard: Sequence[str]) -> Iterator[_TimeSlot]
             yield cmd, t, variant, slots, slot, time_words
 
 
-def hours_to_ask(registry: Registry, heard: Sequence[str]) -> list[tuple[int, str]]:
+HOURS = range(1, 13)
+"""The hours a time of day heard as none is asked about (``hour_prefix``)."""
+
+
+def hour_prefix(registry: Registry, heard: Sequence[str]) -> str | None:
     """Where a time slot's words are no time and hold no number ("remind me at IBM to
-    ..."): (hour, phrase) for each hour 1 to 12, the phrase as ``time_fills`` would say it
-    with that hour's time nearest the words ("remind me at 5 p.m. to ..."). The audio,
-    asked about these, names the hour (``time_fills(hour=...)``): spelling and sound cannot
-    ("IBM" is nearer "6 a.m." than "5 p.m."). [] where a number was heard: that is the
-    hour."""
-    asked: dict[str, int] = {}
+    ..."): the words said before its hour, to ask the audio which of ``HOURS`` comes next
+    (``named_number``, as for a number heard as none; ``time_fills(hour=...)`` then offers
+    that hour's times). They are the phrase's words before the slot, as its variant
+    nearest the words says them ("remind me to take the bins out at"), a day heard before
+    the time ("remind me tomorrow at"), "at" where neither ends in it ("remind me I'll be
+    able to ..." -> "remind me at"), and "half past" where "past" was heard ("at the past
+    chairman"): after "at", a time said as "half past 7" names the hour "1" (the token
+    after "at" is "half"). Spelling and sound cannot name the hour ("IBM" is nearer "6
+    a.m." than "5 p.m."). None where a number was heard (that is the hour), or where no
+    time slot's words are misheard."""
     for _cmd, _t, variant, slots, slot, time_words in _time_slots(registry, heard):
-        if any(w.isdigit() for w in time_words):  # a day said around it holds none
+        frame = _misheard_time(time_words)
+        if frame is None or any(w.isdigit() for w in time_words):  # a day around it holds none
             continue
-        for h in range(1, 13):
-            for when in _times_near(time_words, 1, h):
-                asked.setdefault(_say(variant, {**slots, slot: when}), h)
-    return [(h, said) for said, h in asked.items()]
+        before, rest, _after = frame
+        spoken = variant.spoken.split()
+        said = [*_say_words(spoken[: spoken.index(f"{{{slot}}}")], slots), *before]
+        if said[-1:] != ["at"]:
+            said.append("at")
+        if "past" in rest:
+            said += ["half", "past"]
+        return " ".join(said)
+    return None
 
 
 def time_fills(
@@ -680,7 +698,7 @@ def time_fills(
     of the time are no time ("remind me tomorrow at night to feed the cat", "remind me to
     take the bins out at f past 7"): the phrase, as its variant nearest the words says it,
     with the text heard and each of the ``k`` times nearest the words (``_times_near``), of
-    ``hour`` if given (``hours_to_ask``). The audio is asked about them as about any
+    ``hour`` if given (``hour_prefix``). The audio is asked about them as about any
     candidate."""
     found: dict[str, Candidate] = {}
     for cmd, t, variant, slots, slot, time_words in _time_slots(registry, heard):
