@@ -51,6 +51,7 @@ from agent.rescore import (
     hour_prefix,
     known_fills,
     named_number,
+    no_number,
     number_prefix,
     plainer,
     repairs,
@@ -647,7 +648,7 @@ class Recognizer:
         found = [
             *near,
             *repairs(self.registry, decision.command, known=known),
-            *time_fills(self.registry, decision.command, hour=await self._hour(job, t, decision)),
+            *await self._times(job, t, decision),
         ]
         scores = await self._scores(job, t, decision, [c.text for c in found]) if found else None
         chosen = (
@@ -678,18 +679,27 @@ class Recognizer:
     ) -> int | None:
         """The number the audio says, where a phrase with a number slot is among the
         candidates ``near`` and no number was heard (``rescore.number_prefix``: "set up a
-        minute timer" -> 5, asked after "set a")."""
+        minute timer" -> 5, asked after "set a"); None where it names none."""
         ask = number_prefix(near, decision.command)
-        return await self._named(job, t, decision, ask, UNHEARD_NUMBERS, "number")
+        logprobs = await self._asked(job, t, decision, ask, UNHEARD_NUMBERS, "number")
+        return None if logprobs is None else named_number(logprobs)
 
-    async def _hour(self, job: UtteranceJob, t: Transcript, decision: GateDecision) -> int | None:
-        """The hour the audio says, where a time slot's words are no time and hold no
-        number ("remind me at IBM to ...", asked after "remind me at";
-        ``rescore.hour_prefix``)."""
+    async def _times(
+        self, job: UtteranceJob, t: Transcript, decision: GateDecision
+    ) -> list[Candidate]:
+        """The phrases with a time of day, where its words were heard as none
+        (``rescore.time_fills``): of the hour the audio names where they hold no number
+        ("remind me at IBM to ...", asked after "remind me at"; ``rescore.hour_prefix``),
+        and none where the audio makes no hour likely there (``rescore.no_number``: "remind
+        me at home to ...")."""
         ask = hour_prefix(self.registry, decision.command)
-        return await self._named(job, t, decision, ask, HOURS, "hour")
+        logprobs = await self._asked(job, t, decision, ask, HOURS, "hour")
+        if logprobs is not None and no_number(logprobs):
+            return []
+        hour = None if logprobs is None else named_number(logprobs)
+        return time_fills(self.registry, decision.command, hour=hour)
 
-    async def _named(
+    async def _asked(
         self,
         job: UtteranceJob,
         t: Transcript,
@@ -697,10 +707,10 @@ class Recognizer:
         ask: str | None,
         numbers: Iterable[int],
         what: str,
-    ) -> int | None:
-        """Which of ``numbers`` the audio says after the words ``ask`` (said after the wake
-        phrase as heard), if it names one (``rescore.named_number``); None where there is
-        nothing to ask, the audio does not tell, or asking failed (logged)."""
+    ) -> dict[int, float] | None:
+        """How likely the audio makes each of ``numbers`` after the words ``ask`` (said
+        after the wake phrase as heard; ``Transcriber.number_logprobs``); None where there
+        is nothing to ask, or asking failed (logged)."""
         if ask is None:
             return None
         prefix = _wake_part(t.once, t, decision) + ask
@@ -715,8 +725,9 @@ class Recognizer:
             f"the {what} after {prefix!r}: "
             + ", ".join(f"{n} {x:.2f}" for n, x in ranked)
             + ("" if number is None else f"; {number} taken")
+            + ("; none said" if no_number(logprobs) else "")
         )
-        return number
+        return logprobs
 
     async def _may_leave_off(
         self, job: UtteranceJob, t: Transcript, decision: GateDecision, chosen: Candidate

@@ -404,6 +404,20 @@ NEAR_FIFTH = [
     "hey computer, what is the day of the parade",
 ]
 
+# Reminders said with a place or a meal where a time would be: no command sets a reminder
+# there, and none may run one at a time of day (near_times.yaml; written in the thirty-seventh
+# run after "remind me at home to ..." was found set for 1 o'clock, so not held out).
+NEAR_TIMES = [
+    "hey computer, remind me at the office to call mum",
+    "hey computer, remind me at lunch to water the plants",
+    "hey computer, remind me at home to take the bins out",
+    "hey computer, remind me at the station to buy a ticket",
+    "hey computer, remind me on Friday at the meeting to pay the rent",
+    "hey computer, remind me at dinner to call the doctor",
+    "hey computer, remind me tomorrow at work to send the report",
+    "hey computer, remind me at the shop to buy some milk",
+]
+
 # Greetings and questions people say to each other, opening with a wake phrase's first word
 # (greetings.yaml, with other_phrases.yaml's phrases; docs/ACCURACY.md, sixteenth run).
 GREETINGS = [
@@ -997,6 +1011,12 @@ def main() -> None:
             "A fifth set of requests that share words with a command's phrase, written "
             "before the rule it checks was measured on it: all must wake, none may run a "
             "command.",
+        ),
+        (
+            "near_times.yaml",
+            NEAR_TIMES,
+            "Reminders with a place or a meal where a time would be (\"remind me at home to "
+            '..."): all must wake, none may run a command.',
         ),
     ):
         out.write(name, {"clips": spoken(request_clip, texts, talkers)}, header)
