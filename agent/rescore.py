@@ -409,10 +409,12 @@ def named_number(logprobs: Mapping[int, float]) -> int | None:
 
 def no_number(logprobs: Mapping[int, float]) -> bool:
     """Does the audio make no number likely where one was asked about (every one below
-    ``NUMBER_MIN_LOGPROB``)? Asked after "remind me at" where "remind me at home to take
-    the bins out" was said, the likeliest hour came at -6.4 or lower in 109 of 112 clips
-    (eight voices, clean and at 10 dB; docs/ACCURACY.md, thirty-seventh run): no time was
-    said, and none is offered. False where nothing was asked."""
+    ``NUMBER_MIN_LOGPROB``)? Asked after "remind me at" (or "remind me tomorrow at", ...)
+    where a place or a meal was said ("remind me at home to take the bins out", "... at
+    lunch ..."; seven such reminders in eight voices, clean and at 10 dB), the likeliest
+    hour came below -4.0 in 109 of 112 clips; the other 3 (flite at 10 dB, "at home") named
+    1. Where an hour was said (576 clips), it came below -4.0 in 15 (docs/ACCURACY.md,
+    thirty-seventh run). False where nothing was asked."""
     return bool(logprobs) and max(logprobs.values()) < NUMBER_MIN_LOGPROB
 
 
