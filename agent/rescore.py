@@ -16,7 +16,8 @@ command whose slot takes any words is offered as the words heard, mended (``repa
 mind me to call the doctor ..." -> "remind me to call the doctor ..."); one whose time of
 day was heard as no time, with the times nearest the words (``time_fills``: "remind me to
 take the bins out at f pest 7" -> "... at half past 7"), of the hour the audio names where
-no number was heard (``hour_prefix``). The model's own transcript is scored beside them as
+no number was heard (``hour_prefix``), and none where it makes no hour likely there
+(``no_number``: "remind me at home to ..."). The model's own transcript is scored beside them as
 the yardstick. A candidate is taken only when the audio supports it well on its own
 (``MIN_LOGPROB``), nearly as well as the model's own reading (``MAX_GAP``; ``SHORTER_GAP``
 for a phrase of fewer words than were heard, ``LONGER_GAP`` for one of more tokens,
@@ -685,8 +686,9 @@ def hour_prefix(registry: Registry, heard: Sequence[str]) -> str | None:
     able to ..." -> "remind me at"), and "half past" where "past" was heard ("at the past
     chairman"): after "at", a time said as "half past 7" names the hour "1" (the token
     after "at" is "half"). Spelling and sound cannot name the hour ("IBM" is nearer "6
-    a.m." than "5 p.m."). None where a number was heard (that is the hour), or where no
-    time slot's words are misheard."""
+    a.m." than "5 p.m."). The first template whose time slot the words fit so is asked
+    about; None where a number was heard (that is the hour), or no time slot's words are
+    misheard."""
     for _cmd, _t, variant, slots, slot, time_words in _time_slots(registry, heard):
         frame = _misheard_time(time_words)
         if frame is None or any(w.isdigit() for w in time_words):  # a day around it holds none

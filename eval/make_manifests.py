@@ -1015,7 +1015,7 @@ def main() -> None:
         (
             "near_times.yaml",
             NEAR_TIMES,
-            "Reminders with a place or a meal where a time would be (\"remind me at home to "
+            'Reminders with a place or a meal where a time would be ("remind me at home to '
             '..."): all must wake, none may run a command.',
         ),
     ):
