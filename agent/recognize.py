@@ -695,6 +695,7 @@ class Recognizer:
         ask = hour_prefix(self.registry, decision.command)
         logprobs = await self._asked(job, t, decision, ask, HOURS, "hour")
         if logprobs is not None and no_number(logprobs):
+            self.log.debug("no hour is likely there: no time is offered")
             return []
         hour = None if logprobs is None else named_number(logprobs)
         return time_fills(self.registry, decision.command, hour=hour)
@@ -725,7 +726,6 @@ class Recognizer:
             f"the {what} after {prefix!r}: "
             + ", ".join(f"{n} {x:.2f}" for n, x in ranked)
             + ("" if number is None else f"; {number} taken")
-            + ("; none said" if no_number(logprobs) else "")
         )
         return logprobs
 
