@@ -34,7 +34,6 @@ from agent.loader import Match, Registry
 from agent.plugin import Timings
 from agent.ratelimit import RateLimiter
 from agent.rescore import (
-    HOURS,
     KNOWN_GAP,
     MIN_LOGPROB,
     UNHEARD_NUMBERS,
@@ -48,7 +47,6 @@ from agent.rescore import (
     candidates,
     choose,
     closeness,
-    hour_prefix,
     known_fills,
     named_number,
     no_number,
@@ -58,11 +56,11 @@ from agent.rescore import (
     sentence,
     split_words,
     text_slots,
-    time_fills,
     to_settle,
     with_phrase,
 )
 from agent.text import collapse_repeats, is_phantom, words
+from agent.timefills import HOURS, hour_prefix, time_fills
 from agent.transcribe import Transcriber, Transcript
 from agent.wake import (
     DETERMINERS,
@@ -688,8 +686,8 @@ class Recognizer:
         self, job: UtteranceJob, t: Transcript, decision: GateDecision
     ) -> list[Candidate]:
         """The phrases with a time of day, where its words were heard as none
-        (``rescore.time_fills``): of the hour the audio names where they hold no number
-        ("remind me at IBM to ...", asked after "remind me at"; ``rescore.hour_prefix``),
+        (``timefills.time_fills``): of the hour the audio names where they hold no number
+        ("remind me at IBM to ...", asked after "remind me at"; ``timefills.hour_prefix``),
         and none where the audio makes no hour likely there (``rescore.no_number``: "remind
         me at home to ...")."""
         ask = hour_prefix(self.registry, decision.command)

@@ -14,10 +14,10 @@ words before the slot, names one clearly (``named_number``: "set up a minute tim
 a 5 minute timer"). None leaves out a heard "yesterday" (``KEPT_WORDS``). A
 command whose slot takes any words is offered as the words heard, mended (``repairs``: "3
 mind me to call the doctor ..." -> "remind me to call the doctor ..."); one whose time of
-day was heard as no time, with the times nearest the words (``time_fills``: "remind me to
-take the bins out at f pest 7" -> "... at half past 7"), of the hour the audio names where
-no number was heard (``hour_prefix``), and none where it makes no hour likely there
-(``no_number``: "remind me at home to ..."). The model's own transcript is scored beside them as
+day was heard as no time, with the times nearest the words (``agent.timefills``: "remind me
+to take the bins out at f pest 7" -> "... at half past 7"), of the hour the audio names where
+no number was heard, and none where it makes no hour likely there (``no_number``: "remind me
+at home to ..."). The model's own transcript is scored beside them as
 the yardstick. A candidate is taken only when the audio supports it well on its own
 (``MIN_LOGPROB``), nearly as well as the model's own reading (``MAX_GAP``; ``SHORTER_GAP``
 for a phrase of fewer words than were heard, ``LONGER_GAP`` for one of more tokens,
@@ -54,7 +54,6 @@ the words after it are, or come near, a command).
 from __future__ import annotations
 
 import difflib
-import functools
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -68,16 +67,12 @@ from agent.matching import (
     FUNCTION_WORDS,
     CompiledTemplate,
     TemplateMatch,
-    Variant,
     bare,
-    compile_template,
     loose_variants,
     match_template,
-    with_text_slot,
 )
 from agent.numbers import NUMBER_WORDS, parse_int, say_int
 from agent.text import words
-from agent.timeofday import clock_phrases, day_frame, parse_time_of_day
 from agent.wake import sounds
 
 CANDIDATES = 8
@@ -202,11 +197,6 @@ knows ("cancel this pasta timer") than the words heard ("cancel this faster time
 to run with that value (``known_fills``). In ``eval/phrasings.yaml`` (a pasta timer
 running) the misheard pasta timers came 0.07 to 0.58 under the words heard, and the egg
 and pizza timers, said as such, 1.32 or more: midway."""
-TIME_FILLS = 3
-"""Times asked about for a time slot whose words are no time ("remind me at f past 7 to
-...", ``time_fills``), those nearest the words heard."""
-TIME_WORDS_HEARD = 3
-"""At most this many words are taken for a time misheard ("f past 7"); more are no time."""
 KNOWN_PHRASINGS = 3
 """Phrasings of a template asked about for each known value, those nearest the words heard
 (in spelling, and ``SOUND_WEIGHT`` in sound: "cancel net pasta timer" is "cancel the",
@@ -252,9 +242,10 @@ class Candidate:
     text: str
     """The phrase as said ("what day is it today"); ``sentence`` makes it the text scored."""
 
-
-def _candidate(cmd: Command, t: CompiledTemplate, said: str, slots: dict[str, Any]) -> Candidate:
-    return Candidate(Match(cmd, slots, t.source, 0.0, (0, 0)), said)
+    @classmethod
+    def of(cls, cmd: Command, t: CompiledTemplate, said: str, slots: dict[str, Any]) -> Candidate:
+        """``cmd`` run by its template ``t`` with ``slots``, if the audio supports ``said``."""
+        return cls(Match(cmd, slots, t.source, 0.0, (0, 0)), said)
 
 
 def _template(m: Match) -> CompiledTemplate | None:
@@ -369,7 +360,7 @@ def known_fills(
     if not isinstance(got, str) or is_known(got, values.get(name, ())):
         return []
     fills = sorted(_known_fills(t, heard, values), key=lambda x: -x[0])
-    return [_candidate(match.command, t, said, slots) for _, said, slots in fills[:CANDIDATES]]
+    return [Candidate.of(match.command, t, said, slots) for _, said, slots in fills[:CANDIDATES]]
 
 
 def _number_slot(c: Candidate) -> str | None:
@@ -482,7 +473,7 @@ def candidates(
         sound = fuzz.ratio(heard_sound, " ".join(sounds(bare(words(said)).split())))
         score = (1 - SOUND_WEIGHT) * spelt + SOUND_WEIGHT * sound
         if said not in found or score > found[said][0]:
-            found[said] = (score, _candidate(cmd, t, said, slots))
+            found[said] = (score, Candidate.of(cmd, t, said, slots))
     ranked = sorted(found.values(), key=lambda item: -item[0])
     out: list[Candidate] = []
     per: dict[tuple[str, str], int] = {}
@@ -540,7 +531,7 @@ def repairs(
             if slot in slots and not is_known(slots[slot], values.get(slot, ())):
                 return
         if ws != list(heard) and (said not in best or score > best[said][0]):
-            best[said] = (score, _candidate(cmd, t, said, slots))
+            best[said] = (score, Candidate.of(cmd, t, said, slots))
 
     for cmd in registry.commands:
         for t in cmd.templates:
@@ -569,158 +560,6 @@ def repairs(
                     add(score, cmd, t, found)
     ranked = sorted(best.values(), key=lambda item: -item[0])
     return [c for _, c in ranked[:k]]
-
-
-def _loosened(t: CompiledTemplate) -> tuple[CompiledTemplate, str] | None:
-    """A template with one time slot, that slot taking any words ("remind me at {when} to
-    {text}"), and the slot's name; None for a template without one."""
-    times = [name for name, kind in t.slots.items() if kind == "time"]
-    if t.is_regex or len(times) != 1:
-        return None
-    return _compiled_with_text(t.source, times[0]), times[0]
-
-
-@functools.cache
-def _compiled_with_text(source: str, name: str) -> CompiledTemplate:
-    return compile_template(with_text_slot(source, name))
-
-
-def _spelt(ws: Sequence[str]) -> str:
-    """Words with numbers written out as words: "half past 7" -> "half past seven"."""
-    out: list[str] = []
-    for w in ws:
-        parts = w.split(":")
-        if all(p.isdigit() and int(p) < 100 for p in parts):
-            out += [say_int(int(p)) for p in parts]
-        else:
-            out.append(w)
-    return " ".join(out)
-
-
-def _misheard_time(ws: Sequence[str]) -> tuple[list[str], list[str], list[str]] | None:
-    """A time slot's words as ``day_frame`` splits them, if what a time would stand in is
-    one to ``TIME_WORDS_HEARD`` words that are none; None where a time is heard with words
-    after it ("5pm on for id": a day misheard, not a time)."""
-    before, rest, after = day_frame(ws)
-    if not 0 < len(rest) <= TIME_WORDS_HEARD:
-        return None
-    if any(parse_time_of_day(rest[:j]) is not None for j in range(1, len(rest) + 1)):
-        return None
-    return before, rest, after
-
-
-def _times_near(ws: Sequence[str], k: int, hour: int | None = None) -> list[str]:
-    """The ``k`` times of day (``clock_phrases``; of ``hour`` when given) nearest words that
-    are none (``_misheard_time``; in spelling with numbers as words, and ``SOUND_WEIGHT`` in
-    sound), the day heard first or last kept ("tomorrow at night" -> "tomorrow at 9"); only
-    those with every number heard, and "a.m." and "p.m." only where an "m" ends the words."""
-    frame = _misheard_time(ws)
-    if frame is None:
-        return []
-    before, rest, after = frame
-    numbers = [w for w in rest if w.isdigit()]
-    if hour is not None:
-        numbers.append(str(hour))
-    heard, heard_sound = _spelt(rest), " ".join(sounds(_spelt(rest).split()))
-
-    def near(said: str) -> float:
-        spelt = _spelt(words(said))
-        sound = fuzz.ratio(heard_sound, " ".join(sounds(spelt.split())))
-        return (1 - SOUND_WEIGHT) * fuzz.ratio(heard, spelt) + SOUND_WEIGHT * sound
-
-    # "a.m." and "p.m." end in "m": a time heard without that sound was said without them
-    meridiem = rest[-1].endswith("m")
-    fits = [
-        p
-        for p in clock_phrases()
-        if all(n in words(p) for n in numbers) and (meridiem or not p.endswith(".m."))
-    ]
-    ranked = sorted(fits, key=lambda p: (-near(p), p))
-    return [" ".join([*before, p, *after]) for p in ranked[:k]]
-
-
-def _say(v: Variant, slots: Mapping[str, Any]) -> str:
-    """A variant said with its slots filled: "remind me at {when} to {text}" -> "remind me
-    at 5 p.m. to water the plants"."""
-    return " ".join(_say_words(v.spoken.split(), slots))
-
-
-def _say_words(spoken: Sequence[str], slots: Mapping[str, Any]) -> list[str]:
-    return [str(slots[w[1:-1]]) if w[:1] == "{" else w for w in spoken]
-
-
-_TimeSlot = tuple[Command, CompiledTemplate, Variant, dict[str, Any], str, list[str]]
-"""A command's template the heard words fit but for its time slot: the command, the
-template, its variant nearest the words, the slots heard, the time slot's name and words."""
-
-
-def _time_slots(registry: Registry, heard: Sequence[str]) -> Iterator[_TimeSlot]:
-    """The templates with one time slot that the heard words fit with that slot taking any
-    words, where those words are no time ("remind me tomorrow at night to feed the cat")."""
-    plain = bare(heard)
-    for cmd in registry.commands:
-        for t in cmd.templates:
-            loose = _loosened(t)
-            m = match_template(loose[0], heard) if loose is not None else None
-            if loose is None or m is None or not isinstance(m.slots.get(loose[1]), str):
-                continue
-            slot, time_words = loose[1], words(m.slots[loose[1]])
-            if parse_time_of_day(time_words) is not None or not t.variants:
-                continue
-            slots = m.slots
-            variant = max(t.variants, key=lambda v: fuzz.ratio(plain, bare(_say(v, slots).split())))
-            yield cmd, t, variant, slots, slot, time_words
-
-
-HOURS = range(1, 13)
-"""The hours a time of day heard as none is asked about (``hour_prefix``)."""
-
-
-def hour_prefix(registry: Registry, heard: Sequence[str]) -> str | None:
-    """Where a time slot's words are no time and hold no number ("remind me at IBM to
-    ..."): the words said before its hour, to ask the audio which of ``HOURS`` comes next
-    (``named_number``, as for a number heard as none; ``time_fills(hour=...)`` then offers
-    that hour's times). They are the phrase's words before the slot, as its variant
-    nearest the words says them ("remind me to take the bins out at"), a day heard before
-    the time ("remind me tomorrow at"), "at" where neither ends in it ("remind me I'll be
-    able to ..." -> "remind me at"), and "half past" where "past" was heard ("at the past
-    chairman"): after "at", a time said as "half past 7" names the hour "1" (the token
-    after "at" is "half"). Spelling and sound cannot name the hour ("IBM" is nearer "6
-    a.m." than "5 p.m."). The first template whose time slot the words fit so is asked
-    about; None where a number was heard (that is the hour), or no time slot's words are
-    misheard."""
-    for _cmd, _t, variant, slots, slot, time_words in _time_slots(registry, heard):
-        frame = _misheard_time(time_words)
-        if frame is None or any(w.isdigit() for w in time_words):  # a day around it holds none
-            continue
-        before, rest, _after = frame
-        spoken = variant.spoken.split()
-        said = [*_say_words(spoken[: spoken.index(f"{{{slot}}}")], slots), *before]
-        if said[-1:] != ["at"]:
-            said.append("at")
-        if "past" in rest:
-            said += ["half", "past"]
-        return " ".join(said)
-    return None
-
-
-def time_fills(
-    registry: Registry, heard: Sequence[str], k: int = TIME_FILLS, hour: int | None = None
-) -> list[Candidate]:
-    """Phrases of commands with a time slot, where the heard words fit the phrase but those
-    of the time are no time ("remind me tomorrow at night to feed the cat", "remind me to
-    take the bins out at f past 7"): the phrase, as its variant nearest the words says it,
-    with the text heard and each of the ``k`` times nearest the words (``_times_near``), of
-    ``hour`` if given (``hour_prefix``). The audio is asked about them as about any
-    candidate."""
-    found: dict[str, Candidate] = {}
-    for cmd, t, variant, slots, slot, time_words in _time_slots(registry, heard):
-        for when in _times_near(time_words, k, hour):
-            said = _say(variant, {**slots, slot: when})
-            exact = match_template(t, words(said), fuzzy=False)
-            if exact is not None and said not in found:
-                found[said] = _candidate(cmd, t, said, exact.slots)
-    return list(found.values())
 
 
 def closeness(registry: Registry, heard: Sequence[str]) -> float:
@@ -771,7 +610,7 @@ def _one_word_apart(
                     continue
                 diff = [i for i, (a, b) in enumerate(zip(stems, other, strict=True)) if a != b]
                 if len(diff) == 1 and differs(heard[diff[0]], theirs[diff[0]]):
-                    found.setdefault(said, _candidate(cmd, t, said, {}))
+                    found.setdefault(said, Candidate.of(cmd, t, said, {}))
     return list(found.values())
 
 

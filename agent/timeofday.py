@@ -280,7 +280,7 @@ def clock_phrases() -> tuple[str, ...]:
     """The times of day as Whisper writes them when it hears them said: "5", "5 p.m.",
     "5 a.m.", "5:30", "half past 5", "quarter past 5", "quarter to 5", for each hour 1 to
     12, and "noon", "midnight". The times a time slot may be asked about when its words
-    were heard as none (``rescore.time_fills``)."""
+    were heard as none (``timefills.time_fills``)."""
     said: list[str] = ["noon", "midnight"]
     for h in range(1, 13):
         said += [f"{h}", f"{h} p.m.", f"{h} a.m.", f"{h}:30", f"{h}:15", f"{h}:45"]

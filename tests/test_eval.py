@@ -185,8 +185,8 @@ def test_a_misheard_time_of_a_reminder_is_settled_by_the_audio(tmp_path: Path, t
     """tiny.en writes flite kal16's "remind me tomorrow at nine to feed the cat" as "...
     tomorrow at night to ..." (eval/phrasings.yaml): no command. "night" is nearer 8,
     midnight and 9:30 than 9 in spelling and sound, but asked which hour comes after "remind
-    me tomorrow at" (``rescore.hour_prefix``), the audio names 9, and that hour's times are
-    offered (``rescore.time_fills``): the reminder is set for 9 tomorrow. A reminder said
+    me tomorrow at" (``timefills.hour_prefix``), the audio names 9, and that hour's times are
+    offered (``timefills.time_fills``): the reminder is set for 9 tomorrow. A reminder said
     without a time, heard as said, gets none."""
     from agent.clips import synthesize
 
@@ -228,7 +228,7 @@ def test_the_hour_of_a_time_heard_as_none_is_asked_of_the_audio(tmp_path: Path, 
     """espeak-ng's en-us+f3 at 20 dB, "computer, remind me to take the bins out at half past
     seven" (eval/phrasings.yaml), is written "... at the past Chairman!": no time, no
     number. The audio is asked which hour comes after "remind me to take them in out at
-    half past" (``rescore.hour_prefix``) and names 7 (``named_number``); its times are
+    half past" (``timefills.hour_prefix``) and names 7 (``named_number``); its times are
     offered, and the reminder is set for half past 7. Its text stays as heard."""
     from agent.clips import synthesize
 
@@ -1449,7 +1449,7 @@ def test_a_time_heard_as_no_time_is_offered_as_the_nearest_times() -> None:
     its time; the phrase is offered with the times nearest the words heard, the day and
     the numbers heard kept, "a.m." and "p.m." only where an "m" was heard."""
     from agent.loader import load_plugins
-    from agent.rescore import TIME_FILLS, _times_near, hour_prefix, time_fills
+    from agent.timefills import TIME_FILLS, _times_near, hour_prefix, time_fills
 
     reg = load_plugins(["@bundled"], entry_points=False)
 
