@@ -288,14 +288,30 @@ def clock_phrases() -> tuple[str, ...]:
     return tuple(said)
 
 
+_PARTS_SAID_AFTER = tuple(ws for ws in _MERIDIEM if len(ws) == 3)
+"""The halves of the day said after a time in three words ("in the morning"), which
+``day_frame`` keeps as heard. ("at night" is not among them: tiny.en writes "nine" as
+"night".)"""
+
+
 def day_frame(ws: Sequence[str]) -> tuple[list[str], list[str], list[str]]:
     """The words of a time slot split around an "at" and a day said first, or a day said
-    last: "tomorrow at night" -> (["tomorrow", "at"], ["night"], []), "at f past 7 on
-    friday" -> (["at"], ["f", "past", "7"], ["on", "friday"]). These are kept as heard; the
-    rest is what a time would stand in (nothing, for a day alone: "tomorrow")."""
+    last, and a half of the day said after the time: "tomorrow at night" -> (["tomorrow",
+    "at"], ["night"], []), "at f past 7 on friday" -> (["at"], ["f", "past", "7"], ["on",
+    "friday"]), "on saturday at high in the morning" -> (["on", "saturday", "at"],
+    ["high"], ["in", "the", "morning"]). These are kept as heard; the rest is what a time
+    would stand in (nothing, for a day alone: "tomorrow")."""
+    before, rest, after = _day_frame(ws)
+    for part in _PARTS_SAID_AFTER:
+        if len(rest) > len(part) and tuple(rest[-len(part) :]) == part:
+            return before, rest[: -len(part)], [*part, *after]
+    return before, rest, after
+
+
+def _day_frame(ws: Sequence[str]) -> tuple[list[str], list[str], list[str]]:
     toks = list(ws)
     if toks[:1] == ["at"]:
-        before, rest, after = day_frame(toks[1:])
+        before, rest, after = _day_frame(toks[1:])
         return ["at", *before], rest, after
     start = 1 if toks[:1] == ["on"] else 0
     if len(toks) > start and toks[start] in _DAYS:

@@ -230,6 +230,13 @@ def test_the_clock_phrases_are_times() -> None:
         ("f past 7 tomorrow", ([], ["f", "past", "7"], ["tomorrow"])),
         ("ibm", ([], ["ibm"], [])),
         ("tomorrow", (["tomorrow", "at"], [], [])),  # a day alone: no time stands in it
+        # a half of the day said after the time is kept as heard (thirty-eighth run)
+        (
+            "on saturday at high in the morning",
+            (["on", "saturday", "at"], ["high"], ["in", "the", "morning"]),
+        ),
+        ("f past 7 in the evening", ([], ["f", "past", "7"], ["in", "the", "evening"])),
+        ("in the evening", ([], ["in", "the", "evening"], [])),  # no time before it: as heard
     ],
 )
 def test_a_day_is_kept_around_a_misheard_time(
