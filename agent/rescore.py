@@ -54,6 +54,7 @@ the words after it are, or come near, a command).
 from __future__ import annotations
 
 import difflib
+import itertools
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -505,14 +506,16 @@ def repairs(
     registry: Registry, heard: Sequence[str], k: int = REPAIRS, known: Known | None = None
 ) -> list[Candidate]:
     """Phrases of commands whose slot takes any words, which ``candidates`` cannot offer
-    (the words cannot be guessed, only kept as heard), made from the heard words in two ways:
+    (the words cannot be guessed, only kept as heard), made from the heard words in three ways:
 
     - words after the phrase are left off when its last slot is not free text ("remind me to
       call the doctor in 20 minutes | more than 300 years", the television going on);
     - opening words of two or more ("repeat after me", "remind me to") are put in place of
       the first words heard that come ``OPENING_MIN`` near them ("3 mind me to call the
       doctor in 20 minutes", "to repeat after me the rain in spain"). One-word openings
-      ("say {text}") are not tried: they would make a command of any sentence.
+      ("say {text}") are not tried: they would make a command of any sentence;
+    - the word said before a slot that is no free text is put in where it was not heard
+      (``_linked``: "remind me to lock the door and 11 pm" -> "... at 11 pm").
 
     A slot whose values the plugin knows (``command(known=...)``) is mended only into one
     of them (``known``): "cancel my dentist appointment" is no "cancel my reminder to
@@ -558,8 +561,33 @@ def repairs(
                 found = _longest(t, [*opening, *heard[j:]], cut) if score >= OPENING_MIN else None
                 if found is not None:
                     add(score, cmd, t, found)
+            for ws in _linked(t, heard):  # the first that makes the phrase: the longest slot
+                m = match_template(t, ws, fuzzy=False)
+                if m is not None:
+                    add(fuzz.ratio(" ".join(ws), " ".join(heard)), cmd, t, (ws, m.slots))
+                    break
     ranked = sorted(best.values(), key=lambda item: -item[0])
     return [c for _, c in ranked[:k]]
+
+
+def _linked(t: CompiledTemplate, heard: Sequence[str]) -> Iterator[list[str]]:
+    """The heard words with the word a template says before a slot that is no free text
+    ("at" before "{when}", "in" before "{duration}") put in place of a function word or
+    before a word, from the first word on: "remind me to lock the door and 11 pm" -> "...
+    the door at 11 pm", "... call my mitt quarter to eight" -> "... my mitt at quarter to
+    eight"."""
+    links = {
+        w
+        for v in t.variants
+        for w, nxt in itertools.pairwise(v.spoken.split())
+        if w[:1] != "{" and t.slots.get(nxt.strip("{}"), "str") != "str"
+    }
+    for i in range(1, len(heard)):
+        for link in sorted(links):
+            if heard[i] in FUNCTION_WORDS and heard[i] != link:
+                yield [*heard[:i], link, *heard[i + 1 :]]
+            if heard[i - 1] != link:
+                yield [*heard[:i], link, *heard[i:]]
 
 
 def closeness(registry: Registry, heard: Sequence[str]) -> float:
