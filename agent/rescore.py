@@ -580,7 +580,7 @@ def _linked(t: CompiledTemplate, heard: Sequence[str]) -> Iterator[list[str]]:
         w
         for v in t.variants
         for w, nxt in itertools.pairwise(v.spoken.split())
-        if w[:1] != "{" and t.slots.get(nxt.strip("{}"), "str") != "str"
+        if w[:1] != "{" and nxt[:1] == "{" and t.slots[nxt[1:-1]] != "str"
     }
     for i in range(1, len(heard)):
         for link in sorted(links):
