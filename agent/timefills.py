@@ -93,7 +93,8 @@ def _times_near(ws: Sequence[str], k: int, hour: int | None = None) -> list[str]
     numbers = [w for w in rest if w.isdigit()]
     if hour is not None:
         numbers.append(str(hour))
-    heard, heard_sound = _spelt(rest), " ".join(sounds(_spelt(rest).split()))
+    heard = _spelt(rest)
+    heard_sound = " ".join(sounds(heard.split()))
 
     def near(said: str) -> float:
         spelt = _spelt(words(said))
