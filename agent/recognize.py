@@ -60,7 +60,7 @@ from agent.rescore import (
     with_phrase,
 )
 from agent.text import collapse_repeats, is_phantom, words
-from agent.timefills import HOURS, hour_prefix, time_fills
+from agent.timefills import HOURS, hour_prefix, time_fills, time_heard
 from agent.transcribe import Transcriber, Transcript
 from agent.wake import (
     DETERMINERS,
@@ -690,13 +690,14 @@ class Recognizer:
         ("remind me at IBM to ...", asked after "remind me at"; ``timefills.hour_prefix``),
         and none where the audio makes no hour likely there (``rescore.no_number``: "remind
         me at home to ...")."""
-        ask = hour_prefix(self.registry, decision.command)
+        heard = time_heard(self.registry, decision.command)
+        ask = hour_prefix(self.registry, heard)
         logprobs = await self._asked(job, t, decision, ask, HOURS, "hour")
         if logprobs is not None and no_number(logprobs):
             self.log.debug("no hour is likely there: no time is offered")
             return []
         hour = None if logprobs is None else named_number(logprobs)
-        return time_fills(self.registry, decision.command, hour=hour)
+        return time_fills(self.registry, heard, hour=hour)
 
     async def _asked(
         self,

@@ -492,10 +492,13 @@ def _longest(
     t: CompiledTemplate, ws: Sequence[str], cut: bool
 ) -> tuple[list[str], dict[str, Any]] | None:
     """The words, or (if ``cut``) the longest run of them from the start not ending in a
-    function word, that match the template exactly; with the slots they fill."""
+    function word or in the minutes before "past", that match the template exactly; with
+    the slots they fill."""
     for end in range(len(ws), 0, -1) if cut else [len(ws)]:
         if end < len(ws) and ws[end - 1] in FUNCTION_WORDS:
             continue
+        if end < len(ws) and ws[end] == "past" and ws[end - 1].isdigit():
+            continue  # "at 20 | past grade": 20 is the minutes of a time misheard
         m = match_template(t, ws[:end], fuzzy=False)
         if m is not None:
             return list(ws[:end]), m.slots

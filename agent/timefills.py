@@ -14,6 +14,7 @@ it makes no hour likely (``rescore.no_number``: "remind me at home to ..."), non
 from __future__ import annotations
 
 import functools
+import itertools
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
@@ -21,6 +22,8 @@ from rapidfuzz import fuzz
 
 from agent.loader import Command, Registry
 from agent.matching import (
+    ARTICLES,
+    FUNCTION_WORDS,
     CompiledTemplate,
     Variant,
     bare,
@@ -31,7 +34,7 @@ from agent.matching import (
 from agent.numbers import say_int
 from agent.rescore import SOUND_WEIGHT, Candidate
 from agent.text import words
-from agent.timeofday import clock_phrases, day_frame, parse_time_of_day
+from agent.timeofday import clock_phrases, day_frame, minute_phrases, parse_time_of_day
 from agent.wake import sounds
 
 TIME_FILLS = 3
@@ -39,6 +42,9 @@ TIME_FILLS = 3
 ...", ``time_fills``), those nearest the words heard."""
 TIME_WORDS_HEARD = 3
 """At most this many words are taken for a time misheard ("f past 7"); more are no time."""
+OPENING_WORD = 80.0
+"""A word heard is taken for a phrase's opening word this near it in spelling ("reminds",
+"reminded" for "remind"), where the time rescue mends the words (``time_heard``)."""
 HOURS = range(1, 13)
 """The hours a time of day heard as none is asked about (``hour_prefix``)."""
 
@@ -72,27 +78,38 @@ def _spelt(ws: Sequence[str]) -> str:
 def _misheard_time(ws: Sequence[str]) -> tuple[list[str], list[str], list[str]] | None:
     """A time slot's words as ``day_frame`` splits them, if what a time would stand in is
     one to ``TIME_WORDS_HEARD`` words that are none; None where a time is heard with words
-    after it ("5pm on for id": a day misheard, not a time)."""
+    after it ("5pm on for id": a day misheard, not a time), or after a function word ("of 9
+    pm": the word before it misheard, which ``rescore.repairs`` puts right). A number
+    before "past" is no time heard but its minutes ("20 past grade")."""
     before, rest, after = day_frame(ws)
     if not 0 < len(rest) <= TIME_WORDS_HEARD:
         return None
-    if any(parse_time_of_day(rest[:j]) is not None for j in range(1, len(rest) + 1)):
-        return None
+    if rest[0] in FUNCTION_WORDS and parse_time_of_day(rest[1:]) is not None:
+        return None  # a time heard after a word misheard ("of 9 pm"): ``rescore.repairs``
+    for j in range(1, len(rest) + 1):
+        if parse_time_of_day(rest[:j]) is not None and rest[j : j + 1] != ["past"]:
+            return None
     return before, rest, after
 
 
+def _numbers(said: str) -> list[str]:
+    """The words of a time, an hour and its minutes apart: "5:30" -> ["5", "30"]."""
+    return [n for w in words(said) for n in w.split(":")]
+
+
 def _times_near(ws: Sequence[str], k: int, hour: int | None = None) -> list[str]:
-    """The ``k`` times of day (``clock_phrases``; of ``hour`` when given) nearest words that
+    """The ``k`` times of day (``clock_phrases``, and ``minute_phrases`` of a minute heard:
+    "20 past 8"; of ``hour`` when given) nearest words that
     are none (``_misheard_time``; in spelling with numbers as words, and ``SOUND_WEIGHT`` in
     sound), the day heard first or last kept ("tomorrow at night" -> "tomorrow at 9"); only
-    those with every number heard, and "a.m." and "p.m." only where an "m" ends the words."""
+    those with every number heard (minutes above 12 in "5:30" too), and "a.m." and "p.m."
+    only where an "m" ends the words."""
     frame = _misheard_time(ws)
     if frame is None:
         return []
     before, rest, after = frame
-    numbers = [w for w in rest if w.isdigit()]
-    if hour is not None:
-        numbers.append(str(hour))
+    heard_numbers = [w for w in rest if w.isdigit()]
+    numbers = [*heard_numbers, *([] if hour is None else [str(hour)])]
     heard = _spelt(rest)
     heard_sound = " ".join(sounds(heard.split()))
 
@@ -103,10 +120,14 @@ def _times_near(ws: Sequence[str], k: int, hour: int | None = None) -> list[str]
 
     # "a.m." and "p.m." end in "m": a time heard without that sound was said without them
     meridiem = rest[-1].endswith("m")
+    said = [*clock_phrases(), *(p for n in set(heard_numbers) for p in minute_phrases(int(n)))]
+    # minutes heard ("find 30") are looked for after an hour's colon too ("5:30")
+    apart = any(int(n) > max(HOURS) for n in heard_numbers)
     fits = [
         p
-        for p in clock_phrases()
-        if all(n in words(p) for n in numbers) and (meridiem or not p.endswith(".m."))
+        for p in said
+        if all(n in (_numbers(p) if apart else words(p)) for n in numbers)
+        and (meridiem or not p.endswith(".m."))
     ]
     ranked = sorted(fits, key=lambda p: (-near(p), p))
     return [" ".join([*before, p, *after]) for p in ranked[:k]]
@@ -145,6 +166,53 @@ def _time_slots(registry: Registry, heard: Sequence[str]) -> Iterator[_TimeSlot]
             yield cmd, t, variant, slots, slot, time_words
 
 
+def _opened(t: CompiledTemplate, heard: Sequence[str]) -> Iterator[list[str]]:
+    """The heard words with a variant's opening of two or more words put in place of as
+    many words heard, each ``OPENING_WORD`` near its own ("reminds me" -> "remind me")."""
+    for v in t.variants:
+        opening = v.spoken.split("{", 1)[0].split()
+        n = len(opening)
+        if n < 2 or len(heard) <= n or list(heard[:n]) == opening:
+            continue
+        if all(fuzz.ratio(h, o) >= OPENING_WORD for h, o in zip(heard, opening, strict=False)):
+            yield [*opening, *heard[n:]]
+
+
+def _at(heard: Sequence[str]) -> Iterator[list[str]]:
+    """The heard words with one function word but an article put as "at", from the first
+    on ("... on saturday to hide in the morning to ..." -> "... on saturday at hide ...")."""
+    for i, w in enumerate(heard):
+        if w in FUNCTION_WORDS and w not in ARTICLES and w != "at":
+            yield [*heard[:i], "at", *heard[i + 1 :]]
+
+
+def time_heard(registry: Registry, heard: Sequence[str]) -> list[str]:
+    """The words the time rescue reads (``hour_prefix``, ``time_fills``): those heard, where
+    they make a phrase with its time misheard exactly; else the first of them mended that
+    does, with a phrase's opening put in for words near it one for one (``_opened``:
+    "reminds me"), with "at" put in for a function word (``_at``), or both: "reminds me on
+    saturday to hide in the morning to wash the car" -> "remind me on saturday at hide in
+    the morning to ..."; else those heard (which ``_time_slots`` may still fit loosely). A
+    word is put in, never added: "remind me to call tom tomorrow" has no time to mend."""
+    loose = [
+        (t, found) for cmd in registry.commands for t in cmd.templates if (found := _loosened(t))
+    ]
+
+    def misheard(ws: Sequence[str], time: tuple[CompiledTemplate, str]) -> bool:
+        m = match_template(time[0], ws, fuzzy=False)
+        when = m.slots.get(time[1]) if m is not None else None
+        return isinstance(when, str) and _misheard_time(words(when)) is not None
+
+    if any(misheard(heard, time) for _, time in loose):
+        return list(heard)
+    for t, time in loose:
+        opened = list(_opened(t, heard))
+        for ws in [*opened, *(w for o in [heard, *opened] for w in _at(o))]:
+            if misheard(ws, time):
+                return ws
+    return list(heard)
+
+
 def hour_prefix(registry: Registry, heard: Sequence[str]) -> str | None:
     """Where a time slot's words are no time and hold no number ("remind me at IBM to
     ..."): the words said before its hour, to ask the audio which of ``HOURS`` comes next
@@ -154,21 +222,30 @@ def hour_prefix(registry: Registry, heard: Sequence[str]) -> str | None:
     the time ("remind me tomorrow at"), "at" where neither ends in it ("remind me I'll be
     able to ..." -> "remind me at"), and "half past" where "past" was heard ("at the past
     chairman"): after "at", a time said as "half past 7" names the hour "1" (the token
-    after "at" is "half"). Spelling and sound cannot name the hour ("IBM" is nearer "6
-    a.m." than "5 p.m."). The first template whose time slot the words fit so is asked
-    about; None where a number was heard (that is the hour), or no time slot's words are
-    misheard."""
+    after "at" is "half"); "quarter past" where both were, "quarter to" where "quarter"
+    was without "past" ("at quarter till it"), and the minutes heard before "past" where
+    they were ("at 20 past grade" -> "at 20 past"). Spelling and sound cannot name the
+    hour ("IBM" is nearer "6 a.m." than "5 p.m."). The first template whose time slot
+    the words fit so is asked about; None where a number was heard that is no minutes
+    (one before "past", or above 12: "at find 30") but the hour, or no time slot's words
+    are misheard."""
     for _cmd, _t, variant, slots, slot, time_words in _time_slots(registry, heard):
         frame = _misheard_time(time_words)
-        if frame is None or any(w.isdigit() for w in time_words):  # a day around it holds none
+        if frame is None:
             continue
         before, rest, _after = frame
+        past = [a for a, b in itertools.pairwise(rest) if a.isdigit() and b == "past"]
+        minutes = {*past, *(w for w in rest if w.isdigit() and int(w) > max(HOURS))}
+        if any(w.isdigit() for w in time_words if w not in minutes):  # a day holds none
+            continue
         spoken = variant.spoken.split()
         said = [*_say_words(spoken[: spoken.index(f"{{{slot}}}")], slots), *before]
         if said[-1:] != ["at"]:
             said.append("at")
-        if "past" in rest:
-            said += ["half", "past"]
+        if "quarter" in rest:
+            said += ["quarter", "past" if "past" in rest else "to"]
+        elif "past" in rest:
+            said += [*(past or ["half"])[:1], "past"]
         return " ".join(said)
     return None
 
@@ -180,13 +257,21 @@ def time_fills(
     of the time are no time ("remind me tomorrow at night to feed the cat", "remind me to
     take the bins out at f past 7"): the phrase, as its variant nearest the words says it,
     with the text heard and each of the ``k`` times nearest the words (``_times_near``), of
-    ``hour`` if given (``hour_prefix``). The audio is asked about them as about any
-    candidate."""
+    ``hour`` if given (``hour_prefix``), said after "at" where neither the variant nor the
+    day heard says it ("remind me I'd find 30 to ..." -> "remind me at 5:30 to ...", as
+    ``hour_prefix`` asks; the command's template that takes it so). The audio is asked
+    about them as about any candidate."""
     found: dict[str, Candidate] = {}
     for cmd, t, variant, slots, slot, time_words in _time_slots(registry, heard):
+        spoken = variant.spoken.split()
+        says_at = spoken[: spoken.index(f"{{{slot}}}")][-1:] == ["at"]
         for when in _times_near(time_words, k, hour):
+            if not says_at and "at" not in when.split():
+                when = f"at {when}"
             said = _say(variant, {**slots, slot: when})
-            exact = match_template(t, words(said), fuzzy=False)
-            if exact is not None and said not in found:
-                found[said] = Candidate.of(cmd, t, said, exact.slots)
+            for said_as in [t, *(other for other in cmd.templates if other is not t)]:
+                exact = match_template(said_as, words(said), fuzzy=False)
+                if exact is not None and said not in found:
+                    found[said] = Candidate.of(cmd, said_as, said, exact.slots)
+                    break
     return list(found.values())

@@ -288,6 +288,22 @@ def clock_phrases() -> tuple[str, ...]:
     return tuple(said)
 
 
+MINUTES_SAID = (5, 10, 20, 25)
+"""The minutes said before "past" or "to" an hour that are neither a quarter nor a half:
+"twenty past eight", "ten to nine"."""
+
+
+@functools.cache
+def minute_phrases(minute: int) -> tuple[str, ...]:
+    """The times of day said with ``minute`` before "past" or "to" each hour, as Whisper
+    writes them: "20 past 8", "20 to 8"; none for a minute not in ``MINUTES_SAID``. Asked
+    about only where that number was heard (``timefills.time_fills``): offered with every
+    hour, a "5" or "10" heard would crowd out the times said most."""
+    if minute not in MINUTES_SAID:
+        return ()
+    return tuple(f"{minute} {rel} {h}" for h in range(1, 13) for rel in ("past", "to"))
+
+
 _PARTS_SAID_AFTER = tuple(ws for ws in _MERIDIEM if len(ws) == 3)
 """The halves of the day said after a time in three words ("in the morning"), which
 ``day_frame`` keeps as heard. ("at night" is not among them: tiny.en writes "nine" as
