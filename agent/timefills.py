@@ -22,7 +22,6 @@ from rapidfuzz import fuzz
 
 from agent.loader import Command, Registry
 from agent.matching import (
-    ARTICLES,
     FUNCTION_WORDS,
     CompiledTemplate,
     Variant,
@@ -178,22 +177,15 @@ def _opened(t: CompiledTemplate, heard: Sequence[str]) -> Iterator[list[str]]:
             yield [*opening, *heard[n:]]
 
 
-def _at(heard: Sequence[str]) -> Iterator[list[str]]:
-    """The heard words with one function word but an article put as "at", from the first
-    on ("... on saturday to hide in the morning to ..." -> "... on saturday at hide ...")."""
-    for i, w in enumerate(heard):
-        if w in FUNCTION_WORDS and w not in ARTICLES and w != "at":
-            yield [*heard[:i], "at", *heard[i + 1 :]]
-
-
 def time_heard(registry: Registry, heard: Sequence[str]) -> list[str]:
     """The words the time rescue reads (``hour_prefix``, ``time_fills``): those heard, where
-    they make a phrase with its time misheard exactly; else the first of them mended that
-    does, with a phrase's opening put in for words near it one for one (``_opened``:
-    "reminds me"), with "at" put in for a function word (``_at``), or both: "reminds me on
-    saturday to hide in the morning to wash the car" -> "remind me on saturday at hide in
-    the morning to ..."; else those heard (which ``_time_slots`` may still fit loosely). A
-    word is put in, never added: "remind me to call tom tomorrow" has no time to mend."""
+    they make a phrase with its time misheard exactly; else the first of them with a
+    phrase's opening put in for words near it one for one (``_opened``) that does:
+    "reminds me to feed the cat at quarter six" -> "remind me to ..." (read loosely as
+    heard, "cat" was taken for "at", the time for "at quarter six", the text for "feed");
+    else those heard, which ``_time_slots`` may fit loosely. "at" is not put in for another
+    word here: over every set, that made times of words that were none ("call the doctor
+    and when", said "in twenty minutes", set for 1 o'clock)."""
     loose = [
         (t, found) for cmd in registry.commands for t in cmd.templates if (found := _loosened(t))
     ]
@@ -206,8 +198,7 @@ def time_heard(registry: Registry, heard: Sequence[str]) -> list[str]:
     if any(misheard(heard, time) for _, time in loose):
         return list(heard)
     for t, time in loose:
-        opened = list(_opened(t, heard))
-        for ws in [*opened, *(w for o in [heard, *opened] for w in _at(o))]:
+        for ws in _opened(t, heard):
             if misheard(ws, time):
                 return ws
     return list(heard)
