@@ -8,7 +8,10 @@ at half past 7"). Where the words hold no number, the audio is first asked which
 after the words said before it (``hour_prefix``), judged as a number heard as none is
 (``rescore.named_number``): where it names one, only that hour's times are offered; where
 it makes no hour likely (``rescore.no_number``: "remind me at home to ..."), none are
-(``Recognizer._times`` asks and decides).
+(``Recognizer._times`` asks and decides). Minutes heard without their hour ("20 past
+grade", "I'd find 30") are no hour: it is asked after them. The words are read with a
+reminder's opening put right where that makes its phrase ("reminds me ...";
+``time_heard``).
 """
 
 from __future__ import annotations
@@ -260,9 +263,11 @@ def time_fills(
             if not says_at and "at" not in when.split():
                 when = f"at {when}"
             said = _say(variant, {**slots, slot: when})
+            if said in found:
+                continue
             for said_as in [t, *(other for other in cmd.templates if other is not t)]:
                 exact = match_template(said_as, words(said), fuzzy=False)
-                if exact is not None and said not in found:
+                if exact is not None:
                     found[said] = Candidate.of(cmd, said_as, said, exact.slots)
                     break
     return list(found.values())
