@@ -185,6 +185,10 @@ its opening words put in place of the first words heard when those come this clo
 to" 67."""
 REPAIRS = 2
 """At most this many such phrases are scored for one utterance."""
+AT_WRITTEN = frozenset({"id"})
+"""Words tiny.en writes for "at" said before a time ("remind me I'd quarter past 9 to call
+the plumber", eval/times_second.yaml), which ``repairs`` puts "at" in place of as it does
+a function word (``_linked``)."""
 PLAIN_WEIGHT = 0.2
 """Free text is taken from the beam's reading (``Transcript.alternatives``) that gives the
 same command with the same other slots and scores best on its mean token log-probability
@@ -578,7 +582,8 @@ def _linked(t: CompiledTemplate, heard: Sequence[str]) -> Iterator[list[str]]:
     ("at" before "{when}", "in" before "{duration}") put in place of a function word or
     before a word, from the first word on: "remind me to lock the door and 11 pm" -> "...
     the door at 11 pm", "... call my mitt quarter to eight" -> "... my mitt at quarter to
-    eight"."""
+    eight"; "at" in place of a word of ``AT_WRITTEN`` too ("remind me I'd quarter past
+    9")."""
     links = {
         w
         for v in t.variants
@@ -587,7 +592,8 @@ def _linked(t: CompiledTemplate, heard: Sequence[str]) -> Iterator[list[str]]:
     }
     for i in range(1, len(heard)):
         for link in sorted(links):
-            if heard[i] in FUNCTION_WORDS and heard[i] != link:
+            written = heard[i] in FUNCTION_WORDS or (link == "at" and heard[i] in AT_WRITTEN)
+            if written and heard[i] != link:
                 yield [*heard[:i], link, *heard[i + 1 :]]
             if heard[i - 1] != link:
                 yield [*heard[:i], link, *heard[i:]]
