@@ -141,6 +141,12 @@ def _say(v: Variant, slots: Mapping[str, Any]) -> str:
     return " ".join(_say_words(v.spoken.split(), slots))
 
 
+def _before_slot(v: Variant, slot: str) -> list[str]:
+    """The words a variant says before a slot: "remind me at" before "{when}"."""
+    spoken = v.spoken.split()
+    return spoken[: spoken.index(f"{{{slot}}}")]
+
+
 def _say_words(spoken: Sequence[str], slots: Mapping[str, Any]) -> list[str]:
     return [str(slots[w[1:-1]]) if w[:1] == "{" else w for w in spoken]
 
@@ -232,8 +238,7 @@ def hour_prefix(registry: Registry, heard: Sequence[str]) -> str | None:
         minutes = {*past, *(w for w in rest if w.isdigit() and int(w) > max(HOURS))}
         if any(w.isdigit() for w in time_words if w not in minutes):  # a day holds none
             continue
-        spoken = variant.spoken.split()
-        said = [*_say_words(spoken[: spoken.index(f"{{{slot}}}")], slots), *before]
+        said = [*_say_words(_before_slot(variant, slot), slots), *before]
         if said[-1:] != ["at"]:
             said.append("at")
         if "quarter" in rest:
@@ -257,8 +262,7 @@ def time_fills(
     about them as about any candidate."""
     found: dict[str, Candidate] = {}
     for cmd, t, variant, slots, slot, time_words in _time_slots(registry, heard):
-        spoken = variant.spoken.split()
-        says_at = spoken[: spoken.index(f"{{{slot}}}")][-1:] == ["at"]
+        says_at = _before_slot(variant, slot)[-1:] == ["at"]
         for when in _times_near(time_words, k, hour):
             if not says_at and "at" not in when.split():
                 when = f"at {when}"

@@ -1041,6 +1041,20 @@ def asked(voices: list[str], noises: list[tuple[str, float | None]]) -> list[dic
     ] + [request_clip(t, v, n, k) for v in voices for k, n in noises for t in REQUESTS]
 
 
+def reminders_at_a_time(
+    said: list[tuple[str, str, dict[str, Any]]], voices: list[str]
+) -> list[dict[str, Any]]:
+    """A held-out set of reminders at a time (times_held_out.yaml, times_second.yaml): each
+    said by the espeak-ng ``voices``, Festival's ked and Piper's joe, clean and with a fan
+    at 15 dB."""
+    return [
+        command_clip(t, c, s, v, 160, n, kind)
+        for v in [*voices, "ked_diphone", *PIPER_VOICES]
+        for kind, n in (("white", None), ("pink", 15.0))
+        for t, c, s in said
+    ]
+
+
 def main() -> None:
     out = Writer()
     full = full_set(VOICES, ["en-us", "en-gb", "en-us+f3"])
@@ -1326,28 +1340,14 @@ def main() -> None:
     )
     out.write(
         "times_held_out.yaml",
-        {
-            "clips": [
-                command_clip(t, c, s, v, 160, n, kind)
-                for v in [*TIMES_HELD_OUT_VOICES, "ked_diphone", *PIPER_VOICES]
-                for kind, n in (("white", None), ("pink", 15.0))
-                for t, c, s in TIMES_HELD_OUT
-            ]
-        },
+        {"clips": reminders_at_a_time(TIMES_HELD_OUT, TIMES_HELD_OUT_VOICES)},
         "Reminders at a time of day in other words, hours and voices than phrasings.yaml's "
         '("remind me at quarter to eight ...", "... at noon"), clean and with a fan at 15 dB; '
         "held out for the time-of-day rescue chosen on phrasings.yaml.",
     )
     out.write(
         "times_second.yaml",
-        {
-            "clips": [
-                command_clip(t, c, s, v, 160, n, kind)
-                for v in [*TIMES_SECOND_VOICES, "ked_diphone", *PIPER_VOICES]
-                for kind, n in (("white", None), ("pink", 15.0))
-                for t, c, s in TIMES_SECOND
-            ]
-        },
+        {"clips": reminders_at_a_time(TIMES_SECOND, TIMES_SECOND_VOICES)},
         "Reminders at a time of day in times, forms, texts and voices neither phrasings.yaml "
         'nor times_held_out.yaml has ("... at twenty past eight", "tonight at eight"), clean '
         "and with a fan at 15 dB; held out for the thirty-ninth run's changes.",
