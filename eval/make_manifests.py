@@ -44,6 +44,10 @@ The clips themselves are not committed: each entry carries a ``say`` recipe and
   written after near_third.yaml had been used once (twenty-second run).
 - near_fifth.yaml: a fifth ("what is the date in Japan", "how much time is left for Jack"),
   written after near_fourth.yaml had been used (twenty-third run).
+- near_times.yaml: reminders with a place or a meal where a time would be ("remind me at
+  home to ..."): all must wake, none may run a command (thirty-seventh run).
+- near_days.yaml: reminders on a day with no time said ("remind me tomorrow to call mum"):
+  all must wake, none may run a command (fortieth run, written before the rule it checks).
 - greetings.yaml: greetings and questions said to a person that open with a wake phrase's
   first word ("hey man", "hey mom, what time is it", "okay, what is the date"), in three
   voices of each synthesizer, with other_phrases.yaml's wake phrases: none may wake.
@@ -426,6 +430,21 @@ NEAR_TIMES = [
     "hey computer, remind me at dinner to call the doctor",
     "hey computer, remind me tomorrow at work to send the report",
     "hey computer, remind me at the shop to buy some milk",
+]
+
+# Reminders on a day with no time said ("remind me tomorrow to call mum"): no command sets a
+# reminder without a time, and none may run one at an hour nobody said (near_days.yaml;
+# written in the fortieth run before the hour was asked after a day heard alone, to check
+# that rule, whose audio said "on monday at noon" heard as "on monday").
+NEAR_DAYS = [
+    "hey computer, remind me tomorrow to call mum",
+    "hey computer, remind me on Friday to pay the rent",
+    "hey computer, remind me tonight to lock the back door",
+    "hey computer, remind me on Monday to send the report",
+    "hey computer, remind me this evening to water the plants",
+    "hey computer, remind me on Saturday to wash the car",
+    "hey computer, remind me tomorrow morning to take my pills",
+    "hey computer, remind me on Sunday to phone grandma",
 ]
 
 # Reminders at a time of day in other words, hours and voices than phrasings.yaml's, on
@@ -1180,6 +1199,12 @@ def main() -> None:
             NEAR_TIMES,
             'Reminders with a place or a meal where a time would be ("remind me at home to '
             '..."): all must wake, none may run a command.',
+        ),
+        (
+            "near_days.yaml",
+            NEAR_DAYS,
+            'Reminders on a day with no time said ("remind me tomorrow to call mum"): all '
+            "must wake, none may run a command.",
         ),
     ):
         out.write(name, {"clips": spoken(request_clip, texts, talkers)}, header)
