@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TypeVar
 
 _UNITS = {
     w: i
@@ -43,6 +44,9 @@ _ARTICLES = {"a", "an"}
 NUMBER_WORDS = frozenset(_UNITS) | frozenset(_TENS) | frozenset(_SCALES) | {"and", "a", "an"}
 """Every word that can be part of a spoken number."""
 
+Said = TypeVar("Said", bound=int | str)
+"""A number the audio is asked about (5), or a word said for one ("noon"):
+``Transcriber.number_logprobs``, ``rescore.named_number``."""
 
 _UNIT_WORDS = {i: w for w, i in _UNITS.items()}
 _TENS_WORDS = {i: w for w, i in _TENS.items()}

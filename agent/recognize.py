@@ -31,6 +31,7 @@ from agent.dispatch import Dispatcher
 from agent.feedback import Feedback, OutputLog
 from agent.leftoff import BREAK_COST, break_readings, leaves_off
 from agent.loader import Match, Registry
+from agent.numbers import Said
 from agent.plugin import Timings
 from agent.ratelimit import RateLimiter
 from agent.rescore import (
@@ -60,7 +61,7 @@ from agent.rescore import (
     with_phrase,
 )
 from agent.text import collapse_repeats, is_phantom, words
-from agent.timefills import HOURS, hour_prefix, time_fills, time_heard
+from agent.timefills import HOURS_ASKED, hour_prefix, time_fills, time_heard
 from agent.transcribe import Transcriber, Transcript
 from agent.wake import (
     DETERMINERS,
@@ -692,7 +693,7 @@ class Recognizer:
         me at home to ...")."""
         heard = time_heard(self.registry, decision.command)
         ask = hour_prefix(self.registry, heard)
-        logprobs = await self._asked(job, t, decision, ask, HOURS, "hour")
+        logprobs = await self._asked(job, t, decision, ask, HOURS_ASKED, "hour")
         if logprobs is not None and no_number(logprobs):
             self.log.debug("no hour is likely there: no time is offered")
             return []
@@ -705,9 +706,9 @@ class Recognizer:
         t: Transcript,
         decision: GateDecision,
         ask: str | None,
-        numbers: Iterable[int],
+        numbers: Iterable[Said],
         what: str,
-    ) -> dict[int, float] | None:
+    ) -> dict[Said, float] | None:
         """How likely the audio makes each of ``numbers`` after the words ``ask`` (said
         after the wake phrase as heard; ``Transcriber.number_logprobs``); None where there
         is nothing to ask, or asking failed (logged)."""

@@ -72,7 +72,7 @@ from agent.matching import (
     loose_variants,
     match_template,
 )
-from agent.numbers import NUMBER_WORDS, parse_int, say_int
+from agent.numbers import NUMBER_WORDS, Said, parse_int, say_int
 from agent.text import words
 from agent.wake import sounds
 
@@ -392,7 +392,7 @@ def number_prefix(found: Sequence[Candidate], heard: Sequence[str]) -> str | Non
     return None
 
 
-def named_number(logprobs: Mapping[int, float]) -> int | None:
+def named_number(logprobs: Mapping[Said, float]) -> Said | None:
     """The number the audio names (``Transcriber.number_logprobs``): the likeliest, if it
     is at least ``NUMBER_MIN_LOGPROB`` likely and ``NUMBER_MARGIN`` likelier than any
     other; None where the audio does not tell."""
@@ -404,7 +404,7 @@ def named_number(logprobs: Mapping[int, float]) -> int | None:
     return ranked[0][0]
 
 
-def no_number(logprobs: Mapping[int, float]) -> bool:
+def no_number(logprobs: Mapping[Said, float]) -> bool:
     """Does the audio make no number likely where one was asked about (every one below
     ``NUMBER_MIN_LOGPROB``)? Asked after "remind me at" (or "remind me tomorrow at", ...)
     where a place or a meal was said ("remind me at home to take the bins out", "... at

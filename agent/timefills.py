@@ -9,7 +9,10 @@ after the words said before it (``hour_prefix``), judged as a number heard as no
 (``rescore.named_number``): where it names one, only that hour's times are offered; where
 it makes no hour likely (``rescore.no_number``: "remind me at home to ..."), none are
 (``Recognizer._times`` asks and decides). Minutes heard without their hour ("20 past
-grade", "I'd find 30") are no hour: it is asked after them. The words are read with a
+grade", "I'd find 30") are no hour: it is asked after them. The audio is asked about
+"noon" and "midnight" with the hours (``NAMED_HOURS``), and about the hour after a day
+heard with no time at all ("remind me on monday to ...": after "remind me on monday at");
+for such a day, only a time the audio names is offered. The words are read with a
 reminder's opening put right where that makes its phrase ("reminds me ...";
 ``time_heard``).
 """
@@ -49,6 +52,12 @@ OPENING_WORD = 80.0
 "reminded" for "remind"), where the time rescue mends the words (``time_heard``)."""
 HOURS = range(1, 13)
 """The hours a time of day heard as none is asked about (``hour_prefix``)."""
+NAMED_HOURS = ("noon", "midnight")
+"""The times said as a word, asked about with ``HOURS``: tiny.en writes "remind me at
+midnight to ..." as "remind me I'd like to ...", and drops "at noon" from "remind me on
+monday at noon to ...", yet asked what follows "remind me at" the audio names them."""
+HOURS_ASKED: tuple[int | str, ...] = (*HOURS, *NAMED_HOURS)
+"""What the audio is asked about after the words before a time heard as none."""
 
 
 def _loosened(t: CompiledTemplate) -> tuple[CompiledTemplate, str] | None:
@@ -79,14 +88,15 @@ def _spelt(ws: Sequence[str]) -> str:
 
 def _misheard_time(ws: Sequence[str]) -> tuple[list[str], list[str], list[str]] | None:
     """A time slot's words as ``day_frame`` splits them, if what a time would stand in is
-    one to ``TIME_WORDS_HEARD`` words that are none; None where a time is heard with words
+    up to ``TIME_WORDS_HEARD`` words that are none (none at all after a day: "remind me
+    on monday to ...", its time unheard); None where a time is heard with words
     after it ("5pm on for id": a day misheard, not a time), or after a function word ("of 9
     pm": the word before it misheard, which ``rescore.repairs`` puts right). A number
     before "past" is no time heard but its minutes ("20 past grade")."""
     before, rest, after = day_frame(ws)
-    if not 0 < len(rest) <= TIME_WORDS_HEARD:
+    if len(rest) > TIME_WORDS_HEARD or not (rest or before):
         return None
-    if rest[0] in FUNCTION_WORDS and parse_time_of_day(rest[1:]) is not None:
+    if rest[:1] and rest[0] in FUNCTION_WORDS and parse_time_of_day(rest[1:]) is not None:
         return None  # a time heard after a word misheard ("of 9 pm"): ``rescore.repairs``
     for j in range(1, len(rest) + 1):
         if parse_time_of_day(rest[:j]) is not None and rest[j : j + 1] != ["past"]:
@@ -99,7 +109,7 @@ def _numbers(said: str) -> list[str]:
     return [n for w in words(said) for n in w.split(":")]
 
 
-def _times_near(ws: Sequence[str], k: int, hour: int | None = None) -> list[str]:
+def _times_near(ws: Sequence[str], k: int, hour: int | str | None = None) -> list[str]:
     """The ``k`` times of day (``clock_phrases``, and ``minute_phrases`` of a minute heard:
     "20 past 8"; of ``hour`` when given) nearest words that
     are none (``_misheard_time``; in spelling with numbers as words, and ``SOUND_WEIGHT`` in
@@ -107,7 +117,7 @@ def _times_near(ws: Sequence[str], k: int, hour: int | None = None) -> list[str]
     those with every number heard (minutes above 12 in "5:30" too), and "a.m." and "p.m."
     only where an "m" ends the words."""
     frame = _misheard_time(ws)
-    if frame is None:
+    if frame is None or (not frame[1] and hour is None):  # none heard: the hour named only
         return []
     before, rest, after = frame
     heard_numbers = [w for w in rest if w.isdigit()]
@@ -121,7 +131,7 @@ def _times_near(ws: Sequence[str], k: int, hour: int | None = None) -> list[str]
         return (1 - SOUND_WEIGHT) * fuzz.ratio(heard, spelt) + SOUND_WEIGHT * sound
 
     # "a.m." and "p.m." end in "m": a time heard without that sound was said without them
-    meridiem = rest[-1].endswith("m")
+    meridiem = rest[-1:] != [] and rest[-1].endswith("m")
     said = [*clock_phrases(), *(p for n in set(heard_numbers) for p in minute_phrases(int(n)))]
     # minutes heard ("find 30") are looked for after an hour's colon too ("5:30")
     apart = any(int(n) > max(HOURS) for n in heard_numbers)
@@ -215,7 +225,8 @@ def time_heard(registry: Registry, heard: Sequence[str]) -> list[str]:
 
 def hour_prefix(registry: Registry, heard: Sequence[str]) -> str | None:
     """Where a time slot's words are no time and hold no number ("remind me at IBM to
-    ..."): the words said before its hour, to ask the audio which of ``HOURS`` comes next
+    ..."), or are a day alone ("remind me on monday to ..."): the words said before its
+    hour, to ask the audio which of ``HOURS_ASKED`` comes next
     (``named_number``, as for a number heard as none; ``time_fills(hour=...)`` then offers
     that hour's times). They are the phrase's words before the slot, as its variant
     nearest the words says them ("remind me to take the bins out at"), a day heard before
@@ -250,7 +261,7 @@ def hour_prefix(registry: Registry, heard: Sequence[str]) -> str | None:
 
 
 def time_fills(
-    registry: Registry, heard: Sequence[str], k: int = TIME_FILLS, hour: int | None = None
+    registry: Registry, heard: Sequence[str], k: int = TIME_FILLS, hour: int | str | None = None
 ) -> list[Candidate]:
     """Phrases of commands with a time slot, where the heard words fit the phrase but those
     of the time are no time ("remind me tomorrow at night to feed the cat", "remind me to

@@ -312,11 +312,12 @@ _PARTS_SAID_AFTER = tuple(ws for ws in _MERIDIEM if len(ws) == 3)
 
 def day_frame(ws: Sequence[str]) -> tuple[list[str], list[str], list[str]]:
     """The words of a time slot split around an "at" and a day said first, or a day said
-    last, and a half of the day said after the time: "tomorrow at night" -> (["tomorrow",
-    "at"], ["night"], []), "at f past 7 on friday" -> (["at"], ["f", "past", "7"], ["on",
-    "friday"]), "on saturday at high in the morning" -> (["on", "saturday", "at"],
-    ["high"], ["in", "the", "morning"]). These are kept as heard; the rest is what a time
-    would stand in (nothing, for a day alone: "tomorrow")."""
+    last ("tonight" and "this evening" too), and a half of the day said after the time:
+    "tomorrow at night" -> (["tomorrow", "at"], ["night"], []), "tonight ive had" ->
+    (["tonight", "at"], ["ive", "had"], []), "at f past 7 on friday" -> (["at"], ["f",
+    "past", "7"], ["on", "friday"]), "on saturday at high in the morning" -> (["on",
+    "saturday", "at"], ["high"], ["in", "the", "morning"]). These are kept as heard; the
+    rest is what a time would stand in (nothing, for a day alone: "tomorrow")."""
     before, rest, after = _day_frame(ws)
     for part in _PARTS_SAID_AFTER:
         if len(rest) > len(part) and tuple(rest[-len(part) :]) == part:
@@ -333,8 +334,13 @@ def _day_frame(ws: Sequence[str]) -> tuple[list[str], list[str], list[str]]:
     if len(toks) > start and toks[start] in _DAYS:
         end = start + 1 + (toks[start + 1 : start + 2] == ["at"])
         return [*toks[: start + 1], "at"], toks[end:], []
+    for said in _TODAY:  # "tonight at ...", "this evening ..."
+        n = len(said)
+        if tuple(toks[:n]) == said:
+            return [*said, "at"], toks[n + (toks[n : n + 1] == ["at"]) :], []
     if len(toks) > 1 and toks[-1] in _DAYS:
         cut = len(toks) - 1 - (toks[-2] == "on")
         day = toks[-1]
         return [], toks[:cut], (["on", day] if day in _WEEKDAYS else [day])
-    return [], toks, []
+    rest, today = _drop_tail(toks, _TODAY)
+    return [], rest, [] if today is None else list(today)

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from agent.config import ModelConfig
-from agent.numbers import say_int
+from agent.numbers import Said, say_int
 from agent.text import clean, collapse_repeats
 
 SAMPLE_RATE = 16000
@@ -313,16 +313,16 @@ class Transcriber:
         return [np.log(np.maximum(np.asarray(r.text_token_probs), 1e-9)) for r in results]
 
     def number_logprobs_sync(
-        self, audio: np.ndarray, prefix: str, numbers: Iterable[int]
-    ) -> dict[int, float]:
+        self, audio: np.ndarray, prefix: str, numbers: Iterable[Said]
+    ) -> dict[Said, float]:
         """How likely the audio makes each of ``numbers`` as the next word after ``prefix``
         ("Hey computer, set a" -> 5): the log-probability of the token of its digits
-        (" 5") and, where one token holds it, of its word (" five"), summed. One decoder
-        pass with the prefix forced (CTranslate2's ``generate`` with
-        ``return_logits_vocab``), on the encoder output kept from the transcription: one
-        sequence, where asking ``align`` about every number costs a sequence each (about
-        1 s for sixty on two cores). A number that no one token holds is left out; {} where
-        the model gave no distribution there."""
+        (" 5") and, where one token holds it, of its word (" five"), summed; for a word
+        ("noon"), of its token. One decoder pass with the prefix forced (CTranslate2's
+        ``generate`` with ``return_logits_vocab``), on the encoder output kept from the
+        transcription: one sequence, where asking ``align`` about every number costs a
+        sequence each (about 1 s for sixty on two cores). A number or word that no one
+        token holds is left out; {} where the model gave no distribution there."""
         encoded, _frames, _n = self._encode(audio)
         tok = self._tokenizer
         forced = tok.encode(" " + prefix.strip()) if prefix.strip() else []
@@ -340,20 +340,17 @@ class Transcriber:
         logits = steps[len(forced)]  # row i is the distribution of the text's token i
         top = float(logits.max())
         logprobs = logits - (top + math.log(float(np.exp(logits - top).sum())))
-        found: dict[int, float] = {}
+        found: dict[Said, float] = {}
         for n in numbers:
-            ids = {
-                ids[0]
-                for ids in (tok.encode(f" {n}"), tok.encode(" " + say_int(n)))
-                if len(ids) == 1
-            }
+            spoken = [f" {n}"] if isinstance(n, str) else [f" {n}", " " + say_int(n)]
+            ids = {ids[0] for ids in map(tok.encode, spoken) if len(ids) == 1}
             if ids:
                 found[n] = float(np.logaddexp.reduce(logprobs[sorted(ids)]))
         return found
 
     async def number_logprobs(
-        self, audio: np.ndarray, prefix: str, numbers: Iterable[int]
-    ) -> dict[int, float]:
+        self, audio: np.ndarray, prefix: str, numbers: Iterable[Said]
+    ) -> dict[Said, float]:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(
             self._executor, self.number_logprobs_sync, audio, prefix, list(numbers)

@@ -318,6 +318,56 @@ def test_a_reminder_heard_loosely_with_quarter_is_read_mended(tmp_path: Path, ti
     assert _reminder(evs) == [("remind_at", "feed the cat", 5, 45)]
 
 
+def test_a_time_said_as_a_word_or_after_a_day_is_asked_of_the_audio(
+    tmp_path: Path, tiny: Any
+) -> None:
+    """Through the real pipeline, three reminders of eval/times_second.yaml whose time
+    tiny.en did not write: en-us+m2, "hey computer, remind me on monday at noon to send the
+    report", written "... remind me on Monday to send the report." (a day alone: the hour
+    is asked after "remind me on monday at", and the audio names "noon"); en-gb-x-gbcwmd+f4,
+    "... remind me at midnight to take out the trash", written "... remind me I'd need to
+    take out the trash." (asked after "remind me at", it names "midnight",
+    ``timefills.NAMED_HOURS``); en-us+m2, "computer, remind me tonight at eight to call my
+    sister", written "... remind me tonight I've had to call my sister." ("tonight" is kept
+    as a day, ``timeofday.day_frame``; asked after "remind me tonight at", it names 8).
+    Before the fortieth run none of the three ran."""
+    from agent.clips import synthesize
+
+    cases = [
+        (
+            "hey computer, remind me on monday at noon to send the report",
+            "en-us+m2",
+            "Hey computer, remind me on Monday to send the report.",
+            ("send the report", 12, "monday"),
+        ),
+        (
+            "hey computer, remind me at midnight to take out the trash",
+            "en-gb-x-gbcwmd+f4",
+            "I compute, remind me I'd need to take out the trash.",
+            ("take out the trash", 0, None),
+        ),
+        (
+            "computer, remind me tonight at eight to call my sister",
+            "en-us+m2",
+            "Computer, remind me tonight I've had to call my sister.",
+            ("call my sister", 20, "today"),
+        ),
+    ]
+    for n, (said, voice, heard, (text, hour, day)) in enumerate(cases):
+        wav = tmp_path / f"{n}.wav"
+        synthesize(Clip(path=wav, say=Say(said, voice, 160)))
+        evs = heard_as(wav, heard, tiny)
+        assert [(e["command"], e["slots"]) for e in of(evs, "command")] == [
+            (
+                "remind_at",
+                {
+                    "when": {"hour": hour, "minute": 0, "twelve_hour": False, "day": day},
+                    "text": text,
+                },
+            )
+        ], said
+
+
 def test_the_word_before_a_time_heard_as_another_is_put_in(tmp_path: Path, tiny: Any) -> None:
     """espeak-ng's en-us-nyc+m7, "hey computer, remind me to lock the door at eleven pm"
     (eval/times_held_out.yaml), is written "... lock the door and 11 pm.": a time, but no
@@ -1667,10 +1717,13 @@ def test_the_time_rescue_reads_the_words_mended() -> None:
         "remind me to call tom tomorrow",
         "remind me to take the bins out",
         "remind me to call the doctor and when",
-        "reminds me on saturday to hide in the morning to wash the car",
         "set a timer for five minutes",
     ):
         assert read(heard) == heard, heard
+    # a day heard alone is a time misheard too (its hour is asked): the opening is mended
+    assert read("reminds me on saturday to hide in the morning to wash the car") == (
+        "remind me on saturday to hide in the morning to wash the car"
+    )
     assert hour_prefix(reg, words("remind me to call mum at quarter till it")) == (
         "remind me to call mum at quarter to"
     )
@@ -1716,6 +1769,48 @@ def test_minutes_heard_before_past_ask_the_hour_after_them() -> None:
     # "20" alone, or "20" with a day, is still a time heard
     assert hour_prefix(reg, words("remind me at 20 to water the plants")) is None
     assert time_fills(reg, words("remind me to pay the rent at 5pm on for id")) == []
+
+
+def test_the_hour_is_asked_after_a_day_heard_alone_and_as_noon_or_midnight() -> None:
+    """A day heard with no time ("remind me on monday to send the report") asks the hour
+    after "remind me on monday at"; "tonight" is a day so ("tonight ive had" -> "tonight
+    at"); the audio is asked about "noon" and "midnight" as about the hours
+    (``HOURS_ASKED``), and a time is offered for a day alone only where it named one."""
+    from agent.loader import load_plugins
+    from agent.rescore import named_number, no_number
+    from agent.timefills import HOURS_ASKED, hour_prefix, time_fills
+    from agent.timeofday import day_frame
+
+    assert {"noon", "midnight"} <= set(HOURS_ASKED) and set(range(1, 13)) <= set(HOURS_ASKED)
+    assert day_frame(words("tonight ive had")) == (["tonight", "at"], ["ive", "had"], [])
+    assert day_frame(words("this evening")) == (["this", "evening", "at"], [], [])
+    assert day_frame(words("at 8 tonight")) == (["at"], ["8"], ["tonight"])
+    reg = load_plugins(["@bundled"], entry_points=False)
+
+    def offered(heard: str, hour: int | str | None) -> list[tuple[str, str]]:
+        found = time_fills(reg, words(heard), hour=hour)
+        return [(c.text, str(c.match.slots["when"])) for c in found]
+
+    monday = "remind me on monday to send the report"
+    assert hour_prefix(reg, words(monday)) == "remind me on monday at"
+    assert offered(monday, None) == []  # no time heard, none named: nothing to offer
+    assert offered(monday, "noon") == [
+        ("remind me on monday at noon to send the report", "12:00 on monday")
+    ]
+    assert offered(monday, 9)[0] == (
+        "remind me on monday at 9 to send the report",
+        "9:00 am or pm on monday",
+    )
+    tonight = "remind me tonight ive had to call my sister"
+    assert hour_prefix(reg, words(tonight)) == "remind me tonight at"
+    assert offered(tonight, 8)[0] == ("remind me tonight at 8 to call my sister", "20:00 today")
+    trash = "remind me id need to take out the trash"
+    assert hour_prefix(reg, words(trash)) == "remind me at"
+    assert offered(trash, "midnight") == [("remind me at midnight to take out the trash", "00:00")]
+    # a word named is judged as a number is
+    assert named_number({"noon": -0.3, 2: -2.5, 9: -7.0}) == "noon"
+    assert named_number({"noon": -1.1, 2: -2.6}) is None  # too close
+    assert no_number({"midnight": -4.5, 1: -8.0})
 
 
 def test_number_slots_are_filled_with_the_numbers_heard() -> None:
