@@ -61,7 +61,14 @@ from agent.rescore import (
     with_phrase,
 )
 from agent.text import collapse_repeats, is_phantom, words
-from agent.timefills import HOURS_ASKED, hour_prefix, time_fills, time_heard
+from agent.timefills import (
+    HOURS,
+    HOURS_ASKED,
+    hour_prefix,
+    minutes_asks,
+    time_fills,
+    time_heard,
+)
 from agent.transcribe import Transcriber, Transcript
 from agent.wake import (
     DETERMINERS,
@@ -690,7 +697,9 @@ class Recognizer:
         (``timefills.time_fills``): of the hour the audio names where they hold no number
         ("remind me at IBM to ...", asked after "remind me at"; ``timefills.hour_prefix``),
         and none where the audio makes no hour likely there (``rescore.no_number``: "remind
-        me at home to ...")."""
+        me at home to ..."). Where it names 5 or 10, it is asked for an hour after "at 10
+        to" and "at 10 past" too (``timefills.minutes_asks``: "ten to nine" heard as "I tend
+        to"), and a time so named is offered as well."""
         heard = time_heard(self.registry, decision.command)
         ask = hour_prefix(self.registry, heard)
         logprobs = await self._asked(job, t, decision, ask, HOURS_ASKED, "hour")
@@ -698,7 +707,13 @@ class Recognizer:
             self.log.debug("no hour is likely there: no time is offered")
             return []
         hour = None if logprobs is None else named_number(logprobs)
-        return time_fills(self.registry, heard, hour=hour)
+        also = []
+        for minutes_ask, rel in minutes_asks(ask, hour):  # "at 10" as "10 to 9"?
+            asked = await self._asked(job, t, decision, minutes_ask, HOURS, "hour")
+            then = None if asked is None else named_number(asked)
+            if then is not None:
+                also.append(f"{hour} {rel} {then}")
+        return time_fills(self.registry, heard, hour=hour, also=also)
 
     async def _asked(
         self,

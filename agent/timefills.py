@@ -39,7 +39,13 @@ from agent.matching import (
 from agent.numbers import say_int
 from agent.rescore import SOUND_WEIGHT, Candidate
 from agent.text import words
-from agent.timeofday import clock_phrases, day_frame, minute_phrases, parse_time_of_day
+from agent.timeofday import (
+    MINUTES_SAID,
+    clock_phrases,
+    day_frame,
+    minute_phrases,
+    parse_time_of_day,
+)
 from agent.wake import sounds
 
 TIME_FILLS = 3
@@ -109,13 +115,16 @@ def _numbers(said: str) -> list[str]:
     return [n for w in words(said) for n in w.split(":")]
 
 
-def _times_near(ws: Sequence[str], k: int, hour: int | str | None = None) -> list[str]:
+def _times_near(
+    ws: Sequence[str], k: int, hour: int | str | None = None, also: Sequence[str] = ()
+) -> list[str]:
     """The ``k`` times of day (``clock_phrases``, and ``minute_phrases`` of a minute heard:
     "20 past 8"; of ``hour`` when given) nearest words that
     are none (``_misheard_time``; in spelling with numbers as words, and ``SOUND_WEIGHT`` in
     sound), the day heard first or last kept ("tomorrow at night" -> "tomorrow at 9"); only
     those with every number heard (minutes above 12 in "5:30" too), and "a.m." and "p.m."
-    only where an "m" ends the words."""
+    only where an "m" ends the words; then the times ``also`` ("10 to 9", named by the
+    audio: ``minutes_asks``)."""
     frame = _misheard_time(ws)
     if frame is None or (not frame[1] and hour is None):  # none heard: the hour named only
         return []
@@ -141,8 +150,9 @@ def _times_near(ws: Sequence[str], k: int, hour: int | str | None = None) -> lis
         if all(n in (_numbers(p) if apart else words(p)) for n in numbers)
         and (meridiem or not p.endswith(".m."))
     ]
-    ranked = sorted(fits, key=lambda p: (-near(p), p))
-    return [" ".join([*before, p, *after]) for p in ranked[:k]]
+    ranked = sorted(fits, key=lambda p: (-near(p), p))[:k]
+    ranked += [p for p in also if p not in ranked]
+    return [" ".join([*before, p, *after]) for p in ranked]
 
 
 def _say(v: Variant, slots: Mapping[str, Any]) -> str:
@@ -260,8 +270,26 @@ def hour_prefix(registry: Registry, heard: Sequence[str]) -> str | None:
     return None
 
 
+def minutes_asks(ask: str | None, hour: int | str | None) -> list[tuple[str, str]]:
+    """Where the audio named ``hour`` after words ending in "at" (``hour_prefix``) and it
+    is a number said as minutes too (``MINUTES_SAID``: "ten to nine" is written "I tend
+    to", and asked after "remind me at" the audio names 10), the words to ask the hour
+    after once more, each with the word it follows: ("remind me at 10 to", "to"),
+    ("remind me at 10 past", "past"). Where the audio names one there ("9"), the time is
+    "10 to 9" (``time_fills(also=...)``); where it names none, "at 10" was the hour."""
+    if ask is None or not isinstance(hour, int) or hour not in MINUTES_SAID:
+        return []
+    if ask.split()[-1:] != ["at"]:
+        return []
+    return [(f"{ask} {hour} {rel}", rel) for rel in ("to", "past")]
+
+
 def time_fills(
-    registry: Registry, heard: Sequence[str], k: int = TIME_FILLS, hour: int | str | None = None
+    registry: Registry,
+    heard: Sequence[str],
+    k: int = TIME_FILLS,
+    hour: int | str | None = None,
+    also: Sequence[str] = (),
 ) -> list[Candidate]:
     """Phrases of commands with a time slot, where the heard words fit the phrase but those
     of the time are no time ("remind me tomorrow at night to feed the cat", "remind me to
@@ -269,12 +297,13 @@ def time_fills(
     with the text heard and each of the ``k`` times nearest the words (``_times_near``), of
     ``hour`` if given (``hour_prefix``), said after "at" where neither the variant nor the
     day heard says it ("remind me I'd find 30 to ..." -> "remind me at 5:30 to ...", as
-    ``hour_prefix`` asks; the command's template that takes it so). The audio is asked
-    about them as about any candidate."""
+    ``hour_prefix`` asks; the command's template that takes it so), and with each time
+    ``also`` ("10 to 9": ``minutes_asks``). The audio is asked about them as about any
+    candidate."""
     found: dict[str, Candidate] = {}
     for cmd, t, variant, slots, slot, time_words in _time_slots(registry, heard):
         says_at = _before_slot(variant, slot)[-1:] == ["at"]
-        for when in _times_near(time_words, k, hour):
+        for when in _times_near(time_words, k, hour, also):
             if not says_at and "at" not in when.split():
                 when = f"at {when}"
             said = _say(variant, {**slots, slot: when})

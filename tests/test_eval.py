@@ -368,6 +368,22 @@ def test_a_time_said_as_a_word_or_after_a_day_is_asked_of_the_audio(
         ], said
 
 
+def test_ten_to_nine_heard_as_no_time_is_set_for_ten_to_nine(tmp_path: Path, tiny: Any) -> None:
+    """espeak-ng's en-gb-scotland+f2 with a fan, "computer, remind me at ten to nine to
+    leave for work" (eval/times_second.yaml), is written "... remind me I didn't deny to
+    leave for work.". Asked after "remind me at", the audio names 10; 10 is minutes too, so
+    it is asked after "remind me at 10 to" (``timefills.minutes_asks``) and names 9: the
+    reminder is set for 8:50. Before the fortieth run nothing ran (and the same request
+    said clean, written "... I tend to not leave for work.", was set for 10:00)."""
+    from agent.clips import synthesize
+
+    wav = tmp_path / "work.wav"
+    said = "computer, remind me at ten to nine to leave for work"
+    synthesize(Clip(path=wav, say=Say(said, "en-gb-scotland+f2", 160, snr_db=15.0, noise="pink")))
+    evs = heard_as(wav, "Computer, remind me I didn't deny to leave for work.", tiny)
+    assert _reminder(evs) == [("remind_at", "leave for work", 8, 50)]
+
+
 def test_the_word_before_a_time_heard_as_another_is_put_in(tmp_path: Path, tiny: Any) -> None:
     """espeak-ng's en-us-nyc+m7, "hey computer, remind me to lock the door at eleven pm"
     (eval/times_held_out.yaml), is written "... lock the door and 11 pm.": a time, but no
@@ -1811,6 +1827,39 @@ def test_the_hour_is_asked_after_a_day_heard_alone_and_as_noon_or_midnight() -> 
     assert named_number({"noon": -0.3, 2: -2.5, 9: -7.0}) == "noon"
     assert named_number({"noon": -1.1, 2: -2.6}) is None  # too close
     assert no_number({"midnight": -4.5, 1: -8.0})
+
+
+def test_an_hour_said_as_minutes_too_is_asked_after_once_more() -> None:
+    """ "ten to nine" written "I tend to": asked after "remind me at", the audio names 10.
+    5 and 10 are minutes too (``MINUTES_SAID``), so the hour is asked after "... at 10 to"
+    and "... at 10 past" as well (``minutes_asks``), and a time so named ("10 to 9") is
+    offered with the rest (``time_fills(also=...)``)."""
+    from agent.loader import load_plugins
+    from agent.timefills import minutes_asks, time_fills
+
+    assert minutes_asks("remind me at", 10) == [
+        ("remind me at 10 to", "to"),
+        ("remind me at 10 past", "past"),
+    ]
+    assert minutes_asks("remind me tomorrow at", 5)[0] == ("remind me tomorrow at 5 to", "to")
+    for ask, hour in (
+        ("remind me at", 9),  # no minutes
+        ("remind me at", "noon"),
+        ("remind me at", None),
+        (None, 10),
+        ("remind me at quarter past", 10),  # the minutes were heard
+    ):
+        assert minutes_asks(ask, hour) == [], (ask, hour)
+    reg = load_plugins(["@bundled"], entry_points=False)
+    tend = words("remind me i tend to not leave for work")
+    found = [(c.text, str(c.match.slots["when"])) for c in time_fills(reg, tend, hour=10)]
+    assert ("remind me at 10 to 9 to not leave for work", "8:50 am or pm") not in found
+    found = [
+        (c.text, str(c.match.slots["when"]))
+        for c in time_fills(reg, tend, hour=10, also=["10 to 9"])
+    ]
+    assert found[-1] == ("remind me at 10 to 9 to not leave for work", "8:50 am or pm")
+    assert len(found) == 4  # the three nearest of 10's times, and the time named
 
 
 def test_number_slots_are_filled_with_the_numbers_heard() -> None:
