@@ -52,7 +52,13 @@ TIME_FILLS = 3
 """Times asked about for a time slot whose words are no time ("remind me at f past 7 to
 ...", ``time_fills``), those nearest the words heard."""
 TIME_WORDS_HEARD = 3
-"""At most this many words are taken for a time misheard ("f past 7"); more are no time."""
+"""At most this many words are taken for a time misheard ("f past 7"); more are no time..."""
+HOUR_WORDS_HEARD = 2
+"""... but for minutes heard with their link, "quarter past", "half past", "20 past",
+"quarter to", and at most this many words after them for the hour ("quarter past i need":
+"nine to call the plumber" written "I need to call the plumber")."""
+_MINUTES_HEARD = frozenset({"quarter", "half"})
+
 OPENING_WORD = 80.0
 """A word heard is taken for a phrase's opening word this near it in spelling ("reminds",
 "reminded" for "remind"), where the time rescue mends the words (``time_heard``)."""
@@ -100,7 +106,11 @@ def _misheard_time(ws: Sequence[str]) -> tuple[list[str], list[str], list[str]] 
     pm": the word before it misheard, which ``rescore.repairs`` puts right). A number
     before "past" is no time heard but its minutes ("20 past grade")."""
     before, rest, after = day_frame(ws)
-    if len(rest) > TIME_WORDS_HEARD or not (rest or before):
+    said_minutes = rest[1:2] in (["past"], ["to"]) and (
+        rest[0] in _MINUTES_HEARD or rest[0].isdigit()
+    )
+    most = 2 + HOUR_WORDS_HEARD if said_minutes else TIME_WORDS_HEARD
+    if len(rest) > most or not (rest or before):
         return None
     if rest[:1] and rest[0] in FUNCTION_WORDS and parse_time_of_day(rest[1:]) is not None:
         return None  # a time heard after a word misheard ("of 9 pm"): ``rescore.repairs``

@@ -384,6 +384,22 @@ def test_ten_to_nine_heard_as_no_time_is_set_for_ten_to_nine(tmp_path: Path, tin
     assert _reminder(evs) == [("remind_at", "leave for work", 8, 50)]
 
 
+def test_quarter_past_an_hour_heard_as_two_words_is_set(tmp_path: Path, tiny: Any) -> None:
+    """espeak-ng's en-gb-scotland+f2 with a fan, "hey computer, remind me at quarter past
+    nine to call the plumber" (eval/times_second.yaml), is written "... reminds me at
+    quarter past I need to call the plumber.": the hour is asked after "remind me at
+    quarter past" (``timefills.HOUR_WORDS_HEARD``), the audio names 9, and the reminder
+    is set for 9:15. Before the fortieth run "quarter past i need" was too many words for
+    a time misheard, and nothing ran."""
+    from agent.clips import synthesize
+
+    wav = tmp_path / "plumber.wav"
+    said = "hey computer, remind me at quarter past nine to call the plumber"
+    synthesize(Clip(path=wav, say=Say(said, "en-gb-scotland+f2", 160, snr_db=15.0, noise="pink")))
+    evs = heard_as(wav, "A computer reminds me at quarter past I need to call the plumber.", tiny)
+    assert _reminder(evs) == [("remind_at", "call the plumber", 9, 15)]
+
+
 def test_the_word_before_a_time_heard_as_another_is_put_in(tmp_path: Path, tiny: Any) -> None:
     """espeak-ng's en-us-nyc+m7, "hey computer, remind me to lock the door at eleven pm"
     (eval/times_held_out.yaml), is written "... lock the door and 11 pm.": a time, but no
@@ -1860,6 +1876,28 @@ def test_an_hour_said_as_minutes_too_is_asked_after_once_more() -> None:
     ]
     assert found[-1] == ("remind me at 10 to 9 to not leave for work", "8:50 am or pm")
     assert len(found) == 4  # the three nearest of 10's times, and the time named
+
+
+def test_an_hour_heard_as_two_words_after_quarter_past_is_asked() -> None:
+    """ "quarter past nine to call the plumber" written "quarter past I need to call the
+    plumber": four words where a time would be, one more than ``TIME_WORDS_HEARD``, but two
+    of them the minutes and their link, so the two after them may be the hour misheard
+    (``HOUR_WORDS_HEARD``): the hour is asked after "remind me at quarter past"."""
+    from agent.loader import load_plugins
+    from agent.timefills import hour_prefix, time_fills
+
+    reg = load_plugins(["@bundled"], entry_points=False)
+    plumber = words("remind me at quarter past i need to call the plumber")
+    assert hour_prefix(reg, plumber) == "remind me at quarter past"
+    assert time_fills(reg, plumber, hour=9)[0].text == (
+        "remind me at quarter past 9 to call the plumber"
+    )
+    # three words after the minutes, or four words with no minutes, are no time misheard
+    assert hour_prefix(reg, words("remind me at quarter past i need it to call tom")) is None
+    assert hour_prefix(reg, words("remind me at the big red shop to call tom")) is None
+    assert hour_prefix(reg, words("remind me at 20 past i need to call tom")) == (
+        "remind me at 20 past"
+    )
 
 
 def test_number_slots_are_filled_with_the_numbers_heard() -> None:
