@@ -12,8 +12,11 @@ it makes no hour likely (``rescore.no_number``: "remind me at home to ..."), non
 grade", "I'd find 30") are no hour: it is asked after them. The audio is asked about
 "noon" and "midnight" with the hours (``NAMED_HOURS``), and about the hour after a day
 heard with no time at all ("remind me on monday to ...": after "remind me on monday at");
-for such a day, only a time the audio names is offered. The words are read with a
-reminder's opening put right where that makes its phrase ("reminds me ...";
+for such a day, only a time the audio names is offered. Where it names 5 or 10, the
+minutes of "ten to nine" heard as "I tend to", the hour after "at 10 to" and "at 10 past"
+is asked too (``minutes_asks``); up to two words after "quarter past" are taken for an
+hour misheard (``HOUR_WORDS_HEARD``: "quarter past I need to ..."). The words are read
+with a reminder's opening put right where that makes its phrase ("reminds me ...";
 ``time_heard``).
 """
 
