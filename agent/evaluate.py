@@ -6,6 +6,8 @@ and compared with what the manifest says it holds. Reported:
 - wake detection rate: clips with a wake phrase that woke the agent;
 - false wakes per hour: wakes on clips without one, per hour of such audio;
 - command accuracy: the right ``plugin.command`` with the right slots, exactly once;
+- right action: the same, with the words of a free-text slot set aside (a reminder's text,
+  echo's): the reminder set for the time said, whatever tiny.en made of its words;
 - false commands: clips with the wake phrase and ``command: null`` (a request no plugin
   serves, "hey computer, play some music") that ran a command anyway;
 - word error rate of the transcripts, where a reference ``text`` is given;
@@ -81,14 +83,26 @@ class ClipResult:
     rejected: list[str] = field(default_factory=list)
     """Why the hallucination guard dropped a reading, for each it dropped
     (``events.Rejected``): on a clip with a wake phrase, words the agent never acted on."""
+    free: frozenset[str] = frozenset()
+    """The expected command's free-text slots (``free_slots``), which ``action_ok`` sets
+    aside."""
 
     @property
     def command_ok(self) -> bool:
+        return self._ran(frozenset())
+
+    @property
+    def action_ok(self) -> bool:
+        """The expected command ran exactly once with its slots right but for ``free``: a
+        reminder set for the time said, its text as misheard."""
+        return self._ran(self.free)
+
+    def _ran(self, aside: frozenset[str]) -> bool:
         if len(self.commands) != 1:
             return False
         name, slots = self.commands[0]
         return name == self.clip.command and all(
-            _same(slots.get(k), v) for k, v in self.clip.slots.items()
+            _same(slots.get(k), v) for k, v in self.clip.slots.items() if k not in aside
         )
 
     @property
@@ -122,6 +136,26 @@ def _same(got: Any, want: Any) -> bool:
     return bool(got == want)
 
 
+FREE_TEXT = "text"
+"""The name the bundled plugins give a slot whose words a command passes on as said (a
+reminder's, a notification's, echo's): ``free_slots``."""
+
+
+def free_slots(registry: Registry, command: str | None) -> frozenset[str]:
+    """The slots of ``command`` ("notify.remind_at") that pass words on: named
+    ``FREE_TEXT``, taking any words, their values not known to the plugin
+    (``command(known=...)``). Not a slot that picks what to act on: a timer's name, "cancel
+    my {what} reminder", "cancel the reminder to {text}" (whose texts the plugin knows)."""
+    for cmd in registry.commands:
+        if f"{cmd.plugin}.{cmd.name}" == command:
+            known = {slot for slot, _ in cmd.known}
+            kinds = {name: kind for t in cmd.templates for name, kind in t.slots.items()}
+            if kinds.get(FREE_TEXT) == "str" and FREE_TEXT not in known:
+                return frozenset({FREE_TEXT})
+            return frozenset()
+    return frozenset()
+
+
 def run_clip(clip: Clip, config: Config, transcriber: Any, registry: Registry) -> ClipResult:
     from agent.bench import run_pipeline  # the same in-process runner the benchmark uses
 
@@ -143,6 +177,7 @@ def run_clip(clip: Clip, config: Config, transcriber: Any, registry: Registry) -
             for x in r.of(events.Rescored)
         ],
         rejected=[x.reason for x in r.of(events.Rejected)],
+        free=free_slots(registry, clip.command),
     )
 
 
@@ -174,6 +209,8 @@ def summarize(results: Sequence[ClipResult], config: Config) -> dict[str, Any]:
         "command_clips": len(cmd),
         "command_correct": sum(1 for r in cmd if r.command_ok),
         "command_accuracy": _ratio(sum(1 for r in cmd if r.command_ok), len(cmd)),
+        "action_correct": sum(1 for r in cmd if r.action_ok),
+        "action_accuracy": _ratio(sum(1 for r in cmd if r.action_ok), len(cmd)),
         "request_clips": len(requests),
         "false_commands": sum(1 for r in requests if r.commands),
         "denoised_clips": sum(1 for r in results if r.denoised),
@@ -414,6 +451,8 @@ def human(report: dict[str, Any]) -> str:
         f"({report['false_wakes_per_hour']} per hour)",
         f"  command accuracy   {pct(report['command_accuracy'])} "
         f"({report['command_correct']}/{report['command_clips']})",
+        f"  right action       {pct(report['action_accuracy'])} "
+        f"({report['action_correct']}/{report['command_clips']}; free text aside)",
         f"  false commands     {report['false_commands']} of {report['request_clips']} "
         "requests no command serves",
         f"  noise taken out    in {report['denoised_clips']} clips",

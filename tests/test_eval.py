@@ -18,6 +18,7 @@ from agent.evaluate import ClipResult, human, summarize
 from agent.leftoff import Past
 from agent.manifest import Clip, ManifestError, Say, load_manifest
 from agent.text import words
+from agent.timeofday import TimeOfDay
 from tests.conftest import REPO, heard_as, of, run_cli, speak
 
 
@@ -506,6 +507,42 @@ def test_scores_are_counted_as_defined(tmp_path: Path) -> None:
     assert [x.verdict for x in results] == verdicts
 
 
+def test_the_right_action_sets_a_command_s_words_aside() -> None:
+    """``action_ok``: the expected command ran once with its slots right but for its
+    free text (``free_slots``: a slot named ``text`` that takes any words and whose values
+    the plugin does not know): a reminder set for the time said with its words misheard
+    counts; one set for another time, or a reminder cancelled by the wrong text (the
+    plugin knows the texts set), does not."""
+    from agent.evaluate import free_slots
+    from agent.loader import load_plugins
+
+    reg = load_plugins(["@bundled"], entry_points=False)
+    assert free_slots(reg, "notify.remind_at") == {"text"}
+    assert free_slots(reg, "echo.echo") == {"text"}
+    for picks in ("notify.cancel_reminder", "notify.cancel_reminder_of", "timer.cancel_timer"):
+        assert free_slots(reg, picks) == frozenset(), picks
+    assert free_slots(reg, "no.such") == frozenset()
+    want = Clip(
+        path=Path("x.wav"),
+        wake="computer",
+        command="notify.remind_at",
+        slots={"when": "21:00 today", "text": "take the bins out"},
+    )
+    tonight = TimeOfDay(21, 0, day="today")
+
+    def ran(when: TimeOfDay, text: str) -> ClipResult:
+        got = [("notify.remind_at", {"when": when, "text": text})]
+        return ClipResult(want, 3.0, ["..."], ["computer"], got, [], free=frozenset({"text"}))
+
+    misheard = ran(tonight, "take a bit out")
+    assert misheard.action_ok and not misheard.command_ok
+    assert misheard.verdict == "wrong command"
+    assert ran(tonight, "take the bins out").command_ok
+    assert not ran(TimeOfDay(20, 0, day="today"), "take the bins out").action_ok
+    r = summarize([misheard, ran(TimeOfDay(9, 0), "take a bit out")], Config())
+    assert (r["command_correct"], r["action_correct"], r["command_clips"]) == (0, 1, 2)
+
+
 @pytest.mark.parametrize(
     ("clip", "woke", "commands", "verdict"),
     [
@@ -566,6 +603,8 @@ def test_shipped_tiny_manifest_through_the_real_pipeline(
     # floors catch a regression, they are not the targets.
     assert r["by_tag"]["clean"]["command_accuracy"] >= 0.75
     assert r["command_accuracy"] >= 0.5
+    # the right action counts every right command, and those with their words misheard
+    assert r["command_correct"] <= r["action_correct"] <= r["command_clips"]
     assert 0 <= r["wer"] < 0.3
     assert r["latency_ms_p50"] > 0
     assert set(r["by_tag"]) >= {"clean", "snr15", "talk"}
