@@ -708,11 +708,11 @@ class Recognizer:
             return []
         hour = None if logprobs is None else named_number(logprobs)
         also = []
-        for minutes_ask, rel in minutes_asks(ask, hour):  # "at 10" as "10 to 9"?
+        for minutes_ask, minutes in minutes_asks(ask, hour):  # "at 10" as "10 to 9"?
             asked = await self._asked(job, t, decision, minutes_ask, HOURS, "hour")
             then = None if asked is None else named_number(asked)
             if then is not None:
-                also.append(f"{hour} {rel} {then}")
+                also.append(f"{minutes} {then}")
         return time_fills(self.registry, heard, hour=hour, also=also)
 
     async def _asked(

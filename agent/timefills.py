@@ -44,6 +44,7 @@ from agent.rescore import SOUND_WEIGHT, Candidate
 from agent.text import words
 from agent.timeofday import (
     MINUTES_SAID,
+    NAMED_MINUTES,
     clock_phrases,
     day_frame,
     minute_phrases,
@@ -60,8 +61,6 @@ HOUR_WORDS_HEARD = 2
 """... but for minutes heard with their link, "quarter past", "half past", "20 past",
 "quarter to", and at most this many words after them for the hour ("quarter past i need":
 "nine to call the plumber" written "I need to call the plumber")."""
-_MINUTES_HEARD = frozenset({"quarter", "half"})
-
 OPENING_WORD = 80.0
 """A word heard is taken for a phrase's opening word this near it in spelling ("reminds",
 "reminded" for "remind"), where the time rescue mends the words (``time_heard``)."""
@@ -110,7 +109,7 @@ def _misheard_time(ws: Sequence[str]) -> tuple[list[str], list[str], list[str]] 
     before "past" is no time heard but its minutes ("20 past grade")."""
     before, rest, after = day_frame(ws)
     said_minutes = rest[1:2] in (["past"], ["to"]) and (
-        rest[0] in _MINUTES_HEARD or rest[0].isdigit()
+        rest[0] in NAMED_MINUTES or rest[0].isdigit()
     )
     most = 2 + HOUR_WORDS_HEARD if said_minutes else TIME_WORDS_HEARD
     if len(rest) > most or not (rest or before):
@@ -287,14 +286,15 @@ def minutes_asks(ask: str | None, hour: int | str | None) -> list[tuple[str, str
     """Where the audio named ``hour`` after words ending in "at" (``hour_prefix``) and it
     is a number said as minutes too (``MINUTES_SAID``: "ten to nine" is written "I tend
     to", and asked after "remind me at" the audio names 10), the words to ask the hour
-    after once more, each with the word it follows: ("remind me at 10 to", "to"),
-    ("remind me at 10 past", "past"). Where the audio names one there ("9"), the time is
-    "10 to 9" (``time_fills(also=...)``); where it names none, "at 10" was the hour."""
+    after once more, each with the time's words before the hour: ("remind me at 10 to",
+    "10 to"), ("remind me at 10 past", "10 past"). Where the audio names one there ("9"),
+    the time is those words and it, "10 to 9" (``time_fills(also=...)``); where it names
+    none, "at 10" was the hour."""
     if ask is None or not isinstance(hour, int) or hour not in MINUTES_SAID:
         return []
     if ask.split()[-1:] != ["at"]:
         return []
-    return [(f"{ask} {hour} {rel}", rel) for rel in ("to", "past")]
+    return [(f"{ask} {minutes}", minutes) for minutes in (f"{hour} to", f"{hour} past")]
 
 
 def time_fills(

@@ -43,6 +43,8 @@ _DAYS = frozenset({"today", "tomorrow", *_WEEKDAYS})
 _OCLOCK = (("oclock",), ("o", "clock"))
 _NAMED = {"noon": 12, "midday": 12, "midnight": 0}
 _PAST = {"half": 30, "quarter": 15}
+NAMED_MINUTES = frozenset(_PAST)
+"""The minutes said as a word before "past" or "to": "half", "quarter"."""
 
 TIME_WORDS = (
     NUMBER_WORDS

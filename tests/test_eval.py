@@ -281,6 +281,19 @@ def _reminder(evs: list[dict[str, Any]]) -> list[tuple[str, str, int, int]]:
     ]
 
 
+def _reminder_heard(
+    tmp_path: Path, tiny: Any, said: str, voice: str, heard: str, fan: bool = False
+) -> list[tuple[str, str, int, int]]:
+    """The reminders the real pipeline sets on ``said`` in espeak-ng's ``voice`` (with a fan
+    at 15 dB if ``fan``), tiny.en made to write ``heard`` (``heard_as``)."""
+    from agent.clips import synthesize
+
+    wav = tmp_path / f"{len(list(tmp_path.glob('*.wav')))}.wav"
+    say = Say(said, voice, 160, snr_db=15.0 if fan else None, noise="pink" if fan else "white")
+    synthesize(Clip(path=wav, say=say))
+    return _reminder(heard_as(wav, heard, tiny))
+
+
 def test_minutes_heard_with_their_hour_misheard_are_set(tmp_path: Path, tiny: Any) -> None:
     """Through the real pipeline, two reminders of eval/times_second.yaml whose minutes were
     heard and their hour not: espeak-ng's en-gb-scotland+f2 with a fan, "... remind me at
@@ -290,18 +303,16 @@ def test_minutes_heard_with_their_hour_misheard_are_set(tmp_path: Path, tiny: An
     at 20 past" (``hour_prefix``), and the times of the hour named with those minutes
     offered ("5:30", "20 past 8"): set for 5:30 and 8:20 (the second with its text as
     heard). Before the thirty-ninth run neither ran."""
-    from agent.clips import synthesize
-
-    shop = tmp_path / "shop.wav"
     said = "hey computer, remind me at five thirty to close the shop"
-    synthesize(Clip(path=shop, say=Say(said, "en-gb-scotland+f2", 160, snr_db=15.0, noise="pink")))
-    evs = heard_as(shop, "A computer reminds me I'd find 30 to close the shop.", tiny)
-    assert _reminder(evs) == [("remind_at", "close the shop", 5, 30)]
-    plants = tmp_path / "plants.wav"
+    heard = "A computer reminds me I'd find 30 to close the shop."
+    assert _reminder_heard(tmp_path, tiny, said, "en-gb-scotland+f2", heard, fan=True) == [
+        ("remind_at", "close the shop", 5, 30)
+    ]
     said = "hey computer, remind me to water the plants at twenty past eight"
-    synthesize(Clip(path=plants, say=Say(said, "en-gb-x-gbcwmd+f4", 160)))
-    evs = heard_as(plants, "I compute, remind me to water the plant at 20 past grade.", tiny)
-    assert _reminder(evs) == [("remind_at", "water the plant", 8, 20)]
+    heard = "I compute, remind me to water the plant at 20 past grade."
+    assert _reminder_heard(tmp_path, tiny, said, "en-gb-x-gbcwmd+f4", heard) == [
+        ("remind_at", "water the plant", 8, 20)
+    ]
 
 
 def test_a_reminder_heard_loosely_with_quarter_is_read_mended(tmp_path: Path, tiny: Any) -> None:
@@ -310,13 +321,11 @@ def test_a_reminder_heard_loosely_with_quarter_is_read_mended(tmp_path: Path, ti
     reminds me to feed the cat at quarter six.". The time rescue reads it with "remind me"
     put in (``time_heard``), asks the hour after "... at quarter to" (``hour_prefix``:
     "quarter" heard without "past"), and the reminder is set for 5:45."""
-    from agent.clips import synthesize
-
-    wav = tmp_path / "cat.wav"
     said = "computer, remind me to feed the cat at quarter to six"
-    synthesize(Clip(path=wav, say=Say(said, "en-gb-x-rp+m4", 160, snr_db=15.0, noise="pink")))
-    evs = heard_as(wav, "computer, reminds me to feed the cat at quarter six.", tiny)
-    assert _reminder(evs) == [("remind_at", "feed the cat", 5, 45)]
+    heard = "computer, reminds me to feed the cat at quarter six."
+    assert _reminder_heard(tmp_path, tiny, said, "en-gb-x-rp+m4", heard, fan=True) == [
+        ("remind_at", "feed the cat", 5, 45)
+    ]
 
 
 def test_a_time_said_as_a_word_or_after_a_day_is_asked_of_the_audio(
@@ -376,13 +385,11 @@ def test_ten_to_nine_heard_as_no_time_is_set_for_ten_to_nine(tmp_path: Path, tin
     it is asked after "remind me at 10 to" (``timefills.minutes_asks``) and names 9: the
     reminder is set for 8:50. Before the fortieth run nothing ran (and the same request
     said clean, written "... I tend to not leave for work.", was set for 10:00)."""
-    from agent.clips import synthesize
-
-    wav = tmp_path / "work.wav"
     said = "computer, remind me at ten to nine to leave for work"
-    synthesize(Clip(path=wav, say=Say(said, "en-gb-scotland+f2", 160, snr_db=15.0, noise="pink")))
-    evs = heard_as(wav, "Computer, remind me I didn't deny to leave for work.", tiny)
-    assert _reminder(evs) == [("remind_at", "leave for work", 8, 50)]
+    heard = "Computer, remind me I didn't deny to leave for work."
+    assert _reminder_heard(tmp_path, tiny, said, "en-gb-scotland+f2", heard, fan=True) == [
+        ("remind_at", "leave for work", 8, 50)
+    ]
 
 
 def test_quarter_past_an_hour_heard_as_two_words_is_set(tmp_path: Path, tiny: Any) -> None:
@@ -392,13 +399,11 @@ def test_quarter_past_an_hour_heard_as_two_words_is_set(tmp_path: Path, tiny: An
     quarter past" (``timefills.HOUR_WORDS_HEARD``), the audio names 9, and the reminder
     is set for 9:15. Before the fortieth run "quarter past i need" was too many words for
     a time misheard, and nothing ran."""
-    from agent.clips import synthesize
-
-    wav = tmp_path / "plumber.wav"
     said = "hey computer, remind me at quarter past nine to call the plumber"
-    synthesize(Clip(path=wav, say=Say(said, "en-gb-scotland+f2", 160, snr_db=15.0, noise="pink")))
-    evs = heard_as(wav, "A computer reminds me at quarter past I need to call the plumber.", tiny)
-    assert _reminder(evs) == [("remind_at", "call the plumber", 9, 15)]
+    heard = "A computer reminds me at quarter past I need to call the plumber."
+    assert _reminder_heard(tmp_path, tiny, said, "en-gb-scotland+f2", heard, fan=True) == [
+        ("remind_at", "call the plumber", 9, 15)
+    ]
 
 
 def test_the_word_before_a_time_heard_as_another_is_put_in(tmp_path: Path, tiny: Any) -> None:
@@ -1893,10 +1898,10 @@ def test_an_hour_said_as_minutes_too_is_asked_after_once_more() -> None:
     from agent.timefills import minutes_asks, time_fills
 
     assert minutes_asks("remind me at", 10) == [
-        ("remind me at 10 to", "to"),
-        ("remind me at 10 past", "past"),
+        ("remind me at 10 to", "10 to"),
+        ("remind me at 10 past", "10 past"),
     ]
-    assert minutes_asks("remind me tomorrow at", 5)[0] == ("remind me tomorrow at 5 to", "to")
+    assert minutes_asks("remind me tomorrow at", 5)[0] == ("remind me tomorrow at 5 to", "5 to")
     for ask, hour in (
         ("remind me at", 9),  # no minutes
         ("remind me at", "noon"),
