@@ -189,6 +189,10 @@ AT_WRITTEN = frozenset({"id"})
 """Words tiny.en writes for "at" said before a time ("remind me I'd quarter past 9 to call
 the plumber", eval/times_second.yaml), which ``repairs`` puts "at" in place of as it does
 a function word (``_linked``)."""
+TO_WRITTEN = frozenset({"till"})
+"""... and for "to" said after one, before a reminder's words ("remind me tomorrow at 11
+till book a table")."""
+WRITTEN_FOR = {"at": AT_WRITTEN, "to": TO_WRITTEN}
 PLAIN_WEIGHT = 0.2
 """Free text is taken from the beam's reading (``Transcript.alternatives``) that gives the
 same command with the same other slots and scores best on its mean token log-probability
@@ -582,20 +586,39 @@ def _linked(t: CompiledTemplate, heard: Sequence[str]) -> Iterator[list[str]]:
     ("at" before "{when}", "in" before "{duration}") put in place of a function word or
     before a word, from the first word on: "remind me to lock the door and 11 pm" -> "...
     the door at 11 pm", "... call my mitt quarter to eight" -> "... my mitt at quarter to
-    eight"; "at" in place of a word of ``AT_WRITTEN`` too ("remind me I'd quarter past
-    9")."""
-    links = {
-        w
-        for v in t.variants
-        for w, nxt in itertools.pairwise(v.spoken.split())
-        if w[:1] != "{" and nxt[:1] == "{" and t.slots[nxt[1:-1]] != "str"
-    }
+    eight"; "at" in place of a word of ``AT_WRITTEN`` too ("remind me I'd quarter past 9").
+    Then the word said between such a slot and free text ("to" in "at {when} to {text}"),
+    put in before a word that is neither a function word nor a number ("remind me at half
+    past 8 water the roses" -> "... 8 to water the roses"), or in place of a word of
+    ``TO_WRITTEN`` ("... at 11 till book a table"); never in place of a function word or
+    before one: "remind me at 10 the 9th to leave" ("ten to nine") would be a reminder at 10
+    to "the 9th to leave"."""
+    kinds = t.slots
+    links: set[str] = set()
+    onward: set[str] = set()
+    for v in t.variants:
+        said = v.spoken.split()
+        for w, nxt in itertools.pairwise(said):
+            if w[:1] != "{" and nxt[:1] == "{" and kinds[nxt[1:-1]] != "str":
+                links.add(w)
+        for before, w, nxt in zip(said, said[1:], said[2:], strict=False):
+            slots = before[:1] == nxt[:1] == "{" and w[:1] != "{"
+            if slots and kinds[before[1:-1]] != "str" and kinds[nxt[1:-1]] == "str":
+                onward.add(w)
     for i in range(1, len(heard)):
         for link in sorted(links):
-            written = heard[i] in FUNCTION_WORDS or (link == "at" and heard[i] in AT_WRITTEN)
+            written = heard[i] in FUNCTION_WORDS or heard[i] in WRITTEN_FOR.get(link, ())
             if written and heard[i] != link:
                 yield [*heard[:i], link, *heard[i + 1 :]]
             if heard[i - 1] != link:
+                yield [*heard[:i], link, *heard[i:]]
+    for i in range(1, len(heard)):
+        word = heard[i]
+        content = word not in FUNCTION_WORDS and word not in NUMBER_WORDS and not word.isdigit()
+        for link in sorted(onward):
+            if word in WRITTEN_FOR.get(link, ()):
+                yield [*heard[:i], link, *heard[i + 1 :]]
+            elif content and heard[i - 1] != link:
                 yield [*heard[:i], link, *heard[i:]]
 
 

@@ -6,7 +6,9 @@ A command whose time slot took words that are no time gets, beside the candidate
 ``agent.rescore``, its phrase said with the times nearest those words (``time_fills``: "...
 at half past 7"). Where the words hold no number, the audio is first asked which hour comes
 after the words said before it (``hour_prefix``), judged as a number heard as none is
-(``rescore.named_number``): where it names one, only that hour's times are offered; where
+(``rescore.named_number``): where it names one, only that hour's times are offered, and
+where it was asked right after "at", only those that open with it ("at 8", not "half past
+8", whose token after "at" is "half"; ``_named_after_at``); where
 it makes no hour likely (``rescore.no_number``: "remind me at home to ..."), none are
 (``Recognizer._times`` asks and decides). Minutes heard without their hour ("20 past
 grade", "I'd find 30") are no hour: it is asked after them. The audio is asked about
@@ -122,6 +124,13 @@ def _misheard_time(ws: Sequence[str]) -> tuple[list[str], list[str], list[str]] 
     return before, rest, after
 
 
+def _named_after_at(rest: Sequence[str]) -> bool:
+    """Was the hour of a time heard as ``rest`` asked right after "at" (``hour_prefix``)?
+    Not where minutes and their link were heard ("quarter past i need", "20 past grade"):
+    it is asked after those."""
+    return not {"quarter", "past", "to"} & set(rest)
+
+
 def _numbers(said: str) -> list[str]:
     """The words of a time, an hour and its minutes apart: "5:30" -> ["5", "30"]."""
     return [n for w in words(said) for n in w.split(":")]
@@ -162,7 +171,10 @@ def _times_near(
         if all(n in (_numbers(p) if apart else words(p)) for n in numbers)
         and (meridiem or not p.endswith(".m."))
     ]
-    ranked = sorted(fits, key=lambda p: (-near(p), p))[:k]
+    first = str(hour) if hour is not None and _named_after_at(rest) else None
+    if first is not None:  # the audio named it right after "at": the time opens with it
+        fits = [p for p in fits if _numbers(p)[0] == first]
+    ranked = sorted(fits, key=lambda p: (p != first, -near(p), p))[:k]
     ranked += [p for p in also if p not in ranked]
     return [" ".join([*before, p, *after]) for p in ranked]
 
