@@ -38,6 +38,9 @@ _TODAY = {
     ("this", "evening"): "evening",
 }
 """Words before or after a time that say today and its half ("tonight at eight")."""
+_TODAY_BEFORE = {**_TODAY, ("to", "night"): "night"}
+"""... and before it only, "tonight" as tiny.en writes it too ("remind me to night at 10 to
+check the oven"); after a time, "10 to night" is more likely "ten to nine" misheard."""
 _WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 _DAYS = frozenset({"today", "tomorrow", *_WEEKDAYS})
 _OCLOCK = (("oclock",), ("o", "clock"))
@@ -213,7 +216,7 @@ def _day_after(toks: list[str]) -> _Day | None:
 
 def _today(toks: list[str]) -> _Day | None:
     """ "tonight [at] ...", "this evening [at] ...", "... tonight", "... this evening"."""
-    for said, part in _TODAY.items():
+    for said, part in _TODAY_BEFORE.items():
         n = len(said)
         if len(toks) > n and tuple(toks[:n]) == said:
             return toks[n + (toks[n : n + 1] == ["at"]) :], "today", part
@@ -336,7 +339,7 @@ def _day_frame(ws: Sequence[str]) -> tuple[list[str], list[str], list[str]]:
     if len(toks) > start and toks[start] in _DAYS:
         end = start + 1 + (toks[start + 1 : start + 2] == ["at"])
         return [*toks[: start + 1], "at"], toks[end:], []
-    for said in _TODAY:  # "tonight at ...", "this evening ..."
+    for said in _TODAY_BEFORE:  # "tonight at ...", "this evening ..."
         n = len(said)
         if tuple(toks[:n]) == said:
             return [*said, "at"], toks[n + (toks[n : n + 1] == ["at"]) :], []

@@ -420,6 +420,18 @@ def test_the_hour_named_after_at_is_the_time_offered(tmp_path: Path, tiny: Any) 
     ]
 
 
+def test_tonight_written_as_two_words_is_tonight(tmp_path: Path, tiny: Any) -> None:
+    """espeak-ng's en-us-nyc+m3, "computer, remind me tonight at ten to check the oven"
+    (eval/times_fourth.yaml), is written "Computer. Remind me to night at 10 to check the
+    oven.": "to night" before a time is "tonight" (``timeofday._TODAY_BEFORE``), and the
+    reminder is set for 22:00. Before the forty-first run no command matched."""
+    said = "computer, remind me tonight at ten to check the oven"
+    heard = "Computer. Remind me to night at 10 to check the oven."
+    assert _reminder_heard(tmp_path, tiny, said, "en-us-nyc+m3", heard) == [
+        ("remind_at", "check the oven", 22, 0)
+    ]
+
+
 def test_the_word_after_a_time_heard_as_none_is_put_in(tmp_path: Path, tiny: Any) -> None:
     """espeak-ng's en-gb-scotland+m6 with a fan, "computer, remind me at quarter past ten to
     feed the fish" (eval/times_third.yaml), is written "... remind me at quarter past 10
@@ -1898,12 +1910,17 @@ def test_the_hour_is_asked_after_a_day_heard_alone_and_as_noon_or_midnight() -> 
     from agent.loader import load_plugins
     from agent.rescore import named_number, no_number
     from agent.timefills import HOURS_ASKED, hour_prefix, time_fills
-    from agent.timeofday import day_frame
+    from agent.timeofday import day_frame, parse_time_of_day
 
     assert {"noon", "midnight"} <= set(HOURS_ASKED) and set(range(1, 13)) <= set(HOURS_ASKED)
     assert day_frame(words("tonight ive had")) == (["tonight", "at"], ["ive", "had"], [])
     assert day_frame(words("this evening")) == (["this", "evening", "at"], [], [])
     assert day_frame(words("at 8 tonight")) == (["at"], ["8"], ["tonight"])
+    # "tonight" written "to night" before a time (eval/times_fourth.yaml); not after one:
+    # "at 10 to night" is more likely "ten to nine" with "nine" misheard
+    assert str(parse_time_of_day(words("to night at 10"))) == "22:00 today"
+    assert parse_time_of_day(words("10 to night")) is None
+    assert day_frame(words("to night i need")) == (["to", "night", "at"], ["i", "need"], [])
     reg = load_plugins(["@bundled"], entry_points=False)
 
     def offered(heard: str, hour: int | str | None) -> list[tuple[str, str]]:
