@@ -51,8 +51,10 @@ _SLOT_PATTERNS = {
     "str": r"(?:\S+ )+?",
     "int": rf"(?:\d+ |(?:{_word_alternation(NUMBER_WORDS)}) )+?",
     "duration": rf"(?:\d+(?:\.\d+)? |(?:{_word_alternation(DURATION_WORDS)}) )+?",
-    # greedy, unlike the others: "at five to six to call mum" is 5:55, not 5:00
-    "time": rf"(?:\d+(?:[.:]\d+)? |(?:{_word_alternation(TIME_WORDS)}) )+",
+    # greedy, unlike the others: "at five to six to call mum" is 5:55, not 5:00; but no
+    # time ends in a link ("at 25 past 2 to to call" is 2:25, not "25 past 2 to")
+    "time": rf"(?:\d+(?:[.:]\d+)? |(?:{_word_alternation(TIME_WORDS)}) )+"
+    r"(?<!\bto )(?<!\bpast )(?<!\bat )(?<!\bon )",
 }
 ARTICLES = frozenset({"a", "an", "the"})
 FUNCTION_WORDS = (

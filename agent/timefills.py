@@ -8,8 +8,8 @@ at half past 7"). Where the words hold no number, the audio is first asked which
 after the words said before it (``hour_prefix``), judged as a number heard as none is
 (``rescore.named_number``): where it names one, only that hour's times are offered, and
 where it was asked right after "at", only those that open with it ("at 8", not "half past
-8", whose token after "at" is "half"; ``_named_after_at``); where
-it makes no hour likely (``rescore.no_number``: "remind me at home to ..."), none are
+8", whose token after "at" is "half"; ``_named_after_at``); where it makes no hour likely
+(``rescore.no_number``: "remind me at home to ..."), none are
 (``Recognizer._times`` asks and decides). Minutes heard without their hour ("20 past
 grade", "I'd find 30") are no hour: it is asked after them. The audio is asked about
 "noon" and "midnight" with the hours (``NAMED_HOURS``), and about the hour after a day
@@ -125,9 +125,10 @@ def _misheard_time(ws: Sequence[str]) -> tuple[list[str], list[str], list[str]] 
 
 
 def _named_after_at(rest: Sequence[str]) -> bool:
-    """Was the hour of a time heard as ``rest`` asked right after "at" (``hour_prefix``)?
-    Not where minutes and their link were heard ("quarter past i need", "20 past grade"):
-    it is asked after those."""
+    """Was the hour of a time heard as ``rest`` asked right after "at" (``hour_prefix``),
+    with nothing said before it? Not where minutes and their link were heard ("quarter
+    past i need", "20 past grade", "20 to grade"): the hour follows them ("quarter past"
+    and "20 past" are asked after)."""
     return not {"quarter", "past", "to"} & set(rest)
 
 

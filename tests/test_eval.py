@@ -432,6 +432,20 @@ def test_tonight_written_as_two_words_is_tonight(tmp_path: Path, tiny: Any) -> N
     ]
 
 
+def test_two_written_to_before_to_is_set(tmp_path: Path, tiny: Any) -> None:
+    """espeak-ng's en-gb-x-rp+f1, "hey computer, remind me at twenty five past two to call
+    the school" (eval/times_fourth.yaml), is written "... at 25 past to to call the
+    school.". The hour asked after "at 25 past" is 2, and "remind me at 25 past 2 to to call
+    the school" is now a phrase (a time slot ends in no link: ``matching._SLOT_PATTERNS``),
+    which the audio supports: the reminder is set for 2:25, its words as heard. Before the
+    forty-first run the slot took "25 past 2 to", no time, and nothing ran."""
+    said = "hey computer, remind me at twenty five past two to call the school"
+    heard = "Hey computer, remind me at 25 past to to call the school."
+    assert _reminder_heard(tmp_path, tiny, said, "en-gb-x-rp+f1", heard) == [
+        ("remind_at", "to call the school", 2, 25)
+    ]
+
+
 def test_the_word_after_a_time_heard_as_none_is_put_in(tmp_path: Path, tiny: Any) -> None:
     """espeak-ng's en-gb-scotland+m6 with a fan, "computer, remind me at quarter past ten to
     feed the fish" (eval/times_third.yaml), is written "... remind me at quarter past 10

@@ -59,6 +59,18 @@ def test_string_slot() -> None:
     assert m("(say|repeat) {text}", "Say hello there!") == {"text": "hello there"}
 
 
+def test_a_time_slot_takes_all_it_can_but_ends_in_no_link() -> None:
+    """A time slot's words run on greedily ("five to six" is 5:55, not 5:00), but no time
+    ends in "to", "past", "at" or "on": "at 25 past 2 to to call" ("two" written "to" and
+    then said again) is 2:25, where the slot once took "25 past 2 to", no time, and
+    nothing matched (eval/times_fourth.yaml)."""
+    t = "remind me at {when:time} to {text}"
+    assert str(m(t, "remind me at five to six to call mum")["when"]) == "5:55 am or pm"
+    slots = m(t, "remind me at 25 past 2 to to call the school")
+    assert (str(slots["when"]), slots["text"]) == ("2:25 am or pm", "to call the school")
+    assert match_template(compile_template(t), words("remind me at 25 past to call tom")) is None
+
+
 @pytest.mark.parametrize(
     ("text", "command", "slots"),
     [
